@@ -1,0 +1,3 @@
+export * from './sites';
+export * from './distribution';
+export { composeSupergraph, readSupergraph, SUPERGRAPH_FILE } from './compose';

@@ -1,0 +1,121 @@
+import type { Dialect } from './dialect';
+import type { SqlExecutor } from './executor';
+import { raw, sql, type Sql } from './fragment';
+
+/**
+ * Site schema. The seed tables keep the names and columns users already have
+ * (DESIGN §1) so LibFed can sit on an existing site database; LibFed only ADDS
+ * columns and tables. Each site's CHECK constraints enforce its fragment predicate.
+ */
+export interface Migration {
+  id: number;
+  name: string;
+  up(d: Dialect, siteId: string): Sql[];
+}
+
+/** Copy statuses as stored by the course databases. */
+export const COPY_STATUS = { AVAILABLE: 'Có sẵn', ON_LOAN: 'Đang được mượn' } as const;
+
+/** A site id inlined as a literal; sites.ts restricts ids to [A-Z0-9]. */
+function siteLiteral(siteId: string): Sql {
+  if (!/^[A-Z][A-Z0-9]*$/.test(siteId)) throw new Error(`site id "${siteId}" is not a safe literal`);
+  return raw(`'${siteId}'`);
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    id: 1,
+    name: 'seed tables with fragment predicates',
+    up: (d, siteId) => {
+      const t = d.types;
+      const site = siteLiteral(siteId);
+      const n = (s: string) => raw(d.name === 'mssql' ? `N'${s}'` : `'${s}'`);
+      return [
+        sql`CREATE TABLE CHINHANH (
+          MaCN ${t.varchar(10)} NOT NULL PRIMARY KEY,
+          TenCN ${t.nvarchar(255)} NOT NULL,
+          DiaChi ${t.nvarchar(255)} NOT NULL,
+          version ${t.int} NOT NULL DEFAULT 1)`,
+        sql`CREATE TABLE SACH (
+          ISBN ${t.varchar(20)} NOT NULL PRIMARY KEY,
+          TenSach ${t.nvarchar(255)} NOT NULL,
+          TacGia ${t.nvarchar(255)} NOT NULL,
+          version ${t.int} NOT NULL DEFAULT 1)`,
+        sql`CREATE TABLE QUYENSACH (
+          MaQuyenSach ${t.varchar(20)} NOT NULL PRIMARY KEY,
+          ISBN ${t.varchar(20)} NOT NULL REFERENCES SACH (ISBN),
+          MaCN ${t.varchar(10)} NOT NULL REFERENCES CHINHANH (MaCN),
+          TinhTrang ${t.nvarchar(50)} NOT NULL,
+          version ${t.int} NOT NULL DEFAULT 1,
+          CONSTRAINT CK_QUYENSACH_TinhTrang CHECK (TinhTrang IN (${n(COPY_STATUS.AVAILABLE)}, ${n(COPY_STATUS.ON_LOAN)})),
+          CONSTRAINT CK_QUYENSACH_site CHECK (MaCN = ${site}))`,
+        sql`CREATE INDEX IX_QUYENSACH_ISBN ON QUYENSACH (ISBN)`,
+        // MaDG is widened from varchar(10) to fit birth-site prefixed ids.
+        sql`CREATE TABLE DOCGIA (
+          MaDG ${t.varchar(20)} NOT NULL PRIMARY KEY,
+          HoTen ${t.nvarchar(255)} NOT NULL,
+          MaCN_DangKy ${t.varchar(10)} NOT NULL REFERENCES CHINHANH (MaCN),
+          version ${t.int} NOT NULL DEFAULT 1,
+          CONSTRAINT CK_DOCGIA_site CHECK (MaCN_DangKy = ${site}))`,
+        sql`CREATE INDEX IX_DOCGIA_HoTen ON DOCGIA (HoTen ${d.binaryCollation}, MaDG)`,
+        // MaDG and MaQuyenSach carry no foreign key: the reader may live at another
+        // site and the copy may have moved since; the gateway enforces them.
+        sql`CREATE TABLE PHIEUMUON (
+          MaPM ${t.identity} NOT NULL PRIMARY KEY,
+          MaDG ${t.varchar(20)} NOT NULL,
+          MaQuyenSach ${t.varchar(20)} NOT NULL,
+          MaCN ${t.varchar(10)} NOT NULL REFERENCES CHINHANH (MaCN),
+          NgayMuon ${t.timestamp} NOT NULL,
+          NgayTra ${t.timestamp} NULL,
+          HanTra ${t.timestamp} NOT NULL,
+          version ${t.int} NOT NULL DEFAULT 1,
+          CONSTRAINT CK_PHIEUMUON_site CHECK (MaCN = ${site}))`,
+        sql`CREATE INDEX IX_PHIEUMUON_NgayMuon ON PHIEUMUON (NgayMuon DESC, MaPM DESC)`,
+        sql`CREATE INDEX IX_PHIEUMUON_MaDG ON PHIEUMUON (MaDG)`,
+        sql`CREATE INDEX IX_PHIEUMUON_MaQuyenSach ON PHIEUMUON (MaQuyenSach)`,
+        // DESIGN §3 rule 4: the birth site remembers where its entities live now.
+        sql`CREATE TABLE libfed_location (
+          entity ${t.varchar(20)} NOT NULL,
+          id ${t.varchar(40)} NOT NULL,
+          site ${t.varchar(10)} NOT NULL,
+          PRIMARY KEY (entity, id))`,
+      ];
+    },
+  },
+];
+
+async function ensureLedger(db: SqlExecutor): Promise<void> {
+  const d = db.dialect;
+  const exists =
+    d.name === 'mssql'
+      ? sql`SELECT CASE WHEN OBJECT_ID('libfed_migrations', 'U') IS NULL THEN 0 ELSE 1 END AS present`
+      : sql`SELECT CASE WHEN to_regclass('libfed_migrations') IS NULL THEN 0 ELSE 1 END AS present`;
+  const [row] = await db.query<{ present: number }>(exists);
+  if (Number(row.present) === 1) return;
+  await db.query(sql`CREATE TABLE libfed_migrations (
+    id ${d.types.int} NOT NULL PRIMARY KEY,
+    name ${d.types.nvarchar(200)} NOT NULL,
+    applied_at ${d.types.timestamp} NOT NULL)`);
+}
+
+/**
+ * Applies the migrations this database has not seen yet, each in its own
+ * transaction together with its ledger row, so a crash leaves no half-applied step.
+ * Running it again is a no-op. Returns the ids it applied.
+ */
+export async function migrate(db: SqlExecutor, siteId: string, migrations = MIGRATIONS): Promise<number[]> {
+  await ensureLedger(db);
+  const done = new Set(
+    (await db.query<{ id: number }>(sql`SELECT id FROM libfed_migrations`)).map((r) => Number(r.id)),
+  );
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    if (done.has(migration.id)) continue;
+    await db.transaction(async (tx) => {
+      for (const statement of migration.up(tx.dialect, siteId)) await tx.query(statement);
+      await tx.query(sql`INSERT INTO libfed_migrations (id, name, applied_at) VALUES (${migration.id}, ${migration.name}, ${new Date()})`);
+    });
+    applied.push(migration.id);
+  }
+  return applied;
+}

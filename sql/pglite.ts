@@ -1,0 +1,37 @@
+import { PGlite } from '@electric-sql/pglite';
+import { postgres } from './dialect';
+import type { Row, SqlExecutor } from './executor';
+import type { Sql } from './fragment';
+
+type PgliteLike = Pick<PGlite, 'query'>;
+
+function executor(db: PgliteLike, close: () => Promise<void>, transaction: SqlExecutor['transaction']): SqlExecutor {
+  return {
+    dialect: postgres,
+    async query<T extends Row>(statement: Sql): Promise<T[]> {
+      const { text, values } = postgres.render(statement);
+      const result = await db.query<T>(text, values);
+      return result.rows;
+    },
+    transaction,
+    close,
+  };
+}
+
+/**
+ * Embedded PostgreSQL (the zero-setup default). PGlite is one connection:
+ * it queues statements itself, and `transaction()` holds that one connection
+ * until the work is done, so keep transactions short.
+ */
+export async function openPglite(dataDir: string | undefined): Promise<SqlExecutor> {
+  const db = await PGlite.create(dataDir ? { dataDir } : {});
+  const self: SqlExecutor = executor(
+    db,
+    () => db.close(),
+    (work) =>
+      db.transaction((tx) =>
+        work(executor(tx, async () => {}, () => Promise.reject(new Error('nested transactions are not supported')))),
+      ),
+  );
+  return self;
+}
