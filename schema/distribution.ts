@@ -26,11 +26,25 @@ export interface SortKey {
   direction: Direction;
 }
 
-export type GatherRule =
-  | { merge: 'CONCAT'; branchArg?: string }
-  | { merge: 'SUM'; branchArg?: string }
-  | { merge: 'SORTED'; orderBy: SortKey[]; branchArg?: string; limitArg?: string }
-  | { merge: 'TOPK'; groupBy: string[]; sum: string[]; orderBy: SortKey[]; limitArg: string; branchArg?: string };
+/** What a gathered field returns: a Relay connection (merged by cursor), a list, or one object. */
+export type FieldShape = 'connection' | 'list' | 'object';
+
+interface GatherCommon {
+  shape: FieldShape;
+  /** Argument naming one branch: when given, only that site is asked. */
+  branchArg?: string;
+  /** Argument capping the merged list, and its default from the SDL. */
+  limitArg?: string;
+  limitDefault?: number;
+}
+
+export type GatherRule = GatherCommon &
+  (
+    | { merge: 'CONCAT' }
+    | { merge: 'SUM' }
+    | { merge: 'SORTED'; orderBy: SortKey[] }
+    | { merge: 'TOPK'; groupBy: string[]; sum: string[]; orderBy: SortKey[]; limitArg: string }
+  );
 
 /** How a root field of one subgraph is spread over sites. */
 export type RootRule =
@@ -90,7 +104,25 @@ function parseOrderBy(text: string): SortKey[] {
   });
 }
 
+function shapeOf(field: FieldDefinitionNode): FieldShape {
+  let type = field.type;
+  if (type.kind === Kind.NON_NULL_TYPE) type = type.type;
+  if (type.kind === Kind.LIST_TYPE) return 'list';
+  return type.name.value.endsWith('Connection') ? 'connection' : 'object';
+}
+
+function intDefault(field: FieldDefinitionNode, arg: string | undefined): number | undefined {
+  const value = field.arguments?.find((a) => a.name.value === arg)?.defaultValue;
+  return value?.kind === Kind.INT ? Number(value.value) : undefined;
+}
+
 function gatherRule(directive: ConstDirectiveNode, field: FieldDefinitionNode): GatherRule {
+  const common = { shape: shapeOf(field), branchArg: stringArg(directive, 'branchArg'), limitArg: stringArg(directive, 'limitArg') };
+  const rule = gatherMerge(directive, field);
+  return { ...common, ...rule, limitDefault: intDefault(field, rule.limitArg ?? common.limitArg) } as GatherRule;
+}
+
+function gatherMerge(directive: ConstDirectiveNode, field: FieldDefinitionNode) {
   const merge = stringArg(directive, 'merge');
   const branchArg = stringArg(directive, 'branchArg');
   const limitArg = stringArg(directive, 'limitArg');
@@ -101,15 +133,15 @@ function gatherRule(directive: ConstDirectiveNode, field: FieldDefinitionNode): 
   switch (merge) {
     case 'CONCAT':
     case 'SUM':
-      return { merge, branchArg };
+      return { merge };
     case 'SORTED':
       if (!orderBy) throw new Error('SORTED needs orderBy');
-      return { merge, orderBy: parseOrderBy(orderBy), branchArg, limitArg };
+      return { merge, orderBy: parseOrderBy(orderBy) };
     case 'TOPK': {
       const groupBy = stringArg(directive, 'groupBy');
       const sum = stringArg(directive, 'sum');
       if (!groupBy || !sum || !orderBy || !limitArg) throw new Error('TOPK needs groupBy, sum, orderBy and limitArg');
-      return { merge, groupBy: groupBy.split('.'), sum: sum.split(',').map((s) => s.trim()), orderBy: parseOrderBy(orderBy), limitArg, branchArg };
+      return { merge, groupBy: groupBy.split('.'), sum: sum.split(',').map((s) => s.trim()), orderBy: parseOrderBy(orderBy), limitArg };
     }
     default:
       throw new Error(`unknown merge "${merge}"`);

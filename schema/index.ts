@@ -1,3 +1,4 @@
 export * from './sites';
 export * from './distribution';
 export { composeSupergraph, readSupergraph, SUPERGRAPH_FILE } from './compose';
+export * from './errors';

@@ -65,16 +65,40 @@ export const mssql: Dialect = {
     int: raw('int'),
     bigint: raw('bigint'),
     identity: raw('int IDENTITY(1,1)'),
+    // No zone is stored: the executor binds and reads every Date as UTC (useUTC).
     timestamp: raw('datetime2(3)'),
     text: raw('nvarchar(max)'),
   },
-  limit: (n) => sql`OFFSET 0 ROWS FETCH NEXT ${raw(String(Math.trunc(n)))} ROWS ONLY`,
+  limit: (n) => {
+    const rows = Math.trunc(n);
+    if (!Number.isFinite(rows) || rows < 0) throw new RangeError(`limit() takes a row count of 0 or more, got ${n}`);
+    // FETCH NEXT must be at least 1 (error 10744), yet LIMIT 0 is legal on PostgreSQL and
+    // topBooks(first: 0) asks for it. Skipping 2^31 - 1 rows returns none: every table keys
+    // its rows by an int, so no result is that long. OFFSET + FETCH stays inside bigint.
+    if (rows === 0) return raw('OFFSET 2147483647 ROWS FETCH NEXT 1 ROWS ONLY');
+    return sql`OFFSET 0 ROWS FETCH NEXT ${raw(String(rows))} ROWS ONLY`;
+  },
+  // BIN2 compares nvarchar by UTF-16 code unit, as JavaScript's < does; PostgreSQL's "C"
+  // compares UTF-8 bytes (code points). The two differ only above U+FFFF against U+E000-U+FFFF.
   binaryCollation: raw('COLLATE Latin1_General_100_BIN2'),
+  // Not Vietnamese_CI_AI: a language collation keeps its alphabet's letters apart even when
+  // accent-insensitive (as Czech_CI_AI keeps C and Č apart), and Vietnamese has ê, ơ, ư, ă,
+  // â as letters, so "nguyen" would miss "Nguyễn"; it also reads digraphs such as "tr" as
+  // one letter, which breaks substring matches. Latin1_General_100_CI_AI drops the marks
+  // Unicode decomposes (ễ = e + circumflex + tilde) on nvarchar text; its Latin1 code page
+  // only matters for varchar. ESCAPE '\' is a one-character literal: backslash is no escape
+  // in T-SQL strings. escapeLike also escapes '[', which LIKE reads as a character class.
   contains: (column, needle) =>
-    sql`${column} COLLATE Vietnamese_CI_AI LIKE ${`%${escapeLike(needle)}%`} ESCAPE '\\'`,
+    sql`${column} COLLATE Latin1_General_100_CI_AI LIKE ${`%${escapeLike(needle)}%`} ESCAPE '\\'`,
   isUniqueViolation: (error) => {
-    const n = (error as { number?: number })?.number;
-    return n === 2627 || n === 2601;
+    // 2627: PRIMARY KEY or UNIQUE constraint; 2601: unique index. mssql throws the batch's
+    // last error and keeps the earlier ones in precedingErrors.
+    const preceding = (error as { precedingErrors?: unknown })?.precedingErrors;
+    const errors = [error, ...(Array.isArray(preceding) ? preceding : [])];
+    return errors.some((e) => {
+      const n = (e as { number?: number })?.number;
+      return n === 2627 || n === 2601;
+    });
   },
   // SQL Server refuses a request with more than 2,100 parameters.
   maxParameters: 2000,

@@ -10,7 +10,7 @@ export type Row = Record<string, unknown>;
  */
 export interface SqlExecutor {
   readonly dialect: Dialect;
-  query<T extends Row = Row>(statement: Sql): Promise<T[]>;
+  query<T extends object = Row>(statement: Sql): Promise<T[]>;
   /** Runs `work` in one local transaction; rolls back if it throws. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   close(): Promise<void>;

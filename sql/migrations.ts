@@ -65,6 +65,9 @@ export const MIGRATIONS: Migration[] = [
           MaDG ${t.varchar(20)} NOT NULL,
           MaQuyenSach ${t.varchar(20)} NOT NULL,
           MaCN ${t.varchar(10)} NOT NULL REFERENCES CHINHANH (MaCN),
+          -- LibFed additions: the copy's title (a copy never changes title, so
+          -- reports need not find a copy that has since moved) and the due date.
+          ISBN ${t.varchar(20)} NULL,
           NgayMuon ${t.timestamp} NOT NULL,
           NgayTra ${t.timestamp} NULL,
           HanTra ${t.timestamp} NOT NULL,

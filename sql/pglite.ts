@@ -1,6 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { postgres } from './dialect';
-import type { Row, SqlExecutor } from './executor';
+import type { SqlExecutor } from './executor';
 import type { Sql } from './fragment';
 
 type PgliteLike = Pick<PGlite, 'query'>;
@@ -8,7 +8,7 @@ type PgliteLike = Pick<PGlite, 'query'>;
 function executor(db: PgliteLike, close: () => Promise<void>, transaction: SqlExecutor['transaction']): SqlExecutor {
   return {
     dialect: postgres,
-    async query<T extends Row>(statement: Sql): Promise<T[]> {
+    async query<T extends object>(statement: Sql): Promise<T[]> {
       const { text, values } = postgres.render(statement);
       const result = await db.query<T>(text, values);
       return result.rows;

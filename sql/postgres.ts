@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { postgres } from './dialect';
-import type { Row, SqlExecutor } from './executor';
+import type { SqlExecutor } from './executor';
 import type { Sql } from './fragment';
 
 // Return bigint counts as numbers: our counts stay far below 2^53.
@@ -8,7 +8,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
-async function run<T extends Row>(db: Queryable, statement: Sql): Promise<T[]> {
+async function run<T extends object>(db: Queryable, statement: Sql): Promise<T[]> {
   const { text, values } = postgres.render(statement);
   const result = await db.query(text, values);
   return result.rows as T[];

@@ -1,0 +1,143 @@
+import type { Direction, SortKey } from '../../schema';
+import { CURSORS, GROUP, MORE, sortKeyAlias, sumAlias, type MergeShape } from './inject';
+
+/**
+ * Merging the answers several sites gave for one gathered field (DESIGN §3
+ * rule 1). Inputs are in site order; a missing site is simply absent.
+ */
+
+type Json = Record<string, unknown>;
+type Value = string | number | boolean | null | undefined;
+
+/** Code-point order for strings (what sites sort by with a binary collation), numeric for numbers, nulls last. */
+export function compareValues(a: Value, b: Value, direction: Direction): number {
+  if (a === b) return 0;
+  if (a === null || a === undefined) return 1;
+  if (b === null || b === undefined) return -1;
+  const order = typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+  return direction === 'DESC' ? -order : order;
+}
+
+function compareTuples(a: readonly Value[], b: readonly Value[], keys: readonly SortKey[]): number {
+  for (let i = 0; i < keys.length; i++) {
+    const c = compareValues(a[i], b[i], keys[i].direction);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+/**
+ * K-way merge of lists each already sorted by `keys`. Returns (list, index) pairs
+ * in merged order, at most `limit` of them. Ties keep site order, so the merge is stable.
+ */
+export function kWayMerge(lists: readonly (readonly Value[])[][], keys: readonly SortKey[], limit = Infinity): [number, number][] {
+  const heads = lists.map(() => 0);
+  const out: [number, number][] = [];
+  while (out.length < limit) {
+    let best = -1;
+    for (let l = 0; l < lists.length; l++) {
+      if (heads[l] >= lists[l].length) continue;
+      if (best < 0 || compareTuples(lists[l][heads[l]], lists[best][heads[best]], keys) < 0) best = l;
+    }
+    if (best < 0) break;
+    out.push([best, heads[best]++]);
+  }
+  return out;
+}
+
+function decodeCursor(cursor: unknown): Value[] {
+  try {
+    const values = JSON.parse(Buffer.from(String(cursor), 'base64url').toString('utf8'));
+    return Array.isArray(values) ? values : [];
+  } catch {
+    return [];
+  }
+}
+
+function mergeConnection(parts: Json[], shape: MergeShape, limit: number | undefined): Json {
+  const rule = shape.rule;
+  if (rule.merge !== 'SORTED') throw new Error('connections merge SORTED');
+  const cursors = parts.map((p) => ((p[CURSORS] as Json[] | undefined) ?? []).map((e) => e.cursor as string));
+  const order = kWayMerge(cursors.map((list) => list.map(decodeCursor)), rule.orderBy, limit ?? Infinity);
+  const total = cursors.reduce((n, list) => n + list.length, 0);
+  const hasNextPage = order.length < total || parts.some((p) => (p[MORE] as Json | undefined)?.hasNextPage === true);
+  const endCursor = order.length ? cursors[order[order.length - 1][0]][order[order.length - 1][1]] : null;
+  const merged: Json = { ...parts[0] };
+  for (const key of shape.keys('edges')) merged[key] = order.map(([l, i]) => (parts[l][key] as unknown[])[i]);
+  for (const key of shape.keys('totalCount')) merged[key] = parts.reduce((n, p) => n + Number(p[key] ?? 0), 0);
+  for (const info of shape.pageInfoKeys) {
+    const page: Json = { ...(parts[0][info.key] as Json) };
+    for (const k of info.hasNextPage) page[k] = hasNextPage;
+    for (const k of info.endCursor) page[k] = endCursor;
+    merged[info.key] = page;
+  }
+  return merged;
+}
+
+function mergeSortedList(parts: Json[][], shape: MergeShape, limit: number | undefined): Json[] {
+  if (shape.rule.merge !== 'SORTED') throw new Error('unreachable');
+  const keys = shape.rule.orderBy;
+  const tuples = parts.map((list) => list.map((item) => keys.map((_, i) => item[sortKeyAlias(i)] as Value)));
+  return kWayMerge(tuples, keys, limit ?? Infinity).map(([l, i]) => parts[l][i]);
+}
+
+function groupKey(item: Json, path: string[]): string {
+  let value: unknown = item[GROUP];
+  for (const step of path.slice(1)) value = (value as Json | null)?.[step];
+  return JSON.stringify(value ?? null);
+}
+
+/** Top k over groups summed across sites: sites send every group, never their own top k, so no group is missed. */
+function mergeTopK(parts: Json[][], shape: MergeShape, limit: number | undefined): Json[] {
+  const rule = shape.rule;
+  if (rule.merge !== 'TOPK') throw new Error('unreachable');
+  const groups = new Map<string, { item: Json; sums: number[] }>();
+  for (const item of parts.flat()) {
+    const key = groupKey(item, rule.groupBy);
+    const sums = rule.sum.map((_, i) => Number(item[sumAlias(i)] ?? 0));
+    const found = groups.get(key);
+    if (found) found.sums = found.sums.map((s, i) => s + sums[i]);
+    else groups.set(key, { item: { ...item }, sums });
+  }
+  const ranked = [...groups].map(([key, g]) => {
+    rule.sum.forEach((name, i) => {
+      for (const k of shape.keys(name)) g.item[k] = g.sums[i];
+    });
+    const sortValues = rule.orderBy.map((k) => g.sums[rule.sum.indexOf(k.field)] as Value);
+    return { key, item: g.item, sortValues };
+  });
+  ranked.sort((a, b) => compareTuples(a.sortValues, b.sortValues, rule.orderBy) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return ranked.slice(0, limit ?? ranked.length).map((r) => r.item);
+}
+
+/** Adds every number, at any depth; other values come from the first site. */
+export function sumDeep(parts: unknown[]): unknown {
+  const present = parts.filter((p) => p !== null && p !== undefined);
+  if (present.length === 0) return parts[0] ?? null;
+  if (present.every((p) => typeof p === 'number')) return (present as number[]).reduce((a, b) => a + b, 0);
+  if (present.every((p) => typeof p === 'object' && !Array.isArray(p))) {
+    const out: Json = {};
+    for (const key of Object.keys(present[0] as Json)) out[key] = sumDeep(present.map((p) => (p as Json)[key]));
+    return out;
+  }
+  return present[0];
+}
+
+/** Merges one gathered field's per-site answers (`null` entries are dropped first). */
+export function mergeGathered(parts: unknown[], shape: MergeShape, limit: number | undefined): unknown {
+  const present = parts.filter((p) => p !== null && p !== undefined);
+  if (present.length === 0) return parts.length ? parts[0] : null;
+  const rule = shape.rule;
+  switch (rule.merge) {
+    case 'CONCAT':
+      return rule.shape === 'list' ? (present as unknown[][]).flat().slice(0, limit ?? Infinity) : present[0];
+    case 'SUM':
+      return sumDeep(present);
+    case 'SORTED':
+      return rule.shape === 'connection'
+        ? mergeConnection(present as Json[], shape, limit)
+        : mergeSortedList(present as Json[][], shape, limit);
+    case 'TOPK':
+      return mergeTopK(present as Json[][], shape, limit);
+  }
+}

@@ -1,0 +1,144 @@
+import {
+  Kind,
+  parse,
+  print,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+  type SelectionNode,
+} from 'graphql';
+import type { EntityRule, GatherRule, RootRule, SubgraphDistribution } from '../../schema';
+import { injectForMerge, mergeShape, type MergeShape } from './inject';
+import { fieldsOf, responseKey, type Fragments } from './selection';
+
+/**
+ * What the router does with one fetch document, worked out once per distinct
+ * query text and cached: the planner sends the same texts again and again.
+ */
+
+/** A gathered field inside an answer, with the field node (its arguments pick sites and limits). */
+export interface GatheredField {
+  key: string;
+  field: FieldNode;
+  shape: MergeShape;
+}
+
+export interface RootFieldPlan {
+  key: string;
+  field: FieldNode;
+  rule: RootRule;
+  /** The document sent to sites: this root field alone, with merge selections added. */
+  query: string;
+  gathered?: GatheredField;
+}
+
+export interface EntityTypePlan {
+  rule: EntityRule;
+  gathered: GatheredField[];
+}
+
+export type FetchPlan =
+  | { kind: 'roots'; fields: RootFieldPlan[] }
+  | { kind: 'entities'; query: string; types: Map<string, EntityTypePlan> };
+
+export class UnroutableFetch extends Error {}
+
+function fragmentsOf(doc: DocumentNode): Map<string, FragmentDefinitionNode> {
+  return new Map(
+    doc.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((d) => [d.name.value, d]),
+  );
+}
+
+function operationOf(doc: DocumentNode): OperationDefinitionNode {
+  const ops = doc.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  if (ops.length !== 1) throw new UnroutableFetch(`a fetch carries exactly one operation, got ${ops.length}`);
+  return ops[0];
+}
+
+/** Variables and fragments a node uses, so a split document declares only those (unused ones are invalid GraphQL). */
+function usedNames(node: FieldNode | FragmentDefinitionNode, fragments: Fragments, vars = new Set<string>(), frags = new Set<string>()) {
+  visit(node, {
+    Variable: (v) => {
+      vars.add(v.name.value);
+    },
+    FragmentSpread: (s) => {
+      if (frags.has(s.name.value)) return;
+      frags.add(s.name.value);
+      const def = fragments.get(s.name.value);
+      if (def) usedNames(def, fragments, vars, frags);
+    },
+  });
+  return { vars, frags };
+}
+
+function singleFieldDocument(op: OperationDefinitionNode, field: FieldNode, fragments: Fragments): string {
+  const { vars, frags } = usedNames(field, fragments);
+  const doc: DocumentNode = {
+    kind: Kind.DOCUMENT,
+    definitions: [
+      {
+        ...op,
+        variableDefinitions: op.variableDefinitions?.filter((v) => vars.has(v.variable.name.value)),
+        selectionSet: { kind: Kind.SELECTION_SET, selections: [field] },
+      },
+      ...[...frags].map((name) => fragments.get(name)!).filter(Boolean),
+    ],
+  };
+  return print(doc);
+}
+
+function planRoots(op: OperationDefinitionNode, fragments: Fragments, dist: SubgraphDistribution): FetchPlan {
+  const fields = fieldsOf(op.selectionSet, fragments).map((field): RootFieldPlan => {
+    const key = responseKey(field);
+    if (field.name.value === '__typename') {
+      return { key, field, rule: { kind: 'replicated' }, query: singleFieldDocument(op, field, fragments) };
+    }
+    const rule = dist.roots.get(field.name.value);
+    if (!rule) throw new UnroutableFetch(`${dist.name} has no distribution rule for Query.${field.name.value}`);
+    if (rule.kind !== 'gather') return { key, field, rule, query: singleFieldDocument(op, field, fragments) };
+    const sent = injectForMerge(field, rule.rule);
+    return { key, field, rule, query: singleFieldDocument(op, sent, fragments), gathered: { key, field, shape: mergeShape(field, rule.rule, fragments) } };
+  });
+  return { kind: 'roots', fields };
+}
+
+function planEntities(op: OperationDefinitionNode, entities: FieldNode, fragments: Fragments, dist: SubgraphDistribution): FetchPlan {
+  const types = new Map<string, EntityTypePlan>();
+  const rewrite = (selection: SelectionNode): SelectionNode => {
+    if (selection.kind !== Kind.INLINE_FRAGMENT || !selection.typeCondition) return selection;
+    const typeName = selection.typeCondition.name.value;
+    const rule = dist.entities.get(typeName);
+    if (!rule) throw new UnroutableFetch(`${dist.name} has no distribution rule for entity ${typeName}`);
+    const plan: EntityTypePlan = types.get(typeName) ?? { rule, gathered: [] };
+    types.set(typeName, plan);
+    if (rule.kind !== 'gather') return selection;
+    const selections = selection.selectionSet.selections.map((s) => {
+      const fieldRule: GatherRule | undefined = s.kind === Kind.FIELD ? rule.fields.get(s.name.value) : undefined;
+      if (s.kind !== Kind.FIELD || !fieldRule) return s;
+      plan.gathered.push({ key: responseKey(s), field: s, shape: mergeShape(s, fieldRule, fragments) });
+      return injectForMerge(s, fieldRule);
+    });
+    return { ...selection, selectionSet: { ...selection.selectionSet, selections } };
+  };
+  const sent: FieldNode = {
+    ...entities,
+    selectionSet: entities.selectionSet && { ...entities.selectionSet, selections: entities.selectionSet.selections.map(rewrite) },
+  };
+  return { kind: 'entities', query: singleFieldDocument(op, sent, fragments), types };
+}
+
+export function planFetch(query: string, dist: SubgraphDistribution): FetchPlan {
+  const doc = parse(query);
+  const op = operationOf(doc);
+  if (op.operation !== 'query') throw new UnroutableFetch(`${op.operation} operations are not routed by the read path`);
+  const fragments = fragmentsOf(doc);
+  const roots = fieldsOf(op.selectionSet, fragments);
+  const entities = roots.find((f) => f.name.value === '_entities');
+  if (entities) {
+    if (roots.length !== 1) throw new UnroutableFetch('an _entities fetch carries no other root field');
+    return planEntities(op, entities, fragments, dist);
+  }
+  return planRoots(op, fragments, dist);
+}

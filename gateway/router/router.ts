@@ -1,0 +1,286 @@
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { LRUCache } from 'lru-cache';
+import type { SubgraphDistribution } from '../../schema';
+import { stripReserved } from './inject';
+import { mergeGathered } from './merge';
+import { planFetch, type EntityTypePlan, type FetchPlan, type GatheredField, type RootFieldPlan } from './plan';
+import { argumentValue } from './selection';
+import { SiteUnavailable, type SiteClient, type SiteHealth, type SubgraphError, type SubgraphResponse } from './sites';
+
+export interface FragmentRouterOptions {
+  distribution: SubgraphDistribution;
+  siteIds: readonly string[];
+  client: SiteClient;
+  health: SiteHealth;
+  /** DESIGN §3 rule 4: the site an id was born at, from its prefix, if it has one. */
+  birthSite: (id: string) => string | undefined;
+  /** Distinct fetch texts whose plans are kept. */
+  planCacheSize?: number;
+  /** Entities whose current site is remembered after a move or an ask-all lookup. */
+  locationCacheSize?: number;
+}
+
+type GatewayGraphQLResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
+type Json = Record<string, unknown>;
+type Answer = { site: string; response: SubgraphResponse } | { site: string; down: SiteUnavailable };
+
+const unavailable = (e: SiteUnavailable, path?: (string | number)[]): SubgraphError => ({
+  message: e.message,
+  path,
+  extensions: { code: 'BRANCH_UNAVAILABLE', site: e.siteId },
+});
+
+function movedTo(response: SubgraphResponse, path: (string | number)[]): string | undefined {
+  const error = response.errors?.find(
+    (e) => e.extensions?.code === 'ENTITY_MOVED' && JSON.stringify(e.path?.slice(0, path.length)) === JSON.stringify(path),
+  );
+  return error?.extensions?.site as string | undefined;
+}
+
+function withoutMoved(errors: SubgraphError[] | undefined): SubgraphError[] {
+  return (errors ?? []).filter((e) => e.extensions?.code !== 'ENTITY_MOVED');
+}
+
+/**
+ * The horizontal axis of distribution (DESIGN §3): one data source per logical
+ * subgraph. For each fetch the planner sends, it picks the sites, sends them
+ * the fetch in parallel and merges their answers, so the gateway sees one
+ * subgraph where there are N site databases.
+ */
+export class FragmentRouter implements GraphQLDataSource {
+  private readonly plans: LRUCache<string, FetchPlan>;
+  private readonly locations: LRUCache<string, string>;
+
+  constructor(private readonly o: FragmentRouterOptions) {
+    this.plans = new LRUCache({ max: o.planCacheSize ?? 1000 });
+    this.locations = new LRUCache({ max: o.locationCacheSize ?? 100_000 });
+  }
+
+  async process(options: GraphQLDataSourceProcessOptions): Promise<GatewayGraphQLResponse> {
+    const query = options.request.query ?? '';
+    const variables = options.request.variables ?? {};
+    let plan = this.plans.get(query);
+    if (!plan) {
+      plan = planFetch(query, this.o.distribution);
+      this.plans.set(query, plan);
+    }
+    const result = plan.kind === 'entities' ? await this.entities(plan, variables) : await this.roots(plan.fields, variables);
+    stripReserved(result.data);
+    return result as GatewayGraphQLResponse;
+  }
+
+  /** Sends one request to one site; a site that cannot answer becomes a value, not an exception. */
+  private async ask(site: string, query: string, variables: Json): Promise<Answer> {
+    const started = performance.now();
+    try {
+      const response = await this.o.client.send(site, this.o.distribution.name, { query, variables });
+      this.o.health.succeeded(site, performance.now() - started);
+      return { site, response };
+    } catch (error) {
+      if (!(error instanceof SiteUnavailable)) throw error;
+      this.o.health.failed(site);
+      return { site, down: error };
+    }
+  }
+
+  /** Rule 3: replicated data from the fastest healthy site, the next one on failure. */
+  private async askAny(query: string, variables: Json): Promise<Answer> {
+    let last: Answer | undefined;
+    for (const site of this.o.health.preferred()) {
+      last = await this.ask(site, query, variables);
+      if ('response' in last) return last;
+    }
+    return last ?? { site: '?', down: new SiteUnavailable('?', 'no sites configured') };
+  }
+
+  private async roots(fields: RootFieldPlan[], variables: Json): Promise<SubgraphResponse> {
+    const answers = await Promise.all(fields.map((f) => this.root(f, variables)));
+    const data: Json = {};
+    const errors: SubgraphError[] = [];
+    answers.forEach((answer, i) => {
+      data[fields[i].key] = answer.data?.[fields[i].key] ?? null;
+      errors.push(...(answer.errors ?? []));
+    });
+    return { data, errors: dedupe(errors) };
+  }
+
+  private async root(plan: RootFieldPlan, variables: Json): Promise<SubgraphResponse> {
+    const rule = plan.rule;
+    switch (rule.kind) {
+      case 'replicated':
+        return responseOf(await this.askAny(plan.query, variables), [plan.key]);
+      case 'locate':
+        return this.locate(plan, String(argumentValue(plan.field, rule.arg, variables)), variables);
+      case 'gather':
+        return this.gather(plan, plan.gathered!, variables);
+    }
+  }
+
+  /** Rule 4: to the id's birth site (or where it was last seen), following one ENTITY_MOVED; ask all for ids without a site prefix. */
+  private async locate(plan: RootFieldPlan, id: string, variables: Json): Promise<SubgraphResponse> {
+    const site = this.locations.get(id) ?? this.o.birthSite(id);
+    if (!site) return this.askAll(plan, id, variables);
+    let answer = await this.ask(site, plan.query, variables);
+    const moved = 'response' in answer ? movedTo(answer.response, [plan.key]) : undefined;
+    if (moved) {
+      this.locations.set(id, moved);
+      answer = await this.ask(moved, plan.query, variables);
+    }
+    return responseOf(answer, [plan.key]);
+  }
+
+  private async askAll(plan: RootFieldPlan, id: string, variables: Json): Promise<SubgraphResponse> {
+    const answers = await Promise.all(this.o.siteIds.map((s) => this.ask(s, plan.query, variables)));
+    const found = answers.find((a) => 'response' in a && a.response.data?.[plan.key] != null);
+    if (found && 'response' in found) {
+      this.locations.set(id, found.site);
+      return { data: found.response.data, errors: withoutMoved(found.response.errors) };
+    }
+    // Not found where we could look: if a site was down, it may be there.
+    const errors = answers.flatMap((a) => ('down' in a ? [unavailable(a.down, [plan.key])] : withoutMoved(a.response.errors)));
+    return { data: { [plan.key]: null }, errors };
+  }
+
+  /** Rule 1 and 5: one site when the branch argument names it, else every site in parallel; merged; missing sites reported. */
+  private async gather(plan: RootFieldPlan, gathered: GatheredField, variables: Json): Promise<SubgraphResponse> {
+    const sites = this.gatherSites([gathered], variables);
+    if (typeof sites === 'string') {
+      return { data: { [plan.key]: null }, errors: [{ message: sites, path: [plan.key], extensions: { code: 'UNKNOWN_BRANCH' } }] };
+    }
+    const answers = await Promise.all(sites.map((s) => this.ask(s, plan.query, variables)));
+    const errors: SubgraphError[] = [];
+    const parts: unknown[] = [];
+    for (const a of answers) {
+      if ('down' in a) errors.push(unavailable(a.down));
+      else {
+        parts.push(a.response.data?.[plan.key] ?? null);
+        errors.push(...(a.response.errors ?? []));
+      }
+    }
+    const merged = mergeGathered(parts, gathered.shape, limitOf(gathered, variables));
+    return { data: { [plan.key]: merged ?? null }, errors };
+  }
+
+  /** Sites for gathered fields: all of them unless every field names a branch; a string is an unknown-branch message. */
+  private gatherSites(fields: GatheredField[], variables: Json): string[] | string {
+    const named = new Set<string>();
+    for (const g of fields) {
+      const arg = g.shape.rule.branchArg;
+      const branch = arg ? argumentValue(g.field, arg, variables) : undefined;
+      if (branch === undefined || branch === null) return [...this.o.siteIds];
+      if (!this.o.siteIds.includes(String(branch))) {
+        return `${arg} "${branch}" names no branch; the branches are ${this.o.siteIds.join(', ')}`;
+      }
+      named.add(String(branch));
+    }
+    return [...named];
+  }
+
+  private async entities(plan: Extract<FetchPlan, { kind: 'entities' }>, variables: Json): Promise<SubgraphResponse> {
+    const reps = (variables.representations ?? []) as Json[];
+    const targets = reps.map((rep) => this.entitySites(plan.types.get(String(rep.__typename)), rep, variables));
+    const replicatedSite = this.o.health.preferred()[0];
+    const bySite = new Map<string, number[]>();
+    targets.forEach((sites, i) => {
+      for (const s of sites === 'any' ? [replicatedSite] : sites) bySite.set(s, [...(bySite.get(s) ?? []), i]);
+    });
+    const perIndex: { site: string; value: unknown }[][] = reps.map(() => []);
+    const errors: SubgraphError[] = [];
+    await Promise.all([...bySite].map(([site, indices]) => this.entitiesAt(site, indices, plan.query, variables, reps, perIndex, errors, targets)));
+    const data = perIndex.map((answers, i) => this.entityResult(plan.types.get(String(reps[i].__typename)), answers, targets[i], variables));
+    return { data: { _entities: data }, errors: dedupe(errors) };
+  }
+
+  private entitySites(type: EntityTypePlan | undefined, rep: Json, variables: Json): string[] | 'any' {
+    if (!type || type.rule.kind === 'replicated') return 'any';
+    if (type.rule.kind === 'gather') {
+      const sites = this.gatherSites(type.gathered, variables);
+      return typeof sites === 'string' ? [] : sites;
+    }
+    const id = String(rep.id);
+    const site = this.locations.get(id) ?? this.o.birthSite(id);
+    return site ? [site] : [...this.o.siteIds];
+  }
+
+  /** Sends the representations `indices` to `site`, follows moves once, and files each answer under its original index. */
+  private async entitiesAt(
+    site: string, indices: number[], query: string, variables: Json, reps: Json[],
+    perIndex: { site: string; value: unknown }[][], errors: SubgraphError[], targets: (string[] | 'any')[],
+  ): Promise<void> {
+    let answer = await this.ask(site, query, { ...variables, representations: indices.map((i) => reps[i]) });
+    if ('down' in answer && targets[indices[0]] === 'any') {
+      answer = await this.askAny(query, { ...variables, representations: indices.map((i) => reps[i]) });
+    }
+    if ('down' in answer) {
+      for (const i of indices) {
+        const gathered = targets[i] !== 'any' && targets[i].length > 1;
+        if (!gathered) errors.push(unavailable(answer.down, ['_entities', i]));
+      }
+      if (indices.some((i) => targets[i] !== 'any' && targets[i].length > 1)) errors.push(unavailable(answer.down));
+      return;
+    }
+    const values = (answer.response.data?._entities ?? []) as unknown[];
+    const moves = new Map<string, number[]>();
+    indices.forEach((original, j) => {
+      const moved = movedTo(answer.response, ['_entities', j]);
+      if (moved) {
+        this.locations.set(String(reps[original].id), moved);
+        moves.set(moved, [...(moves.get(moved) ?? []), original]);
+      } else perIndex[original].push({ site, value: values[j] ?? null });
+    });
+    for (const e of withoutMoved(answer.response.errors)) errors.push(reindex(e, indices));
+    await Promise.all(
+      [...moves].map(async ([to, moved]) => {
+        const followed = await this.ask(to, query, { ...variables, representations: moved.map((i) => reps[i]) });
+        if ('down' in followed) return moved.forEach((i) => errors.push(unavailable(followed.down, ['_entities', i])));
+        const vals = (followed.response.data?._entities ?? []) as unknown[];
+        moved.forEach((original, j) => perIndex[original].push({ site: to, value: vals[j] ?? null }));
+        for (const e of followed.response.errors ?? []) errors.push(reindex(e, moved));
+      }),
+    );
+  }
+
+  private entityResult(type: EntityTypePlan | undefined, answers: { site: string; value: unknown }[], targets: string[] | 'any', variables: Json): unknown {
+    if (!type || type.rule.kind !== 'gather') {
+      // Owned or replicated: one answer; for an id asked of every site, the one that has it.
+      return answers.find((a) => a.value !== null)?.value ?? null;
+    }
+    const order = targets === 'any' ? [] : targets;
+    const values = order.map((s) => answers.find((a) => a.site === s)?.value).filter((v): v is Json => v != null) as Json[];
+    if (values.length === 0) return null;
+    const merged: Json = { ...values[0] };
+    for (const g of type.gathered) merged[g.key] = mergeGathered(values.map((v) => v[g.key]), g.shape, limitOf(g, variables));
+    return merged;
+  }
+}
+
+function limitOf(g: GatheredField, variables: Json): number | undefined {
+  const arg = g.shape.rule.limitArg;
+  if (!arg) return undefined;
+  const value = argumentValue(g.field, arg, variables);
+  if (value === null) return undefined;
+  return typeof value === 'number' ? value : g.shape.rule.limitDefault;
+}
+
+function responseOf(answer: Answer, path: (string | number)[]): SubgraphResponse {
+  if ('down' in answer) return { data: { [String(path[0])]: null }, errors: [unavailable(answer.down, path)] };
+  return answer.response;
+}
+
+/** A site's error path `_entities[j]` is position j of the subset it was sent; the gateway needs the original index. */
+function reindex(error: SubgraphError, indices: number[]): SubgraphError {
+  if (error.path?.[0] !== '_entities' || typeof error.path[1] !== 'number') return error;
+  return { ...error, path: ['_entities', indices[error.path[1]], ...error.path.slice(2)] };
+}
+
+/** Every site raises the same argument error; the client should see it once. */
+function dedupe(errors: SubgraphError[]): SubgraphError[] | undefined {
+  const seen = new Set<string>();
+  const out = errors.filter((e) => {
+    const key = JSON.stringify([e.message, e.path, e.extensions?.code, e.extensions?.site]);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  return out.length ? out : undefined;
+}

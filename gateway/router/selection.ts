@@ -1,0 +1,63 @@
+import {
+  Kind,
+  valueFromASTUntyped,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type SelectionNode,
+  type SelectionSetNode,
+} from 'graphql';
+
+/** Small helpers over the fetch documents the query planner sends to a subgraph. */
+
+export type Fragments = ReadonlyMap<string, FragmentDefinitionNode>;
+
+export const responseKey = (field: FieldNode): string => field.alias?.value ?? field.name.value;
+
+/** Fields of a selection set with inline fragments and spreads flattened (their type conditions are the field's own type here). */
+export function fieldsOf(set: SelectionSetNode | undefined, fragments: Fragments): FieldNode[] {
+  const out: FieldNode[] = [];
+  const walk = (selections: readonly SelectionNode[]) => {
+    for (const s of selections) {
+      if (s.kind === Kind.FIELD) out.push(s);
+      else if (s.kind === Kind.INLINE_FRAGMENT) walk(s.selectionSet.selections);
+      else {
+        const fragment = fragments.get(s.name.value);
+        if (fragment) walk(fragment.selectionSet.selections);
+      }
+    }
+  };
+  if (set) walk(set.selections);
+  return out;
+}
+
+/** Response keys of the fields named `name` in `set`. */
+export function keysNamed(set: SelectionSetNode | undefined, fragments: Fragments, name: string): string[] {
+  return fieldsOf(set, fragments).filter((f) => f.name.value === name).map(responseKey);
+}
+
+export function argumentValue(field: FieldNode, name: string, variables: Record<string, unknown> | undefined): unknown {
+  const arg = field.arguments?.find((a) => a.name.value === name);
+  return arg ? valueFromASTUntyped(arg.value, variables) : undefined;
+}
+
+export function fieldNode(name: string, alias?: string, selections?: SelectionNode[]): FieldNode {
+  return {
+    kind: Kind.FIELD,
+    name: { kind: Kind.NAME, value: name },
+    alias: alias ? { kind: Kind.NAME, value: alias } : undefined,
+    selectionSet: selections ? { kind: Kind.SELECTION_SET, selections } : undefined,
+  };
+}
+
+export function withExtraSelections(field: FieldNode, extra: SelectionNode[]): FieldNode {
+  return { ...field, selectionSet: { kind: Kind.SELECTION_SET, selections: [...(field.selectionSet?.selections ?? []), ...extra] } };
+}
+
+/** The field with argument `name` set to null (TOPK asks sites for every group). */
+export function withNullArgument(field: FieldNode, name: string): FieldNode {
+  const others = (field.arguments ?? []).filter((a) => a.name.value !== name);
+  return {
+    ...field,
+    arguments: [...others, { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: name }, value: { kind: Kind.NULL } }],
+  };
+}

@@ -1,0 +1,118 @@
+import type { Site, SubgraphName } from '../../schema';
+
+/** A subgraph request or answer as it travels between gateway and site. */
+export interface SubgraphRequest {
+  query: string;
+  variables?: Record<string, unknown>;
+  operationName?: string;
+}
+
+export interface SubgraphError {
+  message: string;
+  path?: (string | number)[];
+  extensions?: Record<string, unknown>;
+}
+
+export interface SubgraphResponse {
+  data?: Record<string, unknown> | null;
+  errors?: SubgraphError[];
+}
+
+/** The site could not be reached or did not answer in time. */
+export class SiteUnavailable extends Error {
+  constructor(readonly siteId: string, reason: string) {
+    super(`branch site ${siteId} is unavailable: ${reason}`);
+    this.name = 'SiteUnavailable';
+  }
+}
+
+/** The seam between the router and the sites (HTTP in production; tests may count or delay calls). */
+export interface SiteClient {
+  send(siteId: string, subgraph: SubgraphName, request: SubgraphRequest): Promise<SubgraphResponse>;
+}
+
+export interface HttpSiteClientOptions {
+  sites: readonly Pick<Site, 'id' | 'url'>[];
+  /** A site that has not answered by then is treated as down for this request. */
+  timeoutMs?: number;
+  /** Called once per HTTP request, for per-site metrics. */
+  onRequest?: (siteId: string, subgraph: SubgraphName, ms: number, ok: boolean) => void;
+}
+
+export class HttpSiteClient implements SiteClient {
+  private readonly urls: Map<string, string>;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly options: HttpSiteClientOptions) {
+    this.urls = new Map(options.sites.map((s) => [s.id, s.url.replace(/\/+$/, '')]));
+    this.timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  async send(siteId: string, subgraph: SubgraphName, request: SubgraphRequest): Promise<SubgraphResponse> {
+    const base = this.urls.get(siteId);
+    if (!base) throw new SiteUnavailable(siteId, 'not in the sites config');
+    const started = performance.now();
+    let ok = false;
+    try {
+      const response = await fetch(`${base}/${subgraph}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(request),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      const text = await response.text();
+      let body: SubgraphResponse;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new SiteUnavailable(siteId, `answered HTTP ${response.status} without a GraphQL body`);
+      }
+      ok = true;
+      return body;
+    } catch (error) {
+      if (error instanceof SiteUnavailable) throw error;
+      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
+      throw new SiteUnavailable(siteId, reason);
+    } finally {
+      this.options.onRequest?.(siteId, subgraph, performance.now() - started, ok);
+    }
+  }
+}
+
+/**
+ * Which sites look healthy and how fast they answer (DESIGN §3 rule 3).
+ * Replicated reads go to the fastest healthy site first; a failure marks the
+ * site down for `downForMs`, after which it is tried again.
+ */
+export class SiteHealth {
+  private readonly latencyMs = new Map<string, number>();
+  private readonly downUntil = new Map<string, number>();
+
+  constructor(
+    private readonly siteIds: readonly string[],
+    private readonly options: { downForMs?: number; now?: () => number } = {},
+  ) {}
+
+  private now(): number {
+    return this.options.now?.() ?? Date.now();
+  }
+
+  /** Every site, healthy ones first by recent latency, then the ones marked down. */
+  preferred(): string[] {
+    const now = this.now();
+    const down = (id: string) => (this.downUntil.get(id) ?? 0) > now;
+    const latency = (id: string) => this.latencyMs.get(id) ?? 0;
+    return [...this.siteIds].sort((a, b) => Number(down(a)) - Number(down(b)) || latency(a) - latency(b));
+  }
+
+  succeeded(siteId: string, ms: number): void {
+    const previous = this.latencyMs.get(siteId);
+    // Exponentially weighted: one slow answer does not reorder the sites.
+    this.latencyMs.set(siteId, previous === undefined ? ms : previous * 0.8 + ms * 0.2);
+    this.downUntil.delete(siteId);
+  }
+
+  failed(siteId: string): void {
+    this.downUntil.set(siteId, this.now() + (this.options.downForMs ?? 2000));
+  }
+}

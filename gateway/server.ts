@@ -1,0 +1,113 @@
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { birthSite, loadDistribution, readSupergraph, type SitesConfig, type SubgraphName } from '../schema';
+import { listen, sendJson, serveApollo } from '../subgraphs/http';
+import { formatError } from './errors';
+import { gatewayMetrics } from './metrics';
+import { FragmentRouter, HttpSiteClient, SiteHealth } from './router';
+
+export interface GatewayOptions {
+  config: SitesConfig;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** A site that has not answered a fetch by then counts as down for that fetch. */
+  siteTimeoutMs?: number;
+  /** Request limits (graphql-armor and the HTTP body). */
+  maxDepth?: number;
+  maxCost?: number;
+  maxAliases?: number;
+  maxTokens?: number;
+  maxBodyBytes?: number;
+}
+
+export interface GatewayHandle {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const DEFAULTS = {
+  port: 0,
+  host: '127.0.0.1',
+  siteTimeoutMs: 5000,
+  maxDepth: 12,
+  maxCost: 20000,
+  maxAliases: 30,
+  maxTokens: 5000,
+  maxBodyBytes: 256 * 1024,
+};
+
+/**
+ * The LibFed gateway: Apollo Server over @apollo/gateway on the committed
+ * static supergraph, with one fragment router per logical subgraph.
+ */
+export async function startGateway(options: GatewayOptions): Promise<GatewayHandle> {
+  const o = { ...DEFAULTS, ...options };
+  const metrics = gatewayMetrics();
+  const siteIds = o.config.sites.map((s) => s.id);
+  const client = new HttpSiteClient({
+    sites: o.config.sites,
+    timeoutMs: o.siteTimeoutMs,
+    onRequest: (site, subgraph, ms, ok) => {
+      metrics.siteRequests.inc({ site, subgraph, outcome: ok ? 'ok' : 'unavailable' });
+      metrics.siteLatency.observe({ site, subgraph }, ms / 1000);
+    },
+  });
+  const health = new SiteHealth(siteIds);
+  const distribution = loadDistribution();
+  const gateway = new ApolloGateway({
+    supergraphSdl: readSupergraph(),
+    buildService: ({ name }) =>
+      new FragmentRouter({
+        distribution: distribution.get(name as SubgraphName)!,
+        siteIds,
+        client,
+        health,
+        birthSite: (id) => birthSite(o.config, id),
+      }),
+  });
+  const armor = new ApolloArmor({
+    maxDepth: { n: o.maxDepth },
+    costLimit: { maxCost: o.maxCost },
+    maxAliases: { n: o.maxAliases },
+    maxTokens: { n: o.maxTokens },
+    blockFieldSuggestion: { enabled: false },
+  });
+  const apollo = new ApolloServer({
+    gateway,
+    ...armor.protect(),
+    formatError,
+    includeStacktraceInErrorResponses: false,
+    // Developers explore the schema in Apollo Sandbox.
+    introspection: true,
+    stopOnTerminationSignals: false,
+  });
+  await apollo.start();
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
+    if (path === '/graphql' || path === '') return serveApollo(apollo, req, res, async () => ({}), o.maxBodyBytes);
+    if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/metrics') {
+      res.setHeader('content-type', metrics.registry.contentType);
+      res.end(await metrics.registry.metrics());
+      return;
+    }
+    sendJson(res, 404, { error: `no route ${path}: the gateway serves /graphql, /health and /metrics` });
+  }
+
+  const http = await listen(o.port, o.host, handle);
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${http.port}/graphql`,
+    port: http.port,
+    stop: () =>
+      (stopping ??= (async () => {
+        await http.close();
+        await apollo.stop();
+      })()),
+  };
+}

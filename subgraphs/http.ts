@@ -1,0 +1,91 @@
+import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** An HTTP request body that exceeds the limit: refused before any parsing. */
+export class BodyTooLarge extends Error {}
+
+export function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        reject(new BodyTooLarge(`the request body is over the ${limitBytes}-byte limit`));
+        req.resume();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Runs one HTTP request through Apollo Server (the body is parsed here; Apollo answers a bad one with 400). */
+export async function serveApollo<TContext extends BaseContext>(
+  server: ApolloServer<TContext>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: () => Promise<TContext>,
+  maxBodyBytes: number,
+): Promise<void> {
+  const headers = new HeaderMap();
+  for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(key, value);
+  const raw = req.method === 'POST' ? await readBody(req, maxBodyBytes) : '';
+  let body: unknown = raw;
+  try {
+    body = raw ? JSON.parse(raw) : undefined;
+  } catch {
+    // Left as text: Apollo answers a body that is not JSON with 400 BAD_REQUEST.
+  }
+  const request: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search: new URL(req.url ?? '/', 'http://x').search, body };
+  const response = await server.executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context });
+  res.statusCode = response.status ?? 200;
+  for (const [key, value] of response.headers) res.setHeader(key, value);
+  if (response.body.kind === 'complete') return void res.end(response.body.string);
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify(body));
+}
+
+export interface Listening {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Listens on `port` (0 picks a free one); handler failures answer 500 with a GraphQL-shaped error. */
+export async function listen(
+  port: number,
+  host: string,
+  handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+): Promise<Listening> {
+  const server = createServer((req, res) => {
+    handler(req, res).catch((error: Error) => {
+      if (res.headersSent) return void res.end();
+      if (error instanceof BodyTooLarge) {
+        return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: 'QUERY_TOO_COMPLEX' } }] });
+      }
+      sendJson(res, 500, { errors: [{ message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
+  };
+}

@@ -1,0 +1,60 @@
+import { libfedError } from '../schema';
+
+/** Relay-style connections with keyset cursors. A cursor holds the sort-key values of its row. */
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 20;
+
+export type CursorValue = string | number;
+
+export function pageSize(first: number | null | undefined): number {
+  const size = first ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(size) || size < 0 || size > MAX_PAGE_SIZE) {
+    throw libfedError('PAGE_SIZE_OUT_OF_RANGE', `first must be between 0 and ${MAX_PAGE_SIZE}, got ${first}`, { max: MAX_PAGE_SIZE });
+  }
+  return size;
+}
+
+export function encodeCursor(values: readonly CursorValue[]): string {
+  return Buffer.from(JSON.stringify(values)).toString('base64url');
+}
+
+/** Decodes a cursor made by `encodeCursor` for a list whose sort key has `kinds` (one per key part). */
+export function decodeCursor(cursor: string, kinds: readonly ('string' | 'number')[]): CursorValue[] {
+  let values: unknown;
+  try {
+    values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    values = undefined;
+  }
+  if (!Array.isArray(values) || values.length !== kinds.length || values.some((v, i) => typeof v !== kinds[i])) {
+    throw libfedError('INVALID_CURSOR', `after must be a cursor returned by this list (pageInfo.endCursor), got "${cursor}"`);
+  }
+  return values as CursorValue[];
+}
+
+export interface Connection<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  /** A function, so the count query runs only when a client selects totalCount. */
+  totalCount: () => Promise<number>;
+}
+
+/** `rows` were fetched with limit first + 1: the extra row only tells that there is a next page. */
+export function connection<T>(
+  rows: T[],
+  first: number,
+  sortKey: (row: T) => readonly CursorValue[],
+  count: () => Promise<number>,
+): Connection<T> {
+  const page = rows.slice(0, first);
+  const edges = page.map((node) => ({ cursor: encodeCursor(sortKey(node)), node }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > first, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
+    totalCount: count,
+  };
+}
+
+export function emptyConnection<T>(): Connection<T> {
+  return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: async () => 0 };
+}

@@ -1,0 +1,99 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Registry } from 'prom-client';
+import { SUBGRAPHS, type SubgraphName } from '../schema';
+import { countingExecutor, type SqlExecutor } from '../sql';
+import type { SiteContext } from './context';
+import { listen, sendJson, serveApollo } from './http';
+import { buildSiteSchemas } from './schema';
+
+export interface SiteServerOptions {
+  siteId: string;
+  /** The site's database, already migrated. The server does not close it. */
+  db: SqlExecutor;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** Injected clock for due dates and `overdue`. */
+  clock?: () => Date;
+  /** Largest request body accepted, in bytes. */
+  maxBodyBytes?: number;
+}
+
+export interface SiteHandle {
+  siteId: string;
+  url: string;
+  port: number;
+  metrics: Registry;
+  stop(): Promise<void>;
+}
+
+const DEFAULTS = { port: 0, host: '127.0.0.1', clock: () => new Date(), maxBodyBytes: 4 * 1024 * 1024 };
+
+function siteMetrics(siteId: string) {
+  const registry = new Registry();
+  registry.setDefaultLabels({ site: siteId });
+  return {
+    registry,
+    requests: new Counter({ name: 'libfed_site_requests_total', help: 'GraphQL requests served, per logical subgraph', labelNames: ['subgraph'], registers: [registry] }),
+    statements: new Counter({ name: 'libfed_site_sql_statements_total', help: 'SQL statements sent to this site database', registers: [registry] }),
+  };
+}
+
+/**
+ * One branch site: the four logical subgraphs (`/catalog`, `/inventory`,
+ * `/readers`, `/loans`) over this site's fragment, plus `/health` and `/metrics`.
+ */
+export async function startSiteServer(options: SiteServerOptions): Promise<SiteHandle> {
+  const o = { ...DEFAULTS, ...options };
+  const metrics = siteMetrics(o.siteId);
+  const db = countingExecutor(o.db, () => metrics.statements.inc());
+  const apollo = new Map<SubgraphName, ApolloServer<SiteContext>>();
+  for (const [name, schema] of buildSiteSchemas()) {
+    const server = new ApolloServer<SiteContext>({
+      schema,
+      includeStacktraceInErrorResponses: false,
+      // Only the gateway calls sites, with JSON POSTs.
+      csrfPrevention: false,
+      // The process that owns the site stops it; Apollo must not install its own signal handlers.
+      stopOnTerminationSignals: false,
+      plugins: [ApolloServerPluginInlineTraceDisabled()],
+    });
+    await server.start();
+    apollo.set(name, server);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://site').pathname.replace(/\/+$/, '');
+    const name = path.slice(1) as SubgraphName;
+    if ((SUBGRAPHS as readonly string[]).includes(name)) {
+      metrics.requests.inc({ subgraph: name });
+      const context = async (): Promise<SiteContext> => ({ siteId: o.siteId, db, now: o.clock(), loaders: new Map() });
+      return serveApollo(apollo.get(name)!, req, res, context, o.maxBodyBytes);
+    }
+    if (path === '/health') return sendJson(res, 200, { site: o.siteId, status: 'ok' });
+    if (path === '/metrics') {
+      res.setHeader('content-type', metrics.registry.contentType);
+      res.end(await metrics.registry.metrics());
+      return;
+    }
+    sendJson(res, 404, { error: `no route ${path}: this site serves /catalog, /inventory, /readers, /loans, /health, /metrics` });
+  }
+
+  const http = await listen(o.port, o.host, handle);
+  const port = http.port;
+
+  let stopping: Promise<void> | undefined;
+  return {
+    siteId: o.siteId,
+    url: `http://${o.host}:${port}`,
+    port,
+    metrics: metrics.registry,
+    stop: () =>
+      (stopping ??= (async () => {
+        await http.close();
+        await Promise.all([...apollo.values()].map((s) => s.stop()));
+      })()),
+  };
+}
