@@ -53,11 +53,13 @@ export const MIGRATIONS: Migration[] = [
         // MaDG is widened from varchar(10) to fit birth-site prefixed ids.
         sql`CREATE TABLE DOCGIA (
           MaDG ${t.varchar(20)} NOT NULL PRIMARY KEY,
-          HoTen ${t.nvarchar(255)} NOT NULL,
+          HoTen ${t.nvarchar(255)} ${d.binaryCollation} NOT NULL,
           MaCN_DangKy ${t.varchar(10)} NOT NULL REFERENCES CHINHANH (MaCN),
           version ${t.int} NOT NULL DEFAULT 1,
           CONSTRAINT CK_DOCGIA_site CHECK (MaCN_DangKy = ${site}))`,
-        sql`CREATE INDEX IX_DOCGIA_HoTen ON DOCGIA (HoTen ${d.binaryCollation}, MaDG)`,
+        // Binary collation on the column (an index column cannot carry one in T-SQL):
+        // readers are listed in code-point order, the order the gateway merges in.
+        sql`CREATE INDEX IX_DOCGIA_HoTen ON DOCGIA (HoTen, MaDG)`,
         // MaDG and MaQuyenSach carry no foreign key: the reader may live at another
         // site and the copy may have moved since; the gateway enforces them.
         sql`CREATE TABLE PHIEUMUON (

@@ -210,6 +210,7 @@ export async function openMssql(url: string): Promise<SqlExecutor> {
   try {
     await pool.connect();
   } catch (error) {
+    await pool.close().catch(() => {});
     throw new Error(`cannot connect to SQL Server at ${redact(url)}: ${(error as Error).message}`, { cause: error });
   }
   return mssqlExecutor({

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Site } from '../schema';
 import type { SqlExecutor } from './executor';
@@ -10,6 +11,7 @@ export async function openSiteDatabase(site: Site, dataDir: string): Promise<Sql
   const db = site.database;
   switch (db.kind) {
     case 'pglite':
+      mkdirSync(dataDir, { recursive: true });
       return openPglite(join(dataDir, site.id));
     case 'postgres':
       return openPostgres(db.url);

@@ -107,12 +107,12 @@ async function loans(ctx: SiteContext, args: LoansArgs) {
 
 async function loanStats(ctx: SiteContext, args: { branchId?: string | null }) {
   if (args.branchId && args.branchId !== ctx.siteId) return { total: 0, open: 0, overdue: 0 };
-  const [row] = await ctx.db.query<{ total: number; open: number; overdue: number }>(sql`
+  const [row] = await ctx.db.query<{ total: number; open_count: number; overdue: number }>(sql`
     SELECT COUNT(*) AS total,
-           COALESCE(SUM(CASE WHEN NgayTra IS NULL THEN 1 ELSE 0 END), 0) AS open,
+           COALESCE(SUM(CASE WHEN NgayTra IS NULL THEN 1 ELSE 0 END), 0) AS open_count,
            COALESCE(SUM(CASE WHEN NgayTra IS NULL AND HanTra < ${ctx.now} THEN 1 ELSE 0 END), 0) AS overdue
     FROM PHIEUMUON`);
-  return { total: Number(row.total), open: Number(row.open), overdue: Number(row.overdue) };
+  return { total: Number(row.total), open: Number(row.open_count), overdue: Number(row.overdue) };
 }
 
 /** Every book's loan count at this site: the gateway sums over sites, then keeps the top `first`. */

@@ -1,0 +1,136 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { loadSites } from '../schema';
+
+/**
+ * Starts the whole chain as real processes: one per site, then one gateway.
+ * `npm start` and the integration tests both use it.
+ */
+export interface ChainOptions {
+  configFile: string;
+  dataDir: string;
+  /** Gateway port; sites take the next ones. 0 lets every process pick a free port. */
+  port: number;
+  /** Seed demo data into empty site databases. */
+  demo?: boolean;
+  /** One instant for every site's demo data, so the fragments agree. */
+  demoNow?: Date;
+  scale?: number;
+  siteTimeoutMs?: number;
+  /** Where children's stderr lines go. */
+  log?: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+export interface ChildHandle {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  /** Sends `signal` (SIGTERM by default) and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface ChainHandle {
+  gatewayUrl: string;
+  sites: Map<string, ChildHandle>;
+  gateway: ChildHandle;
+  /** Restarts one stopped site on the same port and data. */
+  restartSite(id: string): Promise<ChildHandle>;
+  stop(): Promise<void>;
+}
+
+export const ROOT = resolve(__dirname, '..');
+
+function spawnReady(name: string, script: string, args: string[], o: ChainOptions): Promise<ChildHandle> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' },
+  });
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (line) => {
+    stderr.push(line);
+    if (stderr.length > 20) stderr.shift();
+    o.log?.(`[${name}] ${line}`);
+  });
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  const handle = (url: string): ChildHandle => ({
+    name,
+    url,
+    child,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  });
+  return new Promise((resolveReady, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} was not ready within ${o.readyTimeoutMs ?? 120000} ms:\n${stderr.join('\n')}`));
+    }, o.readyTimeoutMs ?? 120000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('{')) return;
+      try {
+        const event = JSON.parse(line);
+        if (event.event === 'ready') {
+          clearTimeout(timer);
+          resolveReady(handle(event.url));
+        }
+      } catch {
+        // Not our JSON line.
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${signal ?? code}) before it was ready:\n${stderr.join('\n')}`));
+    });
+  });
+}
+
+export async function startChain(o: ChainOptions): Promise<ChainHandle> {
+  const config = loadSites(o.configFile);
+  const demoNow = (o.demoNow ?? new Date()).toISOString();
+  const siteArgs = (id: string, port: number) => {
+    const args = ['--site', id, '--config', o.configFile, '--data', o.dataDir, '--port', String(port)];
+    if (o.demo) args.push('--demo', '--demo-now', demoNow, '--scale', String(o.scale ?? 1));
+    return args;
+  };
+  const ports = new Map(config.sites.map((s, i) => [s.id, o.port === 0 ? 0 : o.port + 1 + i]));
+  const started = await Promise.allSettled(config.sites.map((s) => spawnReady(s.id, 'subgraphs/main.ts', siteArgs(s.id, ports.get(s.id)!), o)));
+  const sites = new Map<string, ChildHandle>();
+  started.forEach((r, i) => r.status === 'fulfilled' && sites.set(config.sites[i].id, r.value));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    await Promise.all([...sites.values()].map((s) => s.stop()));
+    throw failed.reason;
+  }
+  // A site restarted on port 0 would get a new port: pin each site to the port it got.
+  for (const [id, site] of sites) ports.set(id, Number(new URL(site.url).port));
+  const gatewayArgs = ['--config', o.configFile, '--port', String(o.port), '--site-timeout-ms', String(o.siteTimeoutMs ?? 5000)];
+  for (const [id, site] of sites) gatewayArgs.push('--site', `${id}=${site.url}`);
+  let gateway: ChildHandle;
+  try {
+    gateway = await spawnReady('gateway', 'gateway/main.ts', gatewayArgs, o);
+  } catch (error) {
+    await Promise.all([...sites.values()].map((s) => s.stop()));
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    gatewayUrl: gateway.url,
+    sites,
+    gateway,
+    restartSite: async (id) => {
+      const args = siteArgs(id, ports.get(id)!).filter((a, i, all) => a !== '--demo' && all[i - 1] !== '--demo-now' && a !== '--demo-now');
+      const site = await spawnReady(id, 'subgraphs/main.ts', args, o);
+      sites.set(id, site);
+      return site;
+    },
+    stop: () =>
+      (stopping ??= (async () => {
+        await gateway.stop();
+        await Promise.all([...sites.values()].map((s) => s.stop()));
+      })()),
+  };
+}

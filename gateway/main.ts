@@ -1,0 +1,43 @@
+import { parseArgs } from 'node:util';
+import { loadSites } from '../schema';
+import { startGateway } from './server';
+
+/**
+ * One gateway process: `tsx gateway/main.ts [--config FILE] [--port N]
+ * [--site Q1=http://host:port ...]`. `--site` overrides a site's URL from the
+ * config. Prints one JSON line `{"event":"ready","url":...}` once it listens.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string', default: 'schema/sites.yaml' },
+      port: { type: 'string', default: '4000' },
+      host: { type: 'string', default: '127.0.0.1' },
+      site: { type: 'string', multiple: true, default: [] },
+      'site-timeout-ms': { type: 'string', default: '5000' },
+    },
+  });
+  const config = loadSites(values.config!);
+  for (const override of values.site!) {
+    const [id, url] = override.split('=', 2);
+    const site = config.sites.find((s) => s.id === id);
+    if (!site || !url) throw new Error(`--site ${override}: expected ID=URL with ID one of ${config.sites.map((s) => s.id).join(', ')}`);
+    site.url = url;
+  }
+  const handle = await startGateway({ config, port: Number(values.port), host: values.host, siteTimeoutMs: Number(values['site-timeout-ms']) });
+  console.log(JSON.stringify({ event: 'ready', url: handle.url }));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await handle.stop();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((error: Error) => {
+  console.error(`gateway failed to start: ${error.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+import { parseArgs } from 'node:util';
+import { loadSites, siteById } from '../schema';
+import { migrate, openSiteDatabase } from '../sql';
+import { generateDemoData, isSeeded, loadDemoData } from '../sql/seed';
+import { startSiteServer } from './server';
+
+/**
+ * One site process: `tsx subgraphs/main.ts --site Q1 [--config FILE] [--data DIR]
+ * [--port N] [--demo [--demo-now ISO] [--scale N]]`. It migrates the site
+ * database, seeds the demo data on first start if asked, and prints one JSON
+ * line `{"event":"ready",...}` on stdout once it listens.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      site: { type: 'string' },
+      config: { type: 'string', default: 'schema/sites.yaml' },
+      data: { type: 'string', default: 'data' },
+      port: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      demo: { type: 'boolean', default: false },
+      'demo-now': { type: 'string' },
+      scale: { type: 'string', default: '1' },
+    },
+  });
+  const config = loadSites(values.config!);
+  const site = values.site ? siteById(config, values.site) : undefined;
+  if (!site) throw new Error(`--site must name a site of ${values.config}: ${config.sites.map((s) => s.id).join(', ')}`);
+  const port = values.port !== undefined ? Number(values.port) : Number(new URL(site.url).port);
+
+  const db = await openSiteDatabase(site, values.data!);
+  await migrate(db, site.id);
+  if (values.demo && !(await isSeeded(db))) {
+    const now = values['demo-now'] ? new Date(values['demo-now']) : new Date();
+    const branches = config.sites.map((s) => ({ id: s.id, name: s.name, address: s.address }));
+    await loadDemoData(db, site.id, generateDemoData({ branches, now, scale: Number(values.scale) }));
+  }
+  const handle = await startSiteServer({ siteId: site.id, db, port, host: values.host });
+  console.log(JSON.stringify({ event: 'ready', site: site.id, url: handle.url }));
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await handle.stop();
+    await db.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((error: Error) => {
+  console.error(`site failed to start: ${error.message}`);
+  process.exit(1);
+});
