@@ -14,6 +14,8 @@ export function formatError(formatted: GraphQLFormattedError): GraphQLFormattedE
   if (ARMOR_LIMIT.test(formatted.message)) {
     return { ...formatted, message: formatted.message.replace(/^Syntax Error: /, ''), extensions: { ...formatted.extensions, code: 'QUERY_TOO_COMPLEX' } };
   }
+  // graphql-armor's token limit re-parses during validation, so plain syntax errors arrive labelled as validation failures.
+  if (formatted.message.startsWith('Syntax Error: ')) return { ...formatted, extensions: { ...formatted.extensions, code: 'GRAPHQL_PARSE_FAILED' } };
   if (typeof code === 'string' && code in ERROR_CODES) return formatted;
   if (code === 'DOWNSTREAM_SERVICE_ERROR' || code === undefined) {
     return { message: 'internal error: see the gateway log', extensions: { code: 'INTERNAL_SERVER_ERROR' } };

@@ -119,9 +119,13 @@ async function loanStats(ctx: SiteContext, args: { branchId?: string | null }) {
 async function topBooks(ctx: SiteContext, args: { branchId?: string | null; first?: number | null }) {
   if (args.branchId && args.branchId !== ctx.siteId) return [];
   const limit = args.first === null || args.first === undefined ? sql`` : ctx.db.dialect.limit(pageSize(args.first));
+  // Slips written before LibFed carry no ISBN: their copy, still held here, tells it.
+  const isbn = sql`COALESCE(p.ISBN, q.ISBN)`;
   const rows = await ctx.db.query<{ isbn: string; loans: number }>(sql`
-    SELECT ISBN AS isbn, COUNT(*) AS loans FROM PHIEUMUON WHERE ISBN IS NOT NULL
-    GROUP BY ISBN ORDER BY COUNT(*) DESC, ISBN ${ctx.db.dialect.binaryCollation} ${limit}`);
+    SELECT ${isbn} AS isbn, COUNT(*) AS loans
+    FROM PHIEUMUON p LEFT JOIN QUYENSACH q ON q.MaQuyenSach = p.MaQuyenSach
+    WHERE ${isbn} IS NOT NULL
+    GROUP BY ${isbn} ORDER BY COUNT(*) DESC, ${isbn} ${ctx.db.dialect.binaryCollation} ${limit}`);
   return rows.map((row) => ({ book: { __typename: 'Book', isbn: row.isbn }, loans: Number(row.loans) }));
 }
 

@@ -37,7 +37,7 @@ function siteMetrics(siteId: string) {
   return {
     registry,
     requests: new Counter({ name: 'libfed_site_requests_total', help: 'GraphQL requests served, per logical subgraph', labelNames: ['subgraph'], registers: [registry] }),
-    statements: new Counter({ name: 'libfed_site_sql_statements_total', help: 'SQL statements sent to this site database', registers: [registry] }),
+    statements: new Counter({ name: 'libfed_site_sql_statements_total', help: 'SQL statements sent to this site database, per logical subgraph', labelNames: ['subgraph'], registers: [registry] }),
   };
 }
 
@@ -48,7 +48,7 @@ function siteMetrics(siteId: string) {
 export async function startSiteServer(options: SiteServerOptions): Promise<SiteHandle> {
   const o = { ...DEFAULTS, ...options };
   const metrics = siteMetrics(o.siteId);
-  const db = countingExecutor(o.db, () => metrics.statements.inc());
+  const dbFor = new Map(SUBGRAPHS.map((name) => [name, countingExecutor(o.db, () => metrics.statements.inc({ subgraph: name }))]));
   const apollo = new Map<SubgraphName, ApolloServer<SiteContext>>();
   for (const [name, schema] of buildSiteSchemas()) {
     const server = new ApolloServer<SiteContext>({
@@ -69,7 +69,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
     const name = path.slice(1) as SubgraphName;
     if ((SUBGRAPHS as readonly string[]).includes(name)) {
       metrics.requests.inc({ subgraph: name });
-      const context = async (): Promise<SiteContext> => ({ siteId: o.siteId, db, now: o.clock(), loaders: new Map() });
+      const context = async (): Promise<SiteContext> => ({ siteId: o.siteId, db: dbFor.get(name)!, now: o.clock(), loaders: new Map() });
       return serveApollo(apollo.get(name)!, req, res, context, o.maxBodyBytes);
     }
     if (path === '/health') return sendJson(res, 200, { site: o.siteId, status: 'ok' });

@@ -24,6 +24,18 @@ type GatewayGraphQLResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
 type Json = Record<string, unknown>;
 type Answer = { site: string; response: SubgraphResponse } | { site: string; down: SiteUnavailable };
 
+/** One `_entities` fetch in flight: where each representation goes and what came back for it. */
+interface EntityBatch {
+  query: string;
+  variables: Json;
+  reps: Json[];
+  targets: (string[] | 'any')[];
+  /** Owned entities whose id names no site: asked of every site. */
+  lookups: Set<number>;
+  answers: { site: string; value: unknown }[][];
+  errors: SubgraphError[];
+}
+
 const unavailable = (e: SiteUnavailable, path?: (string | number)[]): SubgraphError => ({
   message: e.message,
   path,
@@ -178,17 +190,26 @@ export class FragmentRouter implements GraphQLDataSource {
 
   private async entities(plan: Extract<FetchPlan, { kind: 'entities' }>, variables: Json): Promise<SubgraphResponse> {
     const reps = (variables.representations ?? []) as Json[];
-    const targets = reps.map((rep) => this.entitySites(plan.types.get(String(rep.__typename)), rep, variables));
+    const batch: EntityBatch = {
+      query: plan.query,
+      variables,
+      reps,
+      targets: reps.map((rep) => this.entitySites(plan.types.get(String(rep.__typename)), rep, variables)),
+      lookups: new Set(),
+      answers: reps.map(() => []),
+      errors: [],
+    };
+    batch.targets.forEach((t, i) => {
+      if (t !== 'any' && t.length > 1 && plan.types.get(String(reps[i].__typename))?.rule.kind === 'fragmented') batch.lookups.add(i);
+    });
     const replicatedSite = this.o.health.preferred()[0];
     const bySite = new Map<string, number[]>();
-    targets.forEach((sites, i) => {
+    batch.targets.forEach((sites, i) => {
       for (const s of sites === 'any' ? [replicatedSite] : sites) bySite.set(s, [...(bySite.get(s) ?? []), i]);
     });
-    const perIndex: { site: string; value: unknown }[][] = reps.map(() => []);
-    const errors: SubgraphError[] = [];
-    await Promise.all([...bySite].map(([site, indices]) => this.entitiesAt(site, indices, plan.query, variables, reps, perIndex, errors, targets)));
-    const data = perIndex.map((answers, i) => this.entityResult(plan.types.get(String(reps[i].__typename)), answers, targets[i], variables));
-    return { data: { _entities: data }, errors: dedupe(errors) };
+    await Promise.all([...bySite].map(([site, indices]) => this.entitiesAt(batch, site, indices)));
+    const data = batch.answers.map((answers, i) => this.entityResult(plan.types.get(String(reps[i].__typename)), answers, batch.targets[i], variables));
+    return { data: { _entities: data }, errors: dedupe(batch.errors) };
   }
 
   private entitySites(type: EntityTypePlan | undefined, rep: Json, variables: Json): string[] | 'any' {
@@ -203,41 +224,41 @@ export class FragmentRouter implements GraphQLDataSource {
   }
 
   /** Sends the representations `indices` to `site`, follows moves once, and files each answer under its original index. */
-  private async entitiesAt(
-    site: string, indices: number[], query: string, variables: Json, reps: Json[],
-    perIndex: { site: string; value: unknown }[][], errors: SubgraphError[], targets: (string[] | 'any')[],
-  ): Promise<void> {
-    let answer = await this.ask(site, query, { ...variables, representations: indices.map((i) => reps[i]) });
-    if ('down' in answer && targets[indices[0]] === 'any') {
-      answer = await this.askAny(query, { ...variables, representations: indices.map((i) => reps[i]) });
+  private async entitiesAt(batch: EntityBatch, site: string, indices: number[]): Promise<void> {
+    const send = (to: string, subset: number[]) =>
+      this.ask(to, batch.query, { ...batch.variables, representations: subset.map((i) => batch.reps[i]) });
+    let answer = await send(site, indices);
+    if ('down' in answer && batch.targets[indices[0]] === 'any') {
+      answer = await this.askAny(batch.query, { ...batch.variables, representations: indices.map((i) => batch.reps[i]) });
     }
+    const moves = new Map<string, number[]>();
+    this.file(batch, answer, indices, (original, to) => moves.set(to, [...(moves.get(to) ?? []), original]));
+    await Promise.all([...moves].map(async ([to, moved]) => this.file(batch, await send(to, moved), moved, () => {})));
+  }
+
+  /** Files one site's `_entities` answer for `indices`; ENTITY_MOVED slots go to `onMoved` instead. */
+  private file(batch: EntityBatch, answer: Answer, indices: number[], onMoved: (original: number, to: string) => void): void {
+    const gathered = (i: number) => batch.targets[i] !== 'any' && batch.targets[i].length > 1 && !batch.lookups.has(i);
     if ('down' in answer) {
-      for (const i of indices) {
-        const gathered = targets[i] !== 'any' && targets[i].length > 1;
-        if (!gathered) errors.push(unavailable(answer.down, ['_entities', i]));
-      }
-      if (indices.some((i) => targets[i] !== 'any' && targets[i].length > 1)) errors.push(unavailable(answer.down));
+      for (const i of indices) if (!gathered(i) && !batch.lookups.has(i)) batch.errors.push(unavailable(answer.down, ['_entities', i]));
+      if (indices.some((i) => gathered(i) || batch.lookups.has(i))) batch.errors.push(unavailable(answer.down));
       return;
     }
     const values = (answer.response.data?._entities ?? []) as unknown[];
-    const moves = new Map<string, number[]>();
     indices.forEach((original, j) => {
       const moved = movedTo(answer.response, ['_entities', j]);
+      const id = String(batch.reps[original].id);
       if (moved) {
-        this.locations.set(String(reps[original].id), moved);
-        moves.set(moved, [...(moves.get(moved) ?? []), original]);
-      } else perIndex[original].push({ site, value: values[j] ?? null });
+        this.locations.set(id, moved);
+        onMoved(original, moved);
+        return;
+      }
+      const value = values[j] ?? null;
+      // An id without a site prefix was asked of every site: remember the one that has it.
+      if (value !== null && batch.lookups.has(original)) this.locations.set(id, answer.site);
+      batch.answers[original].push({ site: answer.site, value });
     });
-    for (const e of withoutMoved(answer.response.errors)) errors.push(reindex(e, indices));
-    await Promise.all(
-      [...moves].map(async ([to, moved]) => {
-        const followed = await this.ask(to, query, { ...variables, representations: moved.map((i) => reps[i]) });
-        if ('down' in followed) return moved.forEach((i) => errors.push(unavailable(followed.down, ['_entities', i])));
-        const vals = (followed.response.data?._entities ?? []) as unknown[];
-        moved.forEach((original, j) => perIndex[original].push({ site: to, value: vals[j] ?? null }));
-        for (const e of followed.response.errors ?? []) errors.push(reindex(e, moved));
-      }),
-    );
+    for (const e of withoutMoved(answer.response.errors)) batch.errors.push(reindex(e, indices));
   }
 
   private entityResult(type: EntityTypePlan | undefined, answers: { site: string; value: unknown }[], targets: string[] | 'any', variables: Json): unknown {

@@ -1,0 +1,5 @@
+export type { Book, Branch, Copy, CopyStatus, DemoData, Loan, Reader, SiteFragment } from './model';
+export { siteFragment } from './model';
+export { DEFAULT_SEED, DEMO_SHAPE, generateDemoData, type DemoDataOptions } from './generate';
+export { isSeeded, loadDemoData } from './load';
+export { isbn13CheckDigit, isValidIsbn13 } from './isbn';
