@@ -1,0 +1,94 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { composeSupergraph, ERROR_CODES, parseDistribution, parseSites, readSupergraph, SitesConfigError, birthSite } from '..';
+
+const ROOT = join(__dirname, '..', '..');
+
+describe('supergraph', () => {
+  it('is what composing the subgraph files gives (run `npm run compose` after editing them)', () => {
+    expect(readSupergraph()).toBe(composeSupergraph());
+  });
+
+  it('carries no distribution directive: clients never see them', () => {
+    expect(readSupergraph()).not.toMatch(/@(gather|locate|fragmented|replicated)\b/);
+  });
+});
+
+describe('sites.yaml', () => {
+  const valid = readFileSync(join(ROOT, 'schema', 'sites.yaml'), 'utf8');
+
+  it('loads the default three sites on the embedded engine', () => {
+    const config = parseSites(valid);
+    expect(config.sites.map((s) => [s.id, s.database.kind])).toEqual([['Q1', 'pglite'], ['Q3', 'pglite'], ['Q5', 'pglite']]);
+    expect(birthSite(config, 'Q3-DG0001')).toBe('Q3');
+    expect(birthSite(config, 'DG00001')).toBeUndefined();
+    expect(birthSite(config, 'Q9-DG0001')).toBeUndefined();
+  });
+
+  it.each([
+    ['a bad site id', valid.replace('id: Q3', 'id: q-3'), 'sites.1.id'],
+    ['a duplicate site id', valid.replace('id: Q5', 'id: Q1'), 'duplicate site id "Q1"'],
+    ['an unknown database', valid.replace('database: pglite', 'database: oracle://x'), 'sites.0.database'],
+    ['a bad url', valid.replace('url: http://127.0.0.1:4001', 'url: not a url'), 'sites.0.url'],
+    ['a table both fragmented and replicated', valid.replace('replicated: [SACH, CHINHANH]', 'replicated: [SACH, DOCGIA]'), 'DOCGIA is both'],
+    ['broken YAML', 'sites: [', 'not valid YAML'],
+  ])('refuses %s and names the field', (_, text, expected) => {
+    expect(() => parseSites(text)).toThrow(SitesConfigError);
+    expect(() => parseSites(text)).toThrow(expected);
+  });
+});
+
+describe('distribution directives', () => {
+  const sdl = (query: string) => `type Query { ${query} }`;
+
+  it('refuses a root field with no rule, or two', () => {
+    expect(() => parseDistribution('loans', sdl('a: Int'))).toThrow('Query.a: a root field needs exactly one');
+    expect(() => parseDistribution('loans', sdl('a(id: ID): Int @replicated @locate(arg: "id")'))).toThrow('exactly one');
+  });
+
+  it('refuses merges missing what they need', () => {
+    expect(() => parseDistribution('loans', sdl('a: [Int] @gather(merge: SORTED)'))).toThrow('SORTED needs orderBy');
+    expect(() => parseDistribution('loans', sdl('a: [Int] @gather(merge: TOPK, orderBy: "n DESC")'))).toThrow('TOPK needs');
+    expect(() => parseDistribution('loans', sdl('a: [Int] @gather(merge: CONCAT, branchArg: "b")'))).toThrow('argument "b"');
+    expect(() => parseDistribution('loans', sdl('a: [Int] @gather(merge: SORTED, orderBy: "n SIDEWAYS")'))).toThrow('orderBy');
+  });
+
+  it('reads limits, shapes and branch arguments from the loans subgraph', () => {
+    const loans = parseDistribution('loans', readFileSync(join(ROOT, 'schema', 'loans.graphql'), 'utf8'));
+    expect(loans.roots.get('loans')).toEqual({
+      kind: 'gather',
+      rule: {
+        merge: 'SORTED', shape: 'connection', branchArg: 'branchId', limitArg: 'first', limitDefault: 20,
+        orderBy: [{ field: 'borrowedAt', direction: 'DESC' }, { field: 'id', direction: 'DESC' }],
+      },
+    });
+    expect(loans.entities.get('Loan')).toEqual({ kind: 'fragmented', by: 'branch' });
+    expect(loans.entities.get('Reader')?.kind).toBe('gather');
+  });
+});
+
+describe('error catalogue', () => {
+  function sources(dir: string): string[] {
+    return readdirSync(dir).flatMap((name) => {
+      const path = join(dir, name);
+      if (name === 'node_modules' || name === '__tests__' || name.startsWith('.')) return [];
+      return statSync(path).isDirectory() ? sources(path) : name.endsWith('.ts') ? [path] : [];
+    });
+  }
+  const raised = new Set<string>();
+  for (const file of ['schema', 'sql', 'subgraphs', 'gateway', 'cache'].flatMap((d) => { try { return sources(join(ROOT, d)); } catch { return []; } })) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/libfedError\('([A-Z_]+)'/g)) raised.add(m[1]);
+    for (const m of text.matchAll(/code: '([A-Z_]+)'/g)) raised.add(m[1]);
+  }
+
+  it('documents every code the code raises', () => {
+    expect(raised.size).toBeGreaterThan(5);
+    expect([...raised].filter((code) => !(code in ERROR_CODES))).toEqual([]);
+  });
+
+  it('lists every code in the README', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    expect(Object.keys(ERROR_CODES).filter((code) => !readme.includes(`\`${code}\``))).toEqual([]);
+  });
+});
