@@ -1,5 +1,6 @@
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { birthSite, loadDistribution, readSupergraph, type SitesConfig, type SubgraphName } from '../schema';
@@ -76,12 +77,14 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     maxTokens: { n: o.maxTokens },
     blockFieldSuggestion: { enabled: false },
   });
+  const limits = armor.protect();
   const apollo = new ApolloServer({
     gateway,
-    ...armor.protect(),
+    validationRules: limits.validationRules,
+    // Developers explore the schema in Apollo Sandbox, whatever NODE_ENV says.
+    plugins: [...limits.plugins, ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })],
     formatError,
     includeStacktraceInErrorResponses: false,
-    // Developers explore the schema in Apollo Sandbox.
     introspection: true,
     stopOnTerminationSignals: false,
   });

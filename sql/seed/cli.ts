@@ -32,11 +32,9 @@ interface SeedArgs {
   configFile: string;
 }
 
-/** Parses, validates and defaults the command line in one place. */
-function parseSeedArgs(argv: string[]): SeedArgs | 'help' {
-  let values;
+function readFlags(argv: string[]) {
   try {
-    ({ values } = parseArgs({
+    return parseArgs({
       args: argv,
       options: {
         data: { type: 'string', default: 'data' },
@@ -48,10 +46,15 @@ function parseSeedArgs(argv: string[]): SeedArgs | 'help' {
       },
       strict: true,
       allowPositionals: false,
-    }));
+    }).values;
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/** Parses, validates and defaults the command line in one place. */
+function parseSeedArgs(argv: string[]): SeedArgs | 'help' {
+  const values = readFlags(argv);
   if (values.help) return 'help';
   const scale = Number(values.scale);
   if (!(scale > 0 && Number.isFinite(scale))) throw new UsageError(`--scale must be a positive number, got "${values.scale}"`);

@@ -48,6 +48,7 @@ interface ResolvedOptions {
 export function generateDemoData(options: DemoDataOptions): DemoData {
   const { branches, now, seed, scale } = resolveOptions(options);
   const rng = createRng(seed);
+  // Every branch gets at least one row of each kind, however small the scale.
   const count = (perScaleOne: number) => Math.max(branches.length, Math.round(perScaleOne * scale));
   const books = generateBooks(rng, count(DEMO_SHAPE.books));
   const popularity = bookPopularity(rng, books.length);
@@ -63,7 +64,7 @@ export function generateDemoData(options: DemoDataOptions): DemoData {
     now,
     shape: DEMO_SHAPE,
   });
-  return { branches: branches.map((b) => ({ ...b })), books, copies: withLoanStatus(copies, loans), readers, loans };
+  return { branches: branches.map(({ id, name, address }) => ({ id, name, address })), books, copies: withLoanStatus(copies, loans), readers, loans };
 }
 
 function resolveOptions(options: DemoDataOptions): ResolvedOptions {
