@@ -101,6 +101,32 @@ describe.each(BACKENDS)('read path through the gateway on %s', (backend) => {
     expect(t2.map((n, i) => n - t1[i])).toEqual(data.branches.map((b) => (b.id === legacy.homeBranchId ? 1 : 0)));
   });
 
+  it('follows an entity that moved away from its birth site, at the root and inside _entities', async () => {
+    const moved = data.locations.find((l) => l.entity === 'Copy')!;
+    const born = moved.id.slice(0, moved.id.indexOf('-'));
+    const count = () => Promise.all(data.branches.map((b) => chain.metric(chain.gatewayUrl, 'libfed_gateway_site_requests_total', { site: b.id, subgraph: 'inventory' })));
+    const q = `query($id: ID!) { copy(id: $id) { id branch { id } loans { branch { id } } } }`;
+    const t0 = await count();
+    const first = await chain.query(q, { id: moved.id });
+    const t1 = await count();
+    await chain.query(q, { id: moved.id });
+    const t2 = await count();
+    expect(first.errors).toBeUndefined();
+    expect(first.data.copy.branch.id).toBe(moved.site);
+    // Its loans stay at the branch that lent them.
+    const lentAt = data.loans.filter((l) => l.copyId === moved.id).map((l) => l.branchId);
+    expect(first.data.copy.loans.map((l: any) => l.branch.id).sort()).toEqual(lentAt.sort());
+    const sites = data.branches.map((b) => b.id);
+    expect(t1.map((n, i) => n - t0[i])).toEqual(sites.map((s) => (s === born || s === moved.site ? 1 : 0)));
+    expect(t2.map((n, i) => n - t1[i])).toEqual(sites.map((s) => (s === moved.site ? 1 : 0)));
+
+    const reader = data.locations.find((l) => l.entity === 'Reader' && data.loans.some((x) => x.readerId === l.id))!;
+    const loan = data.loans.find((l) => l.readerId === reader.id)!;
+    const res = await chain.query(`query($id: ID!) { loan(id: $id) { reader { id homeBranch { id } } } }`, { id: loanId(loan) });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.loan.reader).toEqual({ id: reader.id, homeBranch: { id: reader.site } });
+  });
+
   it('costs the same number of SQL statements per site for loans(first: 10) and loans(first: 100)', async () => {
     // A window of loans that reaches every site for copies and every home site for readers,
     // so both page sizes touch the same (site, subgraph) pairs.

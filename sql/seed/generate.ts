@@ -3,6 +3,7 @@ import { COPY_STATUS } from '../migrations';
 import { CATALOGUE, ISBN_PREFIXES } from './books';
 import { copyId, ID_WIDTH, legacyCopyId, legacyReaderId, readerId, sequenceWidth } from './ids';
 import { makeIsbn13 } from './isbn';
+import { applyMoves } from './moves';
 import { generateLoans } from './loans';
 import type { Book, Branch, Copy, DemoData, Loan, Reader } from './model';
 import { createRng, evenSplit, weightedPicker, type Rng } from './random';
@@ -64,7 +65,9 @@ export function generateDemoData(options: DemoDataOptions): DemoData {
     now,
     shape: DEMO_SHAPE,
   });
-  return { branches: branches.map(({ id, name, address }) => ({ id, name, address })), books, copies: withLoanStatus(copies, loans), readers, loans };
+  // Drawn last, so the rest of the data does not depend on it.
+  const moved = applyMoves(rng, branches, withLoanStatus(copies, loans), readers);
+  return { branches: branches.map(({ id, name, address }) => ({ id, name, address })), books, loans, ...moved };
 }
 
 function resolveOptions(options: DemoDataOptions): ResolvedOptions {

@@ -1,4 +1,4 @@
-export type { Book, Branch, Copy, CopyStatus, DemoData, Loan, Reader, SiteFragment } from './model';
+export type { Book, Branch, Copy, CopyStatus, DemoData, Loan, Location, Reader, SiteFragment } from './model';
 export { siteFragment } from './model';
 export { DEFAULT_SEED, DEMO_SHAPE, generateDemoData, type DemoDataOptions } from './generate';
 export { isSeeded, loadDemoData } from './load';

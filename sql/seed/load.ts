@@ -51,7 +51,8 @@ export async function isSeeded(db: SqlExecutor): Promise<boolean> {
 function siteTables(data: DemoData, siteId: string): TableLoad[] {
   const fragment = siteFragment(data, siteId);
   // PHIEUMUON.ISBN is a LibFed addition: the slip remembers its copy's title.
-  const isbnOfCopy = new Map(fragment.copies.map((c) => [c.id, c.isbn]));
+  // All copies, not the fragment's: a copy lent here may have been transferred since.
+  const isbnOfCopy = new Map(data.copies.map((c) => [c.id, c.isbn]));
   return [
     plain('CHINHANH', ['MaCN', 'TenCN', 'DiaChi'], data.branches.map((b) => [b.id, b.name, b.address])),
     plain('SACH', ['ISBN', 'TenSach', 'TacGia'], data.books.map((b) => [b.isbn, b.title, b.author])),
@@ -61,6 +62,11 @@ function siteTables(data: DemoData, siteId: string): TableLoad[] {
       fragment.copies.map((c) => [c.id, c.isbn, c.branchId, c.status]),
     ),
     plain('DOCGIA', ['MaDG', 'HoTen', 'MaCN_DangKy'], fragment.readers.map((r) => [r.id, r.name, r.homeBranchId])),
+    plain(
+      'libfed_location',
+      ['entity', 'id', 'site'],
+      data.locations.filter((l) => l.id.startsWith(`${siteId}-`)).map((l) => [l.entity, l.id, l.site]),
+    ),
     identityOrdered(
       'PHIEUMUON',
       [

@@ -53,13 +53,22 @@ export interface Loan {
   returnedAt: Date | null;
 }
 
+/** libfed_location at the birth site (the prefix of `id`): the entity lives at `site` now. */
+export interface Location {
+  entity: 'Copy' | 'Reader';
+  id: string;
+  site: string;
+}
+
 export interface DemoData {
   branches: Branch[];
   books: Book[];
+  /** Where each copy is now; a moved copy's loans stay at the branch that lent it. */
   copies: Copy[];
   readers: Reader[];
   /** Sorted by borrowedAt ascending, so every site's loans are too. */
   loans: Loan[];
+  locations: Location[];
 }
 
 /** The rows one site stores besides the replicated branches and books. */

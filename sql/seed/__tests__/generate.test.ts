@@ -19,9 +19,21 @@ const countBy = <T>(items: T[], key: (item: T) => string) => {
   return counts;
 };
 
+/** The data as it was before the recorded moves: every prefixed row at the site its id names. */
+function atBirth(d: DemoData): DemoData {
+  const born = new Map(d.locations.map((l) => [l.id, l.id.slice(0, l.id.indexOf('-'))]));
+  return {
+    ...d,
+    copies: d.copies.map((c) => (born.has(c.id) ? { ...c, branchId: born.get(c.id)! } : c)),
+    readers: d.readers.map((r) => (born.has(r.id) ? { ...r, homeBranchId: born.get(r.id)! } : r)),
+  };
+}
+
 let data: DemoData;
+let born: DemoData;
 beforeAll(() => {
   data = generateDemoData({ branches: BRANCHES, now: NOW, seed: 7 });
+  born = atBirth(data);
 });
 
 describe('determinism', () => {
@@ -45,7 +57,7 @@ describe('counts', () => {
     expect(data.readers).toHaveLength(300);
     expect(data.loans).toHaveLength(3000);
     for (const site of SITES) {
-      const f = siteFragment(data, site);
+      const f = siteFragment(born, site);
       expect(Math.abs(f.copies.length - 2000 / 3)).toBeLessThanOrEqual(1);
       expect(Math.abs(f.readers.length - 100)).toBeLessThanOrEqual(1);
       expect(Math.abs(f.loans.length - 1000)).toBeLessThan(200);
@@ -99,20 +111,37 @@ function expectIdContract(rows: { id: string; site: string }[], prefixed: RegExp
 
 describe('ids', () => {
   it('of copies are Q1-QS00001 or legacy QS000123', () => {
-    expectIdContract(data.copies.map((c) => ({ id: c.id, site: c.branchId })), /^(Q1|Q3|Q5)-QS\d{5}$/, /^QS\d{6}$/);
+    expectIdContract(born.copies.map((c) => ({ id: c.id, site: c.branchId })), /^(Q1|Q3|Q5)-QS\d{5}$/, /^QS\d{6}$/);
   });
 
   it('of readers are Q3-DG0042 or legacy DG00385', () => {
-    expectIdContract(data.readers.map((r) => ({ id: r.id, site: r.homeBranchId })), /^(Q1|Q3|Q5)-DG\d{4}$/, /^DG\d{5}$/);
+    expectIdContract(born.readers.map((r) => ({ id: r.id, site: r.homeBranchId })), /^(Q1|Q3|Q5)-DG\d{4}$/, /^DG\d{5}$/);
   });
 
   it('numbers each site from 1 and widens the number when needed', () => {
-    expect(data.copies.find((c) => c.branchId === 'Q3' && !c.id.startsWith('QS'))!.id).toBe('Q3-QS00001');
+    expect(born.copies.find((c) => c.branchId === 'Q3' && !c.id.startsWith('QS'))!.id).toBe('Q3-QS00001');
     expect(data.readers.some((r) => r.id === 'Q5-DG0001')).toBe(true);
     expect(copyId('Q1', 123_456, sequenceWidth(5, 150_000))).toBe('Q1-QS123456');
     expect(readerId('Q3', 42, sequenceWidth(4, 99))).toBe('Q3-DG0042');
     expect(legacyReaderId(385, 5)).toBe('DG00385');
     expect(() => copyId('ABCDEFGH', 1, 12)).toThrow(/longer than 20/);
+  });
+});
+
+describe('moves', () => {
+  it('record about 1% of prefixed copies and readers as living away from their birth site', () => {
+    const copies = data.locations.filter((l) => l.entity === 'Copy');
+    const readers = data.locations.filter((l) => l.entity === 'Reader');
+    expect(copies.length).toBeGreaterThanOrEqual(5);
+    expect(readers.length).toBeGreaterThanOrEqual(1);
+    const copyAt = new Map(data.copies.map((c) => [c.id, c]));
+    const readerAt = new Map(data.readers.map((r) => [r.id, r.homeBranchId]));
+    for (const l of data.locations) {
+      expect(l.site).not.toBe(l.id.slice(0, l.id.indexOf('-')));
+      expect(l.entity === 'Copy' ? copyAt.get(l.id)?.branchId : readerAt.get(l.id)).toBe(l.site);
+    }
+    // Only copies on the shelf are transferred.
+    expect(copies.every((l) => copyAt.get(l.id)!.status === COPY_STATUS.AVAILABLE)).toBe(true);
   });
 });
 
@@ -126,7 +155,8 @@ describe('readers', () => {
 
 describe('loans', () => {
   it('reference existing readers and copies and are made at the copy branch', () => {
-    const copyBranch = new Map(data.copies.map((c) => [c.id, c.branchId]));
+    // Where the copy was when lent: transfers happen after the copy's loans.
+    const copyBranch = new Map(born.copies.map((c) => [c.id, c.branchId]));
     const readerIds = new Set(data.readers.map((r) => r.id));
     const bad = data.loans.filter((l) => !readerIds.has(l.readerId) || copyBranch.get(l.copyId) !== l.branchId);
     expect(bad).toEqual([]);

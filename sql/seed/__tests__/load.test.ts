@@ -38,6 +38,7 @@ describe('loadDemoData into PGlite', () => {
   it('writes batched multi-row INSERTs within the parameter limit, reporting progress', () => {
     const { inserts, observed, progress } = report.sites.Q1;
     const { CHINHANH, SACH, QUYENSACH, DOCGIA, PHIEUMUON } = observed.counts;
+    const locations = data.locations.filter((l) => l.id.startsWith('Q1-')).length;
     // As many rows per statement as 2,000 parameters allow; a loan binds its position too.
     const statements = (rows: number, parametersPerRow: number) => Math.ceil(rows / Math.floor(2000 / parametersPerRow));
     expect(inserts.perTable).toEqual({
@@ -46,9 +47,10 @@ describe('loadDemoData into PGlite', () => {
       QUYENSACH: statements(QUYENSACH, 4),
       DOCGIA: statements(DOCGIA, 3),
       PHIEUMUON: statements(PHIEUMUON, 8),
+      ...(locations ? { libfed_location: statements(locations, 3) } : {}),
     });
     expect(inserts.maxParameters).toBeLessThanOrEqual(2000);
-    const total = CHINHANH + SACH + QUYENSACH + DOCGIA + PHIEUMUON;
+    const total = CHINHANH + SACH + QUYENSACH + DOCGIA + PHIEUMUON + locations;
     expect(progress[0]).toEqual([0, total]);
     expect(progress.at(-1)).toEqual([total, total]);
   });

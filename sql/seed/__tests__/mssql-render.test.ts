@@ -54,6 +54,7 @@ describe('loadDemoData rendered for SQL Server', () => {
       SACH: ['ISBN', 'TenSach', 'TacGia'],
       QUYENSACH: ['MaQuyenSach', 'ISBN', 'MaCN', 'TinhTrang'],
       DOCGIA: ['MaDG', 'HoTen', 'MaCN_DangKy'],
+      libfed_location: ['entity', 'id', 'site'],
       PHIEUMUON: ['MaDG', 'MaQuyenSach', 'MaCN', 'ISBN', 'NgayMuon', 'HanTra', 'NgayTra'],
     };
     expect([...new Set(parsed.map(({ ast }) => ast.table[0].table))]).toEqual(Object.keys(expected));
