@@ -29,10 +29,12 @@ async function main(): Promise<void> {
   });
   for (const [id, site] of chain.sites) console.log(`  site ${id} at ${site.url}`);
   console.log(`LibFed ready at http://localhost:${new URL(chain.gatewayUrl).port}/graphql`);
-  for (const [id, site] of chain.sites) {
-    site.child.once('exit', (code, signal) => console.error(`site ${id} exited (${signal ?? code}); the gateway reports it as BRANCH_UNAVAILABLE`));
-  }
   let stopping = false;
+  for (const [id, site] of chain.sites) {
+    site.child.once('exit', (code, signal) => {
+      if (!stopping) console.error(`site ${id} exited (${signal ?? code}); the gateway reports it as BRANCH_UNAVAILABLE`);
+    });
+  }
   const stop = async () => {
     if (stopping) return;
     stopping = true;
