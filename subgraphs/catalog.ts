@@ -1,6 +1,6 @@
 import { list, sql } from '../sql';
 import { loader, type SiteContext } from './context';
-import { connection, decodeCursor, pageSize } from './paging';
+import { pageByTextAndId, pageSize } from './paging';
 
 /** catalog subgraph: branches and books, fully replicated — this site answers from its own replica. */
 
@@ -24,23 +24,16 @@ export const bookByIsbn = (ctx: SiteContext) =>
   );
 
 async function books(ctx: SiteContext, args: { search?: string | null; first?: number | null; after?: string | null }) {
-  const first = pageSize(args.first);
   const d = ctx.db.dialect;
-  const title = sql`TenSach ${d.binaryCollation}`;
-  const isbn = sql`ISBN ${d.binaryCollation}`;
-  const search = args.search ? sql`(${d.contains(sql`TenSach`, args.search)} OR ${d.contains(sql`TacGia`, args.search)})` : sql`1 = 1`;
-  let after = sql`1 = 1`;
-  if (args.after) {
-    const [t, i] = decodeCursor(args.after, ['string', 'string']);
-    after = sql`(${title} > ${t} OR (${title} = ${t} AND ${isbn} > ${i}))`;
-  }
-  const rows = await ctx.db.query<BookRow>(sql`
-    SELECT ISBN AS isbn, TenSach AS title, TacGia AS author FROM SACH
-    WHERE ${search} AND ${after}
-    ORDER BY ${title}, ${isbn} ${d.limit(first + 1)}`);
-  return connection(rows, first, (row) => [row.title, row.isbn], async () => {
-    const [row] = await ctx.db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM SACH WHERE ${search}`);
-    return Number(row.n);
+  return pageByTextAndId<BookRow>(ctx.db, {
+    select: sql`ISBN AS isbn, TenSach AS title, TacGia AS author`,
+    from: sql`SACH`,
+    where: args.search ? sql`(${d.contains(sql`TenSach`, args.search)} OR ${d.contains(sql`TacGia`, args.search)})` : sql`1 = 1`,
+    text: sql`TenSach`,
+    id: sql`ISBN`,
+    first: pageSize(args.first),
+    after: args.after,
+    keyOf: (row) => [row.title, row.isbn],
   });
 }
 

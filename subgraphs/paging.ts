@@ -1,4 +1,5 @@
 import { libfedError } from '../schema';
+import { sql, type Sql, type SqlExecutor } from '../sql';
 
 /** Relay-style connections with keyset cursors. A cursor holds the sort-key values of its row. */
 export const MAX_PAGE_SIZE = 100;
@@ -57,4 +58,37 @@ export function connection<T>(
 
 export function emptyConnection<T>(): Connection<T> {
   return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: async () => 0 };
+}
+
+export interface TextIdPage<T> {
+  select: Sql;
+  from: Sql;
+  where: Sql;
+  /** The sort columns: a text (a title, a name), then the unique id that breaks ties. */
+  text: Sql;
+  id: Sql;
+  first: number;
+  after?: string | null;
+  keyOf: (row: T) => [string, string];
+}
+
+/**
+ * One page of rows in (text, id) code-point order, after a cursor holding the
+ * last row's (text, id). Every site sorts this way, so the gateway can merge
+ * pages from several sites by cursor; the count runs only if it is selected.
+ */
+export async function pageByTextAndId<T extends object>(db: SqlExecutor, q: TextIdPage<T>): Promise<Connection<T>> {
+  const d = db.dialect;
+  const text = sql`${q.text} ${d.binaryCollation}`;
+  const id = sql`${q.id} ${d.binaryCollation}`;
+  let after = sql`1 = 1`;
+  if (q.after) {
+    const [t, i] = decodeCursor(q.after, ['string', 'string']);
+    after = sql`(${text} > ${t} OR (${text} = ${t} AND ${id} > ${i}))`;
+  }
+  const rows = await db.query<T>(sql`SELECT ${q.select} FROM ${q.from} WHERE ${q.where} AND ${after} ORDER BY ${text}, ${id} ${d.limit(q.first + 1)}`);
+  return connection(rows, q.first, q.keyOf, async () => {
+    const [row] = await db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${q.from} WHERE ${q.where}`);
+    return Number(row.n);
+  });
 }

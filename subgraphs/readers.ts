@@ -1,7 +1,7 @@
 import { list, sql } from '../sql';
 import { loader, type SiteContext } from './context';
 import { notHeldHere } from './location';
-import { connection, decodeCursor, emptyConnection, pageSize } from './paging';
+import { emptyConnection, pageByTextAndId, pageSize } from './paging';
 
 /** readers subgraph: the readers registered at this site's branch. */
 
@@ -21,21 +21,15 @@ interface ReadersArgs { branchId?: string | null; search?: string | null; first?
 async function readers(ctx: SiteContext, args: ReadersArgs) {
   const first = pageSize(args.first);
   if (args.branchId && args.branchId !== ctx.siteId) return emptyConnection<ReaderRow>();
-  const d = ctx.db.dialect;
-  const name = sql`HoTen ${d.binaryCollation}`;
-  const id = sql`MaDG ${d.binaryCollation}`;
-  const search = args.search ? d.contains(sql`HoTen`, args.search) : sql`1 = 1`;
-  let after = sql`1 = 1`;
-  if (args.after) {
-    const [n, i] = decodeCursor(args.after, ['string', 'string']);
-    after = sql`(${name} > ${n} OR (${name} = ${n} AND ${id} > ${i}))`;
-  }
-  const rows = await ctx.db.query<ReaderRow>(sql`
-    SELECT ${READER_COLUMNS} FROM DOCGIA WHERE ${search} AND ${after}
-    ORDER BY ${name}, ${id} ${d.limit(first + 1)}`);
-  return connection(rows, first, (row) => [row.name, row.id], async () => {
-    const [row] = await ctx.db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM DOCGIA WHERE ${search}`);
-    return Number(row.n);
+  return pageByTextAndId<ReaderRow>(ctx.db, {
+    select: READER_COLUMNS,
+    from: sql`DOCGIA`,
+    where: args.search ? ctx.db.dialect.contains(sql`HoTen`, args.search) : sql`1 = 1`,
+    text: sql`HoTen`,
+    id: sql`MaDG`,
+    first,
+    after: args.after,
+    keyOf: (row) => [row.name, row.id],
   });
 }
 

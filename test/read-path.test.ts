@@ -66,6 +66,25 @@ describe.each(BACKENDS)('read path through the gateway on %s', (backend) => {
     expect(seen).toEqual(open.map((l) => l.id));
   });
 
+  it('lists readers and books in code-point order across pages, readers merged from every site', async () => {
+    const byTextThenId = <T>(text: (x: T) => string, id: (x: T) => string) => (a: T, b: T) =>
+      text(a) < text(b) ? -1 : text(a) > text(b) ? 1 : id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0;
+    const walk = async (field: 'readers' | 'books', node: string) => {
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (let page = 0; page < 10; page++) {
+        const res: any = await chain.query(`query($after: String) { ${field}(first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { ${node} } } } }`, { after });
+        expect(res.errors).toBeUndefined();
+        seen.push(...res.data[field].edges.map((e: any) => Object.values(e.node)[0]));
+        if (!res.data[field].pageInfo.hasNextPage) break;
+        after = res.data[field].pageInfo.endCursor;
+      }
+      return seen;
+    };
+    expect(await walk('readers', 'id')).toEqual([...data.readers].sort(byTextThenId((r) => r.name, (r) => r.id)).map((r) => r.id));
+    expect(await walk('books', 'isbn')).toEqual([...data.books].sort(byTextThenId((b) => b.title, (b) => b.isbn)).map((b) => b.isbn));
+  });
+
   it('sends a copy or reader lookup only to its owner site', async () => {
     const copy = data.copies.find((c) => c.id.startsWith(`${c.branchId}-`) && c.branchId !== data.branches[0].id)!;
     const reader = data.readers.find((r) => r.id.startsWith(`${r.homeBranchId}-`))!;
