@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadSites } from '../schema';
+import type { CrashPoint } from './coordinator';
 import { startGateway } from './server';
 
 /**
@@ -15,6 +16,10 @@ async function main(): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       site: { type: 'string', multiple: true, default: [] },
       'site-timeout-ms': { type: 'string', default: '5000' },
+      'prepared-ttl-ms': { type: 'string', default: '10000' },
+      'lock-wait-ms': { type: 'string', default: '5000' },
+      'recovery-interval-ms': { type: 'string', default: '1000' },
+      'max-open-loans': { type: 'string', default: '5' },
     },
   });
   const config = loadSites(values.config!);
@@ -24,7 +29,18 @@ async function main(): Promise<void> {
     if (!site || !url) throw new Error(`--site ${override}: expected ID=URL with ID one of ${config.sites.map((s) => s.id).join(', ')}`);
     site.url = url;
   }
-  const handle = await startGateway({ config, port: Number(values.port), host: values.host, siteTimeoutMs: Number(values['site-timeout-ms']) });
+  const handle = await startGateway({
+    config,
+    port: Number(values.port),
+    host: values.host,
+    siteTimeoutMs: Number(values['site-timeout-ms']),
+    preparedTtlMs: Number(values['prepared-ttl-ms']),
+    lockWaitMs: Number(values['lock-wait-ms']),
+    recoveryIntervalMs: Number(values['recovery-interval-ms']),
+    maxOpenLoans: Number(values['max-open-loans']),
+    // Test hook only (crash-point tests): LIBFED_CRASH_AT=after-prepare|after-decision.
+    crashAt: process.env.LIBFED_CRASH_AT as CrashPoint | undefined,
+  });
   console.log(JSON.stringify({ event: 'ready', url: handle.url }));
   let stopping = false;
   const stop = async () => {

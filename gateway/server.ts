@@ -8,6 +8,8 @@ import { listen, sendJson, serveApollo } from '../subgraphs/http';
 import { formatError } from './errors';
 import { gatewayMetrics } from './metrics';
 import { FragmentRouter, HttpSiteClient, SiteHealth } from './router';
+import { Coordinator, HttpParticipantClient, LocalWaitForGraph, MutationService, type CrashPoint } from './coordinator';
+import pino, { type Logger } from 'pino';
 
 export interface GatewayOptions {
   config: SitesConfig;
@@ -22,6 +24,16 @@ export interface GatewayOptions {
   maxAliases?: number;
   maxTokens?: number;
   maxBodyBytes?: number;
+  /** Write path (DESIGN §4). */
+  maxOpenLoans?: number;
+  loanDays?: number;
+  lockWaitMs?: number;
+  preparedTtlMs?: number;
+  /** How often this gateway looks for participants stuck in PREPARED past their deadline. */
+  recoveryIntervalMs?: number;
+  /** Test hook: the coordinator stops dead at this point of every cross-site mutation. */
+  crashAt?: CrashPoint;
+  log?: Logger;
 }
 
 export interface GatewayHandle {
@@ -39,6 +51,11 @@ const DEFAULTS = {
   maxAliases: 30,
   maxTokens: 5000,
   maxBodyBytes: 256 * 1024,
+  maxOpenLoans: 5,
+  loanDays: 14,
+  lockWaitMs: 5000,
+  preparedTtlMs: 10_000,
+  recoveryIntervalMs: 1000,
 };
 
 /**
@@ -59,6 +76,38 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   });
   const health = new SiteHealth(siteIds);
   const distribution = loadDistribution();
+  const log = o.log ?? pino({ name: 'libfed-gateway' }, pino.destination(2));
+  const participants = new HttpParticipantClient(o.config.sites, o.siteTimeoutMs);
+  const waitFor = new LocalWaitForGraph();
+  const coordinator = new Coordinator({
+    client: participants,
+    waitFor,
+    lockWaitMs: o.lockWaitMs,
+    preparedTtlMs: o.preparedTtlMs,
+    crashAt: o.crashAt,
+  });
+  const mutations = new MutationService({
+    coordinator,
+    client: participants,
+    waitFor,
+    log,
+    planning: {
+      client: participants,
+      siteIds,
+      birthSite: (id) => birthSite(o.config, id),
+      now: () => new Date(),
+      maxOpenLoans: o.maxOpenLoans,
+      loanDays: o.loanDays,
+    },
+  });
+  // Any gateway resolves participants left PREPARED past their deadline (a dead coordinator's).
+  const recovery = setInterval(() => {
+    coordinator.recover(siteIds).then(
+      (resolved) => resolved.length && log.info({ resolved }, 'recovered in-doubt participants'),
+      (error: Error) => log.warn({ err: error.message }, 'recovery round failed'),
+    );
+  }, o.recoveryIntervalMs);
+  recovery.unref();
   const gateway = new ApolloGateway({
     supergraphSdl: readSupergraph(),
     buildService: ({ name }) =>
@@ -68,6 +117,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
         client,
         health,
         birthSite: (id) => birthSite(o.config, id),
+        mutations,
       }),
   });
   const armor = new ApolloArmor({
@@ -109,8 +159,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     port: http.port,
     stop: () =>
       (stopping ??= (async () => {
+        clearInterval(recovery);
         await http.close();
         await apollo.stop();
+        await coordinator.stop();
       })()),
   };
 }

@@ -18,7 +18,7 @@ export const SUBGRAPHS = ['catalog', 'inventory', 'readers', 'loans'] as const;
 export type SubgraphName = (typeof SUBGRAPHS)[number];
 
 export const SCHEMA_DIR = __dirname;
-const DIRECTIVES = ['replicated', 'fragmented', 'locate', 'gather'];
+const DIRECTIVES = ['replicated', 'fragmented', 'locate', 'gather', 'coordinated', 'coordinatorView'];
 
 export type Direction = 'ASC' | 'DESC';
 export interface SortKey {
@@ -48,6 +48,7 @@ export type GatherRule = GatherCommon &
 
 /** How a root field of one subgraph is spread over sites. */
 export type RootRule =
+  | { kind: 'coordinator' }
   | { kind: 'replicated' }
   | { kind: 'locate'; arg: string }
   | { kind: 'gather'; rule: GatherRule };
@@ -58,9 +59,15 @@ export type EntityRule =
   | { kind: 'fragmented'; by: string }
   | { kind: 'gather'; fields: Map<string, GatherRule> };
 
+/** A coordinated mutation: read back through root field `field`, passing the new key as argument `arg`. */
+export interface MutationRule {
+  readBack: { field: string; arg: string };
+}
+
 export interface SubgraphDistribution {
   name: SubgraphName;
   roots: Map<string, RootRule>;
+  mutations: Map<string, MutationRule>;
   entities: Map<string, EntityRule>;
 }
 
@@ -154,6 +161,7 @@ function directiveOf(node: { directives?: readonly ConstDirectiveNode[] }, name:
 
 function rootRule(field: FieldDefinitionNode): RootRule {
   const rules: RootRule[] = [];
+  if (directiveOf(field, 'coordinatorView')) rules.push({ kind: 'coordinator' });
   if (directiveOf(field, 'replicated')) rules.push({ kind: 'replicated' });
   const locate = directiveOf(field, 'locate');
   if (locate) {
@@ -163,7 +171,7 @@ function rootRule(field: FieldDefinitionNode): RootRule {
   }
   const gather = directiveOf(field, 'gather');
   if (gather) rules.push({ kind: 'gather', rule: gatherRule(gather, field) });
-  if (rules.length !== 1) throw new Error('a root field needs exactly one of @replicated, @locate, @gather');
+  if (rules.length !== 1) throw new Error('a root field needs exactly one of @replicated, @locate, @gather, @coordinatorView');
   return rules[0];
 }
 
@@ -196,10 +204,27 @@ function entityRule(node: ObjectTypeDefinitionNode | ObjectTypeExtensionNode): E
 export function parseDistribution(name: SubgraphName, sdl: string): SubgraphDistribution {
   const roots = new Map<string, RootRule>();
   const entities = new Map<string, EntityRule>();
-  for (const def of parse(sdl).definitions) {
+  const mutations = new Map<string, MutationRule>();
+  const doc = parse(sdl);
+  const queryFields = new Map<string, FieldDefinitionNode>();
+  for (const def of doc.definitions) {
+    if ((def.kind === Kind.OBJECT_TYPE_DEFINITION || def.kind === Kind.OBJECT_TYPE_EXTENSION) && def.name.value === 'Query') {
+      for (const f of def.fields ?? []) queryFields.set(f.name.value, f);
+    }
+  }
+  for (const def of doc.definitions) {
     if (def.kind !== Kind.OBJECT_TYPE_DEFINITION && def.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
     const typeName = def.name.value;
-    if (typeName === 'Query') {
+    if (typeName === 'Mutation') {
+      for (const field of def.fields ?? []) {
+        const readBack = stringArg(directiveOf(field, 'coordinated') ?? ({ arguments: [] } as unknown as ConstDirectiveNode), 'readBack');
+        const target = readBack ? queryFields.get(readBack) : undefined;
+        if (!target || target.arguments?.length !== 1) {
+          throw new DistributionError(name, `Mutation.${field.name.value}`, '@coordinated(readBack:) must name a Query field of this subgraph with one key argument');
+        }
+        mutations.set(field.name.value, { readBack: { field: target.name.value, arg: target.arguments[0].name.value } });
+      }
+    } else if (typeName === 'Query') {
       for (const field of def.fields ?? []) {
         try {
           roots.set(field.name.value, rootRule(field));
@@ -217,7 +242,7 @@ export function parseDistribution(name: SubgraphName, sdl: string): SubgraphDist
       }
     }
   }
-  return { name, roots, entities };
+  return { name, roots, entities, mutations };
 }
 
 export function loadDistribution(dir = SCHEMA_DIR): Map<SubgraphName, SubgraphDistribution> {

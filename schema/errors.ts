@@ -14,6 +14,20 @@ export const ERROR_CODES = {
   UNKNOWN_BRANCH: 'A branch id argument names no branch in the chain. Query `branches` for the valid ids.',
   INVALID_CURSOR: 'An `after` cursor was not produced by the same list field. Pass `pageInfo.endCursor` unchanged.',
   PAGE_SIZE_OUT_OF_RANGE: 'A `first` argument is outside 0..100. Page through larger lists with `after`.',
+  NOT_FOUND: 'A mutation names a reader, copy, loan or book that does not exist. Check the id.',
+  ALREADY_EXISTS: 'A mutation would create a book, branch, reader or copy whose key is taken. Use the update mutation instead.',
+  COPY_NOT_AVAILABLE: 'The copy is on loan: it cannot be lent or transferred until it is returned.',
+  LOAN_LIMIT_REACHED: 'The reader already has the maximum number of open loans across all branches. Return a copy first.',
+  LOAN_CLOSED: 'The loan was already returned; it cannot be returned or renewed again.',
+  LOAN_OVERDUE: 'An overdue loan cannot be renewed; return the copy.',
+  SAME_BRANCH: 'A transfer or move names the branch the copy or reader is already at.',
+  CONFLICT: 'The row changed between reading and writing it (another mutation got there first). Retry the mutation.',
+  TX_ABORTED: 'The transaction was already decided (aborted by recovery) before this step; nothing changed. Retry the mutation.',
+  TX_ABORTED_DEADLOCK:
+    'Two mutations waited for each other\'s rows across branches; this one, the youngest in the cycle, was aborted and changed nothing. Retry it.',
+  TX_LOCK_TIMEOUT: 'The rows stayed held by another mutation past the lock-wait bound; nothing changed. Retry later.',
+  TX_IN_DOUBT:
+    'The commit-point branch did not answer after everything was prepared; recovery settles the outcome within the prepared deadline. Query `transactions`, then read the data before retrying.',
   QUERY_TOO_COMPLEX:
     'The operation is too deep, too costly, has too many aliases, directives or tokens, or is too large. Split it into smaller operations.',
   GRAPHQL_PARSE_FAILED: 'The operation is not valid GraphQL syntax.',

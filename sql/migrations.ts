@@ -87,6 +87,46 @@ export const MIGRATIONS: Migration[] = [
       ];
     },
   },
+  {
+    id: 2,
+    name: 'two-phase commit: locks, participant log, decisions, barrier; reader open-loan count',
+    up: (d) => {
+      const t = d.types;
+      return [
+        // DESIGN §4: a reader's open loans across every branch, kept at the reader's home
+        // site so the loan limit is checked there inside the borrowing transaction.
+        sql`ALTER TABLE DOCGIA ADD SoMuonDangMo ${t.int} NOT NULL DEFAULT 0`,
+        // A row (or a row about to be inserted) held by a transaction: `resource` names
+        // table and key. Committed data stays untouched until phase 2.
+        sql`CREATE TABLE libfed_lock (
+          resource ${t.varchar(80)} NOT NULL PRIMARY KEY,
+          gid ${t.varchar(64)} NOT NULL,
+          created_at ${t.timestamp} NOT NULL)`,
+        // The participant's durable vote: the redo of its operations, until phase 2.
+        sql`CREATE TABLE libfed_tx (
+          gid ${t.varchar(64)} NOT NULL PRIMARY KEY,
+          state ${t.varchar(12)} NOT NULL,
+          commit_site ${t.varchar(10)} NOT NULL,
+          redo ${t.text} NOT NULL,
+          deadline ${t.timestamp} NOT NULL,
+          created_at ${t.timestamp} NOT NULL,
+          updated_at ${t.timestamp} NOT NULL)`,
+        // At the commit-point site: the global decision. Presumed abort: no row, no commit.
+        sql`CREATE TABLE libfed_decision (
+          gid ${t.varchar(64)} NOT NULL PRIMARY KEY,
+          outcome ${t.varchar(10)} NOT NULL,
+          decided_at ${t.timestamp} NOT NULL)`,
+        // dtm's barrier: each phase of a gid runs at most once at a site, in any order.
+        sql`CREATE TABLE libfed_barrier (
+          gid ${t.varchar(64)} NOT NULL,
+          op ${t.varchar(10)} NOT NULL,
+          PRIMARY KEY (gid, op))`,
+        sql`CREATE TABLE libfed_sequence (
+          name ${t.varchar(20)} NOT NULL PRIMARY KEY,
+          value ${t.int} NOT NULL)`,
+      ];
+    },
+  },
 ];
 
 async function ensureLedger(db: SqlExecutor): Promise<void> {

@@ -24,7 +24,7 @@ export function loanId(siteId: string, seq: number): string {
   return `${siteId}-${String(seq).padStart(SEQ_DIGITS, '0')}`;
 }
 
-function localSeq(siteId: string, id: string): number | null {
+export function localSeq(siteId: string, id: string): number | null {
   const prefix = `${siteId}-`;
   if (!id.startsWith(prefix) || !/^\d+$/.test(id.slice(prefix.length))) return null;
   return Number(id.slice(prefix.length));

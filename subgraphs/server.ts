@@ -5,7 +5,8 @@ import { Counter, Registry } from 'prom-client';
 import { SUBGRAPHS, type SubgraphName } from '../schema';
 import { countingExecutor, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
-import { listen, sendJson, serveApollo } from './http';
+import { listen, readBody, sendJson, serveApollo } from './http';
+import { BadTxRequest, handleTx, Participant } from './participant';
 import { buildSiteSchemas } from './schema';
 
 export interface SiteServerOptions {
@@ -23,6 +24,7 @@ export interface SiteServerOptions {
 
 export interface SiteHandle {
   siteId: string;
+  participant: Participant;
   url: string;
   port: number;
   metrics: Registry;
@@ -49,6 +51,8 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
   const o = { ...DEFAULTS, ...options };
   const metrics = siteMetrics(o.siteId);
   const dbFor = new Map(SUBGRAPHS.map((name) => [name, countingExecutor(o.db, () => metrics.statements.inc({ subgraph: name }))]));
+  const db2pc = countingExecutor(o.db, () => metrics.statements.inc({ subgraph: 'tx' }));
+  const participant = new Participant({ siteId: o.siteId, db: db2pc, clock: o.clock });
   const apollo = new Map<SubgraphName, ApolloServer<SiteContext>>();
   for (const [name, schema] of buildSiteSchemas()) {
     const server = new ApolloServer<SiteContext>({
@@ -72,6 +76,15 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
       const context = async (): Promise<SiteContext> => ({ siteId: o.siteId, db: dbFor.get(name)!, now: o.clock(), loaders: new Map() });
       return serveApollo(apollo.get(name)!, req, res, context, o.maxBodyBytes);
     }
+    if (path.startsWith('/tx/') && req.method === 'POST') {
+      try {
+        const body = JSON.parse((await readBody(req, o.maxBodyBytes)) || '{}');
+        return sendJson(res, 200, await handleTx(participant, db2pc, o.siteId, path.slice(4), body));
+      } catch (error) {
+        if (error instanceof BadTxRequest || error instanceof SyntaxError) return sendJson(res, 400, { error: (error as Error).message });
+        throw error;
+      }
+    }
     if (path === '/health') return sendJson(res, 200, { site: o.siteId, status: 'ok' });
     if (path === '/metrics') {
       res.setHeader('content-type', metrics.registry.contentType);
@@ -87,6 +100,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
   let stopping: Promise<void> | undefined;
   return {
     siteId: o.siteId,
+    participant,
     url: `http://${o.host}:${port}`,
     port,
     metrics: metrics.registry,

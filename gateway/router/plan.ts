@@ -39,9 +39,20 @@ export interface EntityTypePlan {
   gathered: GatheredField[];
 }
 
+/** A coordinated mutation field: run by the coordinator, then answered by reading back the entity it produced. */
+export interface MutationFieldPlan {
+  key: string;
+  field: FieldNode;
+  /** `query($__lf_key: ID!) { <key>: <readBack>(<arg>: $__lf_key) { ...the mutation's selection } }` */
+  readBackQuery: string;
+}
+
 export type FetchPlan =
   | { kind: 'roots'; fields: RootFieldPlan[] }
-  | { kind: 'entities'; query: string; types: Map<string, EntityTypePlan> };
+  | { kind: 'entities'; query: string; types: Map<string, EntityTypePlan> }
+  | { kind: 'mutation'; fields: MutationFieldPlan[] };
+
+export const READ_BACK_KEY = '__lf_key';
 
 export class UnroutableFetch extends Error {}
 
@@ -129,11 +140,41 @@ function planEntities(op: OperationDefinitionNode, entities: FieldNode, fragment
   return { kind: 'entities', query: singleFieldDocument(op, sent, fragments), types };
 }
 
+function planMutation(op: OperationDefinitionNode, fragments: Fragments, dist: SubgraphDistribution): FetchPlan {
+  const fields = fieldsOf(op.selectionSet, fragments).map((field): MutationFieldPlan => {
+    const rule = dist.mutations.get(field.name.value);
+    if (!rule) throw new UnroutableFetch(`${dist.name} has no coordinated mutation ${field.name.value}`);
+    const readBack: FieldNode = {
+      kind: Kind.FIELD,
+      alias: { kind: Kind.NAME, value: responseKey(field) },
+      name: { kind: Kind.NAME, value: rule.readBack.field },
+      arguments: [
+        {
+          kind: Kind.ARGUMENT,
+          name: { kind: Kind.NAME, value: rule.readBack.arg },
+          value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: READ_BACK_KEY } },
+        },
+      ],
+      selectionSet: field.selectionSet,
+    };
+    const keyVariable = parse(`query($${READ_BACK_KEY}: ID!) { a }`).definitions[0] as OperationDefinitionNode;
+    const query: OperationDefinitionNode = {
+      ...op,
+      operation: 'query' as OperationDefinitionNode['operation'],
+      name: undefined,
+      variableDefinitions: [...(op.variableDefinitions ?? []), ...(keyVariable.variableDefinitions ?? [])],
+    };
+    return { key: responseKey(field), field, readBackQuery: singleFieldDocument(query, readBack, fragments) };
+  });
+  return { kind: 'mutation', fields };
+}
+
 export function planFetch(query: string, dist: SubgraphDistribution): FetchPlan {
   const doc = parse(query);
   const op = operationOf(doc);
-  if (op.operation !== 'query') throw new UnroutableFetch(`${op.operation} operations are not routed by the read path`);
   const fragments = fragmentsOf(doc);
+  if (op.operation === 'mutation') return planMutation(op, fragments, dist);
+  if (op.operation !== 'query') throw new UnroutableFetch(`${op.operation} operations are not routed`);
   const roots = fieldsOf(op.selectionSet, fragments);
   const entities = roots.find((f) => f.name.value === '_entities');
   if (entities) {

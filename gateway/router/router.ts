@@ -1,10 +1,11 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { LRUCache } from 'lru-cache';
+import type { GraphQLError } from 'graphql';
 import type { SubgraphDistribution } from '../../schema';
 import { stripReserved } from './inject';
 import { mergeGathered } from './merge';
-import { planFetch, type EntityTypePlan, type FetchPlan, type GatheredField, type RootFieldPlan } from './plan';
-import { argumentValue } from './selection';
+import { planFetch, READ_BACK_KEY, type EntityTypePlan, type FetchPlan, type GatheredField, type MutationFieldPlan, type RootFieldPlan } from './plan';
+import { argumentValue, argumentValues, project } from './selection';
 import { SiteUnavailable, type SiteClient, type SiteHealth, type SubgraphError, type SubgraphResponse } from './sites';
 
 export interface FragmentRouterOptions {
@@ -18,6 +19,14 @@ export interface FragmentRouterOptions {
   planCacheSize?: number;
   /** Entities whose current site is remembered after a move or an ask-all lookup. */
   locationCacheSize?: number;
+  /** Carries out coordinated mutations; returns the key of the entity to read back. */
+  mutations?: MutationRunner;
+}
+
+export interface MutationRunner {
+  run(field: string, args: Record<string, unknown>): Promise<string>;
+  /** The coordinator's own view, answered by the gateway (`@coordinatorView`). */
+  transactions(): Promise<unknown>;
 }
 
 type GatewayGraphQLResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
@@ -71,14 +80,52 @@ export class FragmentRouter implements GraphQLDataSource {
   async process(options: GraphQLDataSourceProcessOptions): Promise<GatewayGraphQLResponse> {
     const query = options.request.query ?? '';
     const variables = options.request.variables ?? {};
+    const plan = this.plan(query);
+    const result =
+      plan.kind === 'entities'
+        ? await this.entities(plan, variables)
+        : plan.kind === 'mutation'
+          ? await this.mutation(plan.fields, variables)
+          : await this.roots(plan.fields, variables);
+    stripReserved(result.data);
+    return result as GatewayGraphQLResponse;
+  }
+
+  /**
+   * DESIGN §4: mutations are carried out by the coordinator, not the planner.
+   * Fields run one after another (GraphQL's serial mutation order); each answer
+   * is read back from the committed data through the read path.
+   */
+  private async mutation(fields: MutationFieldPlan[], variables: Json): Promise<SubgraphResponse> {
+    const data: Json = {};
+    const errors: SubgraphError[] = [];
+    for (const f of fields) {
+      if (!this.o.mutations) throw new Error('this gateway has no coordinator');
+      let key: string;
+      try {
+        key = await this.o.mutations.run(f.field.name.value, argumentValues(f.field, variables));
+      } catch (error) {
+        const e = error as GraphQLError;
+        if (!e.extensions?.code) throw error;
+        data[f.key] = null;
+        errors.push({ message: e.message, path: [f.key], extensions: e.extensions });
+        continue;
+      }
+      const readBack = this.plan(f.readBackQuery);
+      const answer = await this.roots((readBack as Extract<FetchPlan, { kind: 'roots' }>).fields, { ...variables, [READ_BACK_KEY]: key });
+      data[f.key] = answer.data?.[f.key] ?? null;
+      errors.push(...(answer.errors ?? []));
+    }
+    return { data, errors: errors.length ? errors : undefined };
+  }
+
+  private plan(query: string): FetchPlan {
     let plan = this.plans.get(query);
     if (!plan) {
       plan = planFetch(query, this.o.distribution);
       this.plans.set(query, plan);
     }
-    const result = plan.kind === 'entities' ? await this.entities(plan, variables) : await this.roots(plan.fields, variables);
-    stripReserved(result.data);
-    return result as GatewayGraphQLResponse;
+    return plan;
   }
 
   /** Sends one request to one site; a site that cannot answer becomes a value, not an exception. */
@@ -119,6 +166,11 @@ export class FragmentRouter implements GraphQLDataSource {
   private async root(plan: RootFieldPlan, variables: Json): Promise<SubgraphResponse> {
     const rule = plan.rule;
     switch (rule.kind) {
+      case 'coordinator': {
+        if (!this.o.mutations) throw new Error('this gateway has no coordinator');
+        const report = await this.o.mutations.transactions();
+        return { data: { [plan.key]: project(report, plan.field.selectionSet, new Map()) } };
+      }
       case 'replicated':
         return responseOf(await this.askAny(plan.query, variables), [plan.key]);
       case 'locate':

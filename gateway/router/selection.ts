@@ -40,6 +40,10 @@ export function argumentValue(field: FieldNode, name: string, variables: Record<
   return arg ? valueFromASTUntyped(arg.value, variables) : undefined;
 }
 
+export function argumentValues(field: FieldNode, variables: Record<string, unknown> | undefined): Record<string, unknown> {
+  return Object.fromEntries((field.arguments ?? []).map((a) => [a.name.value, valueFromASTUntyped(a.value, variables)]));
+}
+
 export function fieldNode(name: string, alias?: string, selections?: SelectionNode[]): FieldNode {
   return {
     kind: Kind.FIELD,
@@ -60,4 +64,17 @@ export function withNullArgument(field: FieldNode, name: string): FieldNode {
     ...field,
     arguments: [...others, { kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: name }, value: { kind: Kind.NULL } }],
   };
+}
+
+/** The part of a plain value that a selection set asks for, under the client's response keys. */
+export function project(value: unknown, set: SelectionSetNode | undefined, fragments: Fragments): unknown {
+  if (value === null || value === undefined || !set) return value ?? null;
+  if (Array.isArray(value)) return value.map((v) => project(v, set, fragments));
+  const source = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const f of fieldsOf(set, fragments)) {
+    const raw = f.name.value === '__typename' ? undefined : source[f.name.value];
+    out[responseKey(f)] = project(raw, f.selectionSet, fragments);
+  }
+  return out;
 }

@@ -43,14 +43,14 @@ function parse(text: string): Parsed {
 }
 
 function kindOf(parsed: Parsed): string {
-  return parsed.type === 'create' ? `create ${parsed.keyword}` : parsed.type;
+  return parsed.type === 'create' || parsed.type === 'alter' ? `${parsed.type} ${parsed.keyword}` : parsed.type;
 }
 
 /** The kind a statement's text starts with, as kindOf names it. */
 function declaredKind(text: string): string {
-  const m = /^\s*(?:CREATE\s+(TABLE|INDEX)|(SELECT|INSERT|UPDATE|DELETE))\b/i.exec(text);
+  const m = /^\s*(?:(CREATE|ALTER)\s+(TABLE|INDEX)|(SELECT|INSERT|UPDATE|DELETE))\b/i.exec(text);
   if (!m) throw new Error(`no known statement kind at the start of: ${text}`);
-  return m[1] ? `create ${m[1].toLowerCase()}` : m[2].toLowerCase();
+  return m[1] ? `${m[1].toLowerCase()} ${m[2].toLowerCase()}` : m[3].toLowerCase();
 }
 
 interface TableText {

@@ -53,6 +53,9 @@ function siteTables(data: DemoData, siteId: string): TableLoad[] {
   // PHIEUMUON.ISBN is a LibFed addition: the slip remembers its copy's title.
   // All copies, not the fragment's: a copy lent here may have been transferred since.
   const isbnOfCopy = new Map(data.copies.map((c) => [c.id, c.isbn]));
+  // DOCGIA.SoMuonDangMo counts a reader's open loans at every branch.
+  const openLoans = new Map<string, number>();
+  for (const l of data.loans) if (l.returnedAt === null) openLoans.set(l.readerId, (openLoans.get(l.readerId) ?? 0) + 1);
   return [
     plain('CHINHANH', ['MaCN', 'TenCN', 'DiaChi'], data.branches.map((b) => [b.id, b.name, b.address])),
     plain('SACH', ['ISBN', 'TenSach', 'TacGia'], data.books.map((b) => [b.isbn, b.title, b.author])),
@@ -61,7 +64,11 @@ function siteTables(data: DemoData, siteId: string): TableLoad[] {
       ['MaQuyenSach', 'ISBN', 'MaCN', 'TinhTrang'],
       fragment.copies.map((c) => [c.id, c.isbn, c.branchId, c.status]),
     ),
-    plain('DOCGIA', ['MaDG', 'HoTen', 'MaCN_DangKy'], fragment.readers.map((r) => [r.id, r.name, r.homeBranchId])),
+    plain(
+      'DOCGIA',
+      ['MaDG', 'HoTen', 'MaCN_DangKy', 'SoMuonDangMo'],
+      fragment.readers.map((r) => [r.id, r.name, r.homeBranchId, openLoans.get(r.id) ?? 0]),
+    ),
     plain(
       'libfed_location',
       ['entity', 'id', 'site'],

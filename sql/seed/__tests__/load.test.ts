@@ -45,7 +45,7 @@ describe('loadDemoData into PGlite', () => {
       CHINHANH: 1,
       SACH: statements(SACH, 3),
       QUYENSACH: statements(QUYENSACH, 4),
-      DOCGIA: statements(DOCGIA, 3),
+      DOCGIA: statements(DOCGIA, 4),
       PHIEUMUON: statements(PHIEUMUON, 8),
       ...(locations ? { libfed_location: statements(locations, 3) } : {}),
     });

@@ -53,7 +53,7 @@ describe('loadDemoData rendered for SQL Server', () => {
       CHINHANH: ['MaCN', 'TenCN', 'DiaChi'],
       SACH: ['ISBN', 'TenSach', 'TacGia'],
       QUYENSACH: ['MaQuyenSach', 'ISBN', 'MaCN', 'TinhTrang'],
-      DOCGIA: ['MaDG', 'HoTen', 'MaCN_DangKy'],
+      DOCGIA: ['MaDG', 'HoTen', 'MaCN_DangKy', 'SoMuonDangMo'],
       libfed_location: ['entity', 'id', 'site'],
       PHIEUMUON: ['MaDG', 'MaQuyenSach', 'MaCN', 'ISBN', 'NgayMuon', 'HanTra', 'NgayTra'],
     };

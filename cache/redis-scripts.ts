@@ -1,0 +1,127 @@
+/**
+ * The directory transitions of DESIGN §5 as Lua scripts: Redis runs each script
+ * alone, so a transition is atomic across gateways. They mirror
+ * `LocalCoherenceBus` step for step; the transition tests run on both.
+ *
+ * Layout under the key prefix P (ARGV[1] of every script):
+ *   P..'dir:'..line      hash: '#epoch' -> integer, 'h:'..instanceId -> '<state>:<token>'
+ *   P..'member:'..id     string: the instance's membership token, expiring with its lease
+ * Member keys are read by name inside the scripts, so this needs one Redis
+ * node (not Cluster) — the directory is small and the bus is one node anyway.
+ */
+
+const LIVE = `
+local prefix = ARGV[1]
+local function live(id, token)
+  return redis.call('GET', prefix .. 'member:' .. id) == token
+end
+`;
+
+/** ARGV: prefix, id, token, leaseMs. */
+export const REGISTER = `
+redis.call('SET', ARGV[1] .. 'member:' .. ARGV[2], ARGV[3], 'PX', ARGV[4])
+return 'registered'
+`;
+
+/** ARGV: prefix, id, token, leaseMs. */
+export const RENEW = `${LIVE}
+if not live(ARGV[2], ARGV[3]) then return 'expelled' end
+redis.call('PEXPIRE', prefix .. 'member:' .. ARGV[2], ARGV[4])
+return 'renewed'
+`;
+
+/** ARGV: prefix, id, token. Returns the revoked lease's remaining milliseconds. */
+export const REVOKE = `${LIVE}
+if not live(ARGV[2], ARGV[3]) then return 0 end
+local left = redis.call('PTTL', prefix .. 'member:' .. ARGV[2])
+redis.call('DEL', prefix .. 'member:' .. ARGV[2])
+if left < 0 then return 0 end
+return left
+`;
+
+/**
+ * KEYS[1]: the line. ARGV: prefix, id, token.
+ * Returns {'joined', state, epoch, id1, from1, ...} (the downgraded E/M holders) or {'expelled'}.
+ */
+export const JOIN = `${LIVE}
+local me, token, dir = ARGV[2], ARGV[3], KEYS[1]
+if not live(me, token) then return {'expelled'} end
+local epoch = tonumber(redis.call('HGET', dir, '#epoch') or '0')
+local mine = redis.call('HGET', dir, 'h:' .. me)
+if mine and string.sub(mine, 3) == token and string.sub(mine, 1, 1) ~= 'I' then
+  return {'joined', string.sub(mine, 1, 1), epoch}
+end
+local fields = redis.call('HGETALL', dir)
+local others, reply = 0, {'joined', 'E', epoch}
+for i = 1, #fields, 2 do
+  local field, value = fields[i], fields[i + 1]
+  local id = string.sub(field, 3)
+  if string.sub(field, 1, 2) == 'h:' and id ~= me then
+    local state, holderToken = string.sub(value, 1, 1), string.sub(value, 3)
+    if not live(id, holderToken) then
+      redis.call('HDEL', dir, field)
+    elseif state ~= 'I' then
+      others = others + 1
+      if state ~= 'S' then
+        redis.call('HSET', dir, field, 'S:' .. holderToken)
+        table.insert(reply, id)
+        table.insert(reply, state)
+      end
+    end
+  end
+end
+if others > 0 then reply[2] = 'S' end
+redis.call('HSET', dir, 'h:' .. me, reply[2] .. ':' .. token)
+return reply
+`;
+
+/**
+ * KEYS: the lines. ARGV: prefix, id, token.
+ * Returns {'written', then per line: epoch, n, id1, token1, ... idn, tokenn} or {'expelled'}.
+ */
+export const WRITE = `${LIVE}
+local me, token = ARGV[2], ARGV[3]
+if not live(me, token) then return {'expelled'} end
+local reply = {'written'}
+for k = 1, #KEYS do
+  local dir = KEYS[k]
+  local epoch = redis.call('HINCRBY', dir, '#epoch', 1)
+  local targets = {}
+  local fields = redis.call('HGETALL', dir)
+  for i = 1, #fields, 2 do
+    local field, value = fields[i], fields[i + 1]
+    if string.sub(field, 1, 2) == 'h:' then
+      local id, holderToken = string.sub(field, 3), string.sub(value, 3)
+      if id ~= me and not live(id, holderToken) then
+        redis.call('HDEL', dir, field)
+      elseif id ~= me then
+        redis.call('HSET', dir, field, 'I:' .. holderToken)
+        table.insert(targets, id)
+        table.insert(targets, holderToken)
+      end
+    end
+  end
+  redis.call('HSET', dir, 'h:' .. me, 'M:' .. token)
+  table.insert(reply, epoch)
+  table.insert(reply, #targets / 2)
+  for _, v in ipairs(targets) do table.insert(reply, v) end
+end
+return reply
+`;
+
+/** KEYS: the lines. ARGV: prefix, id, token. An empty line is deleted (epochs need only grow while held). */
+export const LEAVE = `
+local me, token = ARGV[2], ARGV[3]
+for k = 1, #KEYS do
+  local dir = KEYS[k]
+  local mine = redis.call('HGET', dir, 'h:' .. me)
+  if mine and string.sub(mine, 3) == token then
+    redis.call('HDEL', dir, 'h:' .. me)
+    local left = redis.call('HLEN', dir)
+    if left == 0 or (left == 1 and redis.call('HEXISTS', dir, '#epoch') == 1) then
+      redis.call('DEL', dir)
+    end
+  end
+end
+return 'left'
+`;

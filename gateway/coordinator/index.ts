@@ -1,0 +1,5 @@
+export { Coordinator, CoordinatorCrashed, type CoordinatorOptions, type CrashPoint, type TxPlan, type TxView } from './coordinator';
+export { HttpParticipantClient, ParticipantUnreachable, type ParticipantClient } from './client';
+export { LocalWaitForGraph, findVictim, type WaitForGraph, type TxInfo } from './waitfor';
+export { planMutation, locate, MUTATIONS, type PlanningContext } from './mutations';
+export { MutationService, type TransactionsReport } from './service';

@@ -1,0 +1,171 @@
+import { libfedError } from '../../schema';
+import type { Located, Operation } from '../../subgraphs/participant';
+import type { ParticipantClient } from './client';
+import type { TxPlan } from './coordinator';
+
+/**
+ * Turns a mutation field and its arguments into operations per site (DESIGN
+ * §4). Reads that planning needs (where a copy is, a loan's reader) go to the
+ * sites directly; their answers are re-checked by the operations under lock.
+ */
+export interface PlanningContext {
+  client: ParticipantClient;
+  siteIds: readonly string[];
+  birthSite: (id: string) => string | undefined;
+  now: () => Date;
+  maxOpenLoans: number;
+  loanDays: number;
+}
+
+type Args = Record<string, unknown>;
+const DAY_MS = 86_400_000;
+
+function str(args: Args, name: string, max = 255): string {
+  // The query planner prints an ID that looks like an integer (an ISBN) as an Int literal.
+  const value = typeof args[name] === 'number' ? String(args[name]) : args[name];
+  if (typeof value !== 'string' || value.trim() === '' || value.length > max) {
+    throw libfedError('BAD_USER_INPUT', `${name} must be a non-empty string of at most ${max} characters, got ${JSON.stringify(value)}`);
+  }
+  return value.trim();
+}
+
+function branch(ctx: PlanningContext, id: string): string {
+  if (!ctx.siteIds.includes(id)) throw libfedError('UNKNOWN_BRANCH', `branch "${id}" names no branch; the branches are ${ctx.siteIds.join(', ')}`);
+  return id;
+}
+
+/** Finds the site that holds a copy or reader now: its birth site, one forward, or every site for an unprefixed id. */
+export async function locate(ctx: PlanningContext, entity: 'Copy' | 'Reader', id: string): Promise<{ site: string; row: Extract<Located, { held: true }> }> {
+  const ask = (site: string) => ctx.client.call<Located>(site, 'locate', { entity, id });
+  const born = ctx.birthSite(id);
+  if (born) {
+    const first = await ask(born);
+    if (first.held) return { site: born, row: first };
+    if (first.site) {
+      const there = await ask(first.site);
+      if (there.held) return { site: first.site, row: there };
+    }
+  } else {
+    const answers = await Promise.all(ctx.siteIds.map(async (site) => ({ site, located: await ask(site) })));
+    const found = answers.find((a) => a.located.held);
+    if (found && found.located.held) return { site: found.site, row: found.located };
+  }
+  throw libfedError('NOT_FOUND', `${entity === 'Copy' ? 'copy' : 'reader'} ${id} does not exist`);
+}
+
+function plan(entries: [string, Operation][], commitSite: string): TxPlan {
+  const ops = new Map<string, Operation[]>();
+  for (const [site, op] of entries) ops.set(site, [...(ops.get(site) ?? []), op]);
+  return { ops, commitSite };
+}
+
+async function loanSite(ctx: PlanningContext, loanId: string) {
+  const site = ctx.birthSite(loanId);
+  const found = site ? (await ctx.client.call<{ loan: { readerId: string; copyId: string; open: boolean } | null }>(site, 'loan', { id: loanId })).loan : null;
+  if (!site || !found) throw libfedError('NOT_FOUND', `loan ${loanId} does not exist`);
+  return { site, loan: found };
+}
+
+const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxPlan>> = {
+  async borrowCopy(ctx, args) {
+    const reader = await locate(ctx, 'Reader', str(args, 'readerId'));
+    const copy = await locate(ctx, 'Copy', str(args, 'copyId'));
+    const at = ctx.now();
+    const dueAt = new Date(at.getTime() + ctx.loanDays * DAY_MS);
+    // The copy's site writes the loan, so its commit decides and returns the new id.
+    return plan(
+      [
+        [reader.site, { kind: 'reader.reserveLoan', readerId: str(args, 'readerId'), max: ctx.maxOpenLoans }],
+        [copy.site, { kind: 'loan.open', copyId: str(args, 'copyId'), readerId: str(args, 'readerId'), at: at.toISOString(), dueAt: dueAt.toISOString() }],
+      ],
+      copy.site,
+    );
+  },
+  async returnCopy(ctx, args) {
+    const loanId = str(args, 'loanId');
+    const { site, loan } = await loanSite(ctx, loanId);
+    if (!loan.open) throw libfedError('LOAN_CLOSED', `loan ${loanId} was already returned`);
+    const reader = await locate(ctx, 'Reader', loan.readerId);
+    return plan(
+      [
+        [site, { kind: 'loan.close', loanId, at: ctx.now().toISOString() }],
+        [reader.site, { kind: 'reader.releaseLoan', readerId: loan.readerId }],
+      ],
+      site,
+    );
+  },
+  async renewLoan(ctx, args) {
+    const loanId = str(args, 'loanId');
+    const { site } = await loanSite(ctx, loanId);
+    const now = ctx.now();
+    return plan([[site, { kind: 'loan.renew', loanId, now: now.toISOString(), dueAt: new Date(now.getTime() + ctx.loanDays * DAY_MS).toISOString() }]], site);
+  },
+  async transferCopy(ctx, args) {
+    const copyId = str(args, 'copyId');
+    const to = branch(ctx, str(args, 'toBranchId'));
+    const copy = await locate(ctx, 'Copy', copyId);
+    if (copy.site === to) throw libfedError('SAME_BRANCH', `copy ${copyId} is already at ${to}`);
+    const entries: [string, Operation][] = [
+      [copy.site, { kind: 'copy.remove', copyId }],
+      [to, { kind: 'copy.insert', copyId, isbn: copy.row.copy!.isbn, branchId: to }],
+    ];
+    const born = ctx.birthSite(copyId);
+    // DESIGN §3 rule 4: the birth site learns the new place in the same transaction.
+    if (born) entries.push([born, { kind: 'location.set', entity: 'Copy', id: copyId, site: to }]);
+    return plan(entries, to);
+  },
+  async addCopy(ctx, args) {
+    const site = branch(ctx, str(args, 'branchId'));
+    return plan([[site, { kind: 'copy.add', isbn: str(args, 'isbn', 20), branchId: site }]], site);
+  },
+  async registerReader(ctx, args) {
+    const input = (args.input ?? {}) as Args;
+    const site = branch(ctx, str(input, 'branchId'));
+    return plan([[site, { kind: 'reader.register', name: str(input, 'name'), branchId: site }]], site);
+  },
+  async moveReader(ctx, args) {
+    const readerId = str(args, 'readerId');
+    const to = branch(ctx, str(args, 'toBranchId'));
+    const reader = await locate(ctx, 'Reader', readerId);
+    if (reader.site === to) throw libfedError('SAME_BRANCH', `reader ${readerId} is already registered at ${to}`);
+    const { name, openLoans } = reader.row.reader!;
+    const entries: [string, Operation][] = [
+      [reader.site, { kind: 'reader.remove', readerId, openLoans }],
+      [to, { kind: 'reader.insert', readerId, name, branchId: to, openLoans }],
+    ];
+    const born = ctx.birthSite(readerId);
+    if (born) entries.push([born, { kind: 'location.set', entity: 'Reader', id: readerId, site: to }]);
+    return plan(entries, to);
+  },
+  // Replicated tables: read one, write all, in one transaction over every site.
+  async addBook(ctx, args) {
+    const input = (args.input ?? {}) as Args;
+    const op: Operation = { kind: 'book.add', isbn: str(input, 'isbn', 20), title: str(input, 'title'), author: str(input, 'author') };
+    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
+  },
+  async updateBook(ctx, args) {
+    const input = (args.input ?? {}) as Args;
+    const op: Operation = {
+      kind: 'book.update',
+      isbn: str(args, 'isbn', 20),
+      title: input.title == null ? undefined : str(input, 'title'),
+      author: input.author == null ? undefined : str(input, 'author'),
+    };
+    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
+  },
+  async addBranch(ctx, args) {
+    const input = (args.input ?? {}) as Args;
+    const id = str(input, 'id', 10);
+    if (!/^[A-Z][A-Z0-9]{0,7}$/.test(id)) throw libfedError('BAD_USER_INPUT', `branch id must be an upper-case letter then up to 7 letters or digits, got "${id}"`);
+    const op: Operation = { kind: 'branch.add', id, name: str(input, 'name'), address: str(input, 'address') };
+    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
+  },
+};
+
+export function planMutation(ctx: PlanningContext, field: string, args: Args): Promise<TxPlan> {
+  const planner = PLANNERS[field];
+  if (!planner) throw new Error(`no planner for mutation ${field}`);
+  return planner(ctx, args);
+}
+
+export const MUTATIONS = Object.keys(PLANNERS);

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import type { Operation } from './ops';
+import { loanRow, locate } from './ops';
+import type { Participant } from './participant';
+import type { SqlExecutor } from '../../sql';
+
+/**
+ * The participant's HTTP surface, `POST /tx/<action>` with a JSON body. Only
+ * the gateway's coordinator (and recoverers) call it; bodies are checked here
+ * so a malformed message changes nothing.
+ */
+const gid = z.string().min(1).max(64);
+const ops = z.array(z.object({ kind: z.string() }).passthrough()).min(1).max(50);
+
+const bodies = {
+  local: z.object({ gid, ops }),
+  'commit-point': z.object({ gid, ops }),
+  prepare: z.object({ gid, ops, commitSite: z.string(), deadline: z.string() }),
+  commit: z.object({ gid }),
+  abort: z.object({ gid }),
+  decide: z.object({ gid }),
+  status: z.object({}),
+  locate: z.object({ entity: z.enum(['Copy', 'Reader']), id: z.string().min(1).max(40) }),
+  loan: z.object({ id: z.string().min(1).max(40) }),
+};
+export type TxAction = keyof typeof bodies;
+
+export class BadTxRequest extends Error {}
+
+export async function handleTx(participant: Participant, db: SqlExecutor, siteId: string, action: string, body: unknown): Promise<unknown> {
+  if (!(action in bodies)) throw new BadTxRequest(`unknown action ${action}; expected one of ${Object.keys(bodies).join(', ')}`);
+  const parsed = bodies[action as TxAction].safeParse(body ?? {});
+  if (!parsed.success) throw new BadTxRequest(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const b = parsed.data as Record<string, unknown>;
+  const operations = b.ops as Operation[];
+  switch (action as TxAction) {
+    case 'local':
+      return participant.local(b.gid as string, operations);
+    case 'commit-point':
+      return participant.commitPoint(b.gid as string, operations);
+    case 'prepare':
+      return participant.prepare(b.gid as string, operations, b.commitSite as string, new Date(b.deadline as string));
+    case 'commit':
+      return { applied: await participant.commit(b.gid as string) };
+    case 'abort':
+      await participant.abort(b.gid as string);
+      return { ok: true };
+    case 'decide':
+      return { outcome: await participant.decide(b.gid as string) };
+    case 'status':
+      return participant.status();
+    case 'locate':
+      return locate(db, b.entity as 'Copy' | 'Reader', b.id as string);
+    case 'loan':
+      return { loan: await loanRow(db, siteId, b.id as string) };
+  }
+}
