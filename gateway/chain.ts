@@ -21,6 +21,8 @@ export interface ChainOptions {
   /** Where children's stderr lines go. */
   log?: (line: string) => void;
   readyTimeoutMs?: number;
+  /** More flags for the gateway process (see gateway/main.ts). */
+  gatewayArgs?: string[];
 }
 
 export interface ChildHandle {
@@ -91,8 +93,10 @@ function spawnReady(name: string, script: string, args: string[], o: ChainOption
 export async function startChain(o: ChainOptions): Promise<ChainHandle> {
   const config = loadSites(o.configFile);
   const demoNow = (o.demoNow ?? new Date()).toISOString();
+  const peerArgs = () =>
+    [...ports].flatMap(([id, port]) => (port === 0 ? [] : ['--peer', `${id}=http://127.0.0.1:${port}`]));
   const siteArgs = (id: string, port: number) => {
-    const args = ['--site', id, '--config', o.configFile, '--data', o.dataDir, '--port', String(port)];
+    const args = ['--site', id, '--config', o.configFile, '--data', o.dataDir, '--port', String(port), ...peerArgs()];
     if (o.demo) args.push('--demo', '--demo-now', demoNow, '--scale', String(o.scale ?? 1));
     return args;
   };
@@ -109,6 +113,7 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
   for (const [id, site] of sites) ports.set(id, Number(new URL(site.url).port));
   const gatewayArgs = ['--config', o.configFile, '--port', String(o.port), '--site-timeout-ms', String(o.siteTimeoutMs ?? 5000)];
   for (const [id, site] of sites) gatewayArgs.push('--site', `${id}=${site.url}`);
+  gatewayArgs.push(...(o.gatewayArgs ?? []));
   let gateway: ChildHandle;
   try {
     gateway = await spawnReady('gateway', 'gateway/main.ts', gatewayArgs, o);

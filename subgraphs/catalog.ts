@@ -5,7 +5,7 @@ import { pageByTextAndId, pageSize } from './paging';
 /** catalog subgraph: branches and books, fully replicated — this site answers from its own replica. */
 
 interface BranchRow { id: string; name: string; address: string }
-interface BookRow { isbn: string; title: string; author: string }
+interface BookRow { isbn: string; title: string; author: string; version: number }
 
 const branchById = (ctx: SiteContext) =>
   loader(
@@ -19,14 +19,14 @@ export const bookByIsbn = (ctx: SiteContext) =>
   loader(
     ctx,
     'bookByIsbn',
-    (isbns) => ctx.db.query<BookRow>(sql`SELECT ISBN AS isbn, TenSach AS title, TacGia AS author FROM SACH WHERE ISBN IN ${list(isbns)}`),
+    (isbns) => ctx.db.query<BookRow>(sql`SELECT ISBN AS isbn, TenSach AS title, TacGia AS author, version FROM SACH WHERE ISBN IN ${list(isbns)}`),
     (row) => row.isbn,
   );
 
 async function books(ctx: SiteContext, args: { search?: string | null; first?: number | null; after?: string | null }) {
   const d = ctx.db.dialect;
   return pageByTextAndId<BookRow>(ctx.db, {
-    select: sql`ISBN AS isbn, TenSach AS title, TacGia AS author`,
+    select: sql`ISBN AS isbn, TenSach AS title, TacGia AS author, version`,
     from: sql`SACH`,
     where: args.search ? sql`(${d.contains(sql`TenSach`, args.search)} OR ${d.contains(sql`TacGia`, args.search)})` : sql`1 = 1`,
     text: sql`TenSach`,

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
       demo: { type: 'boolean', default: false },
       'demo-now': { type: 'string' },
       scale: { type: 'string', default: '1' },
+      peer: { type: 'string', multiple: true, default: [] },
     },
   });
   const config = loadSites(values.config!);
@@ -35,7 +36,14 @@ async function main(): Promise<void> {
     const branches = config.sites.map((s) => ({ id: s.id, name: s.name, address: s.address }));
     await loadDemoData(db, site.id, generateDemoData({ branches, now, scale: Number(values.scale) }));
   }
-  const handle = await startSiteServer({ siteId: site.id, db, port, host: values.host });
+  // Peers for self-recovery: the config's URLs, overridden by --peer ID=URL.
+  // A site on a random port (tests) has no reason to trust the config's URLs for the others.
+  const peers: Record<string, string> = port === 0 ? {} : Object.fromEntries(config.sites.map((s) => [s.id, s.url]));
+  for (const p of values.peer!) {
+    const [id, url] = p.split('=', 2);
+    if (id && url) peers[id] = url;
+  }
+  const handle = await startSiteServer({ siteId: site.id, db, port, host: values.host, peers });
   console.log(JSON.stringify({ event: 'ready', site: site.id, url: handle.url }));
 
   let stopping = false;

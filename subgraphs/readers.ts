@@ -5,9 +5,9 @@ import { emptyConnection, pageByTextAndId, pageSize } from './paging';
 
 /** readers subgraph: the readers registered at this site's branch. */
 
-interface ReaderRow { id: string; name: string; home_branch: string }
+interface ReaderRow { id: string; name: string; home_branch: string; open_loans: number }
 
-const READER_COLUMNS = sql`MaDG AS id, HoTen AS name, MaCN_DangKy AS home_branch`;
+const READER_COLUMNS = sql`MaDG AS id, HoTen AS name, MaCN_DangKy AS home_branch, SoMuonDangMo AS open_loans`;
 
 const readerById = (ctx: SiteContext) =>
   loader(ctx, 'readerById', (ids) => ctx.db.query<ReaderRow>(sql`SELECT ${READER_COLUMNS} FROM DOCGIA WHERE MaDG IN ${list(ids)}`), (row) => row.id);
@@ -41,5 +41,6 @@ export const readersResolvers = {
   Reader: {
     __resolveReference: (ref: { id: string }, ctx: SiteContext) => findReader(ctx, ref.id),
     homeBranch: (reader: ReaderRow) => ({ __typename: 'Branch', id: reader.home_branch }),
+    openLoanCount: (reader: ReaderRow) => Number(reader.open_loans),
   },
 };

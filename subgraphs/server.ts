@@ -6,7 +6,7 @@ import { SUBGRAPHS, type SubgraphName } from '../schema';
 import { countingExecutor, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
 import { listen, readBody, sendJson, serveApollo } from './http';
-import { BadTxRequest, handleTx, Participant } from './participant';
+import { BadTxRequest, handleTx, Participant, type Outcome } from './participant';
 import { buildSiteSchemas } from './schema';
 
 export interface SiteServerOptions {
@@ -20,6 +20,9 @@ export interface SiteServerOptions {
   clock?: () => Date;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
+  /** Other sites' base URLs: with them the site resolves its own in-doubt transactions (DESIGN §4 recovery). */
+  peers?: Record<string, string>;
+  recoveryIntervalMs?: number;
 }
 
 export interface SiteHandle {
@@ -31,7 +34,7 @@ export interface SiteHandle {
   stop(): Promise<void>;
 }
 
-const DEFAULTS = { port: 0, host: '127.0.0.1', clock: () => new Date(), maxBodyBytes: 4 * 1024 * 1024 };
+const DEFAULTS = { port: 0, host: '127.0.0.1', clock: () => new Date(), maxBodyBytes: 4 * 1024 * 1024, recoveryIntervalMs: 1000 };
 
 function siteMetrics(siteId: string) {
   const registry = new Registry();
@@ -96,6 +99,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
 
   const http = await listen(o.port, o.host, handle);
   const port = http.port;
+  const recovery = o.peers ? startRecovery(participant, o.siteId, { ...o.peers }, o.recoveryIntervalMs) : undefined;
 
   let stopping: Promise<void> | undefined;
   return {
@@ -106,8 +110,44 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
     metrics: metrics.registry,
     stop: () =>
       (stopping ??= (async () => {
+        if (recovery) clearInterval(recovery);
         await http.close();
         await Promise.all([...apollo.values()].map((s) => s.stop()));
       })()),
   };
+}
+
+/**
+ * The site resolves its own participants left PREPARED past their deadline by
+ * asking each one's commit-point site — also right after a restart, when its
+ * coordinator may be gone (presumed abort: no decision means abort).
+ */
+function startRecovery(participant: Participant, siteId: string, peers: Record<string, string>, intervalMs: number): NodeJS.Timeout {
+  const ask = async (commitSite: string, gid: string): Promise<Outcome> => {
+    if (commitSite === siteId) return participant.decide(gid);
+    const url = peers[commitSite];
+    if (!url) throw new Error(`no URL for commit site ${commitSite}`);
+    const response = await fetch(`${url.replace(/\/+$/, '')}/tx/decide`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ gid }),
+      signal: AbortSignal.timeout(5000),
+    });
+    return ((await response.json()) as { outcome: Outcome }).outcome;
+  };
+  let running = false;
+  const round = () => {
+    if (running) return;
+    running = true;
+    participant
+      .recover(ask)
+      .catch(() => {
+        // The commit point is unreachable: the next round tries again.
+      })
+      .finally(() => (running = false));
+  };
+  const timer = setInterval(round, intervalMs);
+  timer.unref();
+  round();
+  return timer;
 }

@@ -18,6 +18,8 @@ export interface TestChain extends ChainHandle {
   query<T = any>(query: string, variables?: Record<string, unknown>): Promise<{ data?: T; errors?: any[] }>;
   /** Value of a counter in a process's /metrics, summed over series matching `labels`. */
   metric(url: string, name: string, labels?: Record<string, string>): Promise<number>;
+  /** POSTs to a site's participant endpoint `/tx/<action>`. */
+  tx<T = any>(siteId: string, action: string, body?: unknown): Promise<T>;
   /** Stops everything and removes the data it made. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -33,7 +35,7 @@ function postgresUrl(db: string): string {
 }
 
 /** Starts the chain as real processes on port 0 over fresh copies of the demo data. */
-export async function startTestChain(backend: Backend, options: { siteTimeoutMs?: number } = {}): Promise<TestChain> {
+export async function startTestChain(backend: Backend, options: { siteTimeoutMs?: number; gatewayArgs?: string[] } = {}): Promise<TestChain> {
   const dir = mkdtempSync(join(tmpdir(), 'libfed-test-'));
   const config = baseConfig();
   const databases: string[] = [];
@@ -73,6 +75,14 @@ export async function startTestChain(backend: Backend, options: { siteTimeoutMs?
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as any;
+    },
+    async tx(siteId, action, body = {}) {
+      const response = await fetch(`${chain.sites.get(siteId)!.url}/tx/${action}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
       });
       return (await response.json()) as any;
     },

@@ -80,6 +80,7 @@ describe('error catalogue', () => {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/libfedError\('([A-Z_]+)'/g)) raised.add(m[1]);
     for (const m of text.matchAll(/code: '([A-Z_]+)'/g)) raised.add(m[1]);
+    for (const m of text.matchAll(/refuse\('([A-Z_]+)'/g)) raised.add(m[1]);
   }
 
   it('documents every code the code raises', () => {

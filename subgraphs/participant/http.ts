@@ -43,8 +43,7 @@ export async function handleTx(participant: Participant, db: SqlExecutor, siteId
     case 'commit':
       return { applied: await participant.commit(b.gid as string) };
     case 'abort':
-      await participant.abort(b.gid as string);
-      return { ok: true };
+      return { state: await participant.abort(b.gid as string) };
     case 'decide':
       return { outcome: await participant.decide(b.gid as string) };
     case 'status':

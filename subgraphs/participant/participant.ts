@@ -1,4 +1,4 @@
-import { sql, type SqlExecutor } from '../../sql';
+import { raw, sql, type SqlExecutor } from '../../sql';
 import { apply, check, resources, type Applied, type Operation, type Refusal } from './ops';
 
 /**
@@ -103,12 +103,16 @@ export class Participant {
     });
   }
 
-  /** Phase 2, abort: releases the locks. Also fences a PREPARE that arrives late (barrier). */
-  async abort(gid: string): Promise<void> {
-    await this.o.db.transaction(async (tx) => {
-      if ((await this.barriers(gid, tx)).has('commit')) throw new Error(`transaction ${gid} is committed here and cannot abort`);
-      if (!(await this.insertBarrier(tx, gid, 'abort'))) return;
-      await this.finish(tx, gid, 'ABORTED');
+  /**
+   * Phase 2, abort: releases the locks. Also fences a PREPARE that arrives late
+   * (barrier). A late ABORT for a gid committed here changes nothing: the
+   * decision was COMMITTED, so no coordinator can rightly send it.
+   */
+  async abort(gid: string): Promise<'ABORTED' | 'COMMITTED'> {
+    return this.o.db.transaction(async (tx) => {
+      if ((await this.barriers(gid, tx)).has('commit')) return 'COMMITTED';
+      if (await this.insertBarrier(tx, gid, 'abort')) await this.finish(tx, gid, 'ABORTED');
+      return 'ABORTED';
     });
   }
 
@@ -125,14 +129,17 @@ export class Participant {
   }
 
   /** Participants still PREPARED (in doubt once past their deadline), and the number of held locks. */
-  async status(): Promise<{ prepared: InDoubt[]; locks: number }> {
+  async status(): Promise<{ prepared: InDoubt[]; locks: number; logged: number; decisions: number }> {
     const rows = await this.o.db.query<{ gid: string; state: string; commit_site: string; deadline: Date; created_at: Date }>(
       sql`SELECT gid, state, commit_site, deadline, created_at FROM libfed_tx WHERE state = 'PREPARED' ORDER BY created_at`,
     );
-    const [locks] = await this.o.db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM libfed_lock`);
+    const count = async (table: 'libfed_lock' | 'libfed_tx' | 'libfed_decision') =>
+      Number((await this.o.db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${raw(table)}`))[0].n);
     return {
+      locks: await count('libfed_lock'),
+      logged: await count('libfed_tx'),
+      decisions: await count('libfed_decision'),
       prepared: rows.map((r) => ({ gid: r.gid, state: r.state, commitSite: r.commit_site, deadline: r.deadline.toISOString(), createdAt: r.created_at.toISOString() })),
-      locks: Number(locks.n),
     };
   }
 

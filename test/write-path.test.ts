@@ -1,0 +1,242 @@
+import { Coordinator, CoordinatorCrashed, HttpParticipantClient, LocalWaitForGraph, planMutation, type CrashPoint, type PlanningContext, type TxPlan } from '../gateway/coordinator';
+import { birthSite } from '../schema';
+import type { DemoData } from '../sql/seed';
+import { demoData } from './fixture';
+import { BACKENDS, startTestChain, type TestChain } from './harness';
+
+const TTL_MS = 800;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe.each(BACKENDS)('write path on %s', (backend) => {
+  let chain: TestChain;
+  let data: DemoData;
+  const used = new Set<string>();
+
+  beforeAll(async () => {
+    // The gateway's own recovery round is slowed down so each test decides who recovers.
+    chain = await startTestChain(backend, { gatewayArgs: ['--prepared-ttl-ms', String(TTL_MS), '--recovery-interval-ms', '600000', '--lock-wait-ms', '8000'] });
+    data = demoData(chain.config);
+  }, 180_000);
+  afterAll(() => chain?.close());
+
+  const openAt = (readerId: string) => data.loans.filter((l) => l.readerId === readerId && l.returnedAt === null).length;
+  /** A prefixed, available copy at `site` and a prefixed reader of `site` with room to borrow, each used by one test only. */
+  const copyAt = (site: string) => {
+    const c = data.copies.find((x) => x.branchId === site && x.id.startsWith(`${site}-`) && x.status === 'Có sẵn' && !used.has(x.id))!;
+    used.add(c.id);
+    return c.id;
+  };
+  const readerAt = (site: string) => {
+    const r = data.readers.find((x) => x.homeBranchId === site && x.id.startsWith(`${site}-`) && openAt(x.id) <= 2 && !used.has(x.id))!;
+    used.add(r.id);
+    return r.id;
+  };
+  const sites = () => [...chain.sites.keys()];
+  const client = () => new HttpParticipantClient([...chain.sites].map(([id, s]) => ({ id, url: s.url })), 3000);
+  const coordinator = (o: { crashAt?: CrashPoint; waitFor?: LocalWaitForGraph; sequentialPrepare?: { order: string[]; gapMs: number }; lockWaitMs?: number } = {}) =>
+    new Coordinator({ client: client(), waitFor: o.waitFor ?? new LocalWaitForGraph(), preparedTtlMs: TTL_MS, lockWaitMs: o.lockWaitMs ?? 8000, ...o });
+  const planning = (): PlanningContext => ({
+    client: client(),
+    siteIds: sites(),
+    birthSite: (id) => birthSite(chain.config, id),
+    now: () => new Date(),
+    maxOpenLoans: 5,
+    loanDays: 14,
+  });
+  const borrowPlan = (readerId: string, copyId: string) => planMutation(planning(), 'borrowCopy', { readerId, copyId });
+  const status = async (): Promise<Record<string, any>> => Object.fromEntries(await Promise.all(sites().map(async (s) => [s, await chain.tx(s, "status")])));
+  const copy = async (id: string) => (await chain.query(`query($id: ID!) { copy(id: $id) { status loans { returnedAt } } }`, { id })).data.copy;
+  /** The reader's counter at its home site and its open loans gathered from every site: they must agree. */
+  const reader = async (id: string) => {
+    const r = (await chain.query(`query($id: ID!) { reader(id: $id) { openLoanCount loans(open: true) { id } } }`, { id })).data.reader;
+    return { counted: r.openLoanCount, open: r.loans.length };
+  };
+  const settled = async () => {
+    for (const [site, s] of Object.entries(await status())) {
+      expect([site, s.prepared, s.locks]).toEqual([site, [], 0]);
+    }
+  };
+
+  it('runs a mutation whose operations fall on one site as one local transaction, touching no 2PC table', async () => {
+    const [r, c] = [readerAt('Q3'), copyAt('Q3')];
+    const before = await status();
+    const res = await chain.query(`mutation($r: ID!, $c: ID!) { borrowCopy(readerId: $r, copyId: $c) { id branch { id } copy { status } reader { openLoanCount } } }`, { r, c });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.borrowCopy.branch.id).toBe('Q3');
+    expect(res.data.borrowCopy.copy.status).toBe('ON_LOAN');
+    const after = await status();
+    for (const s of sites()) expect([after[s].logged, after[s].decisions]).toEqual([before[s].logged, before[s].decisions]);
+    await settled();
+  });
+
+  it('commits a cross-site borrow everywhere: the copy\'s site writes the loan, the reader\'s home site counts it', async () => {
+    const [r, c] = [readerAt('Q3'), copyAt('Q1')];
+    const before = await reader(r);
+    const res = await chain.query(`mutation($r: ID!, $c: ID!) { borrowCopy(readerId: $r, copyId: $c) { id branch { id } reader { id } copy { status } } }`, { r, c });
+    expect(res.errors).toBeUndefined();
+    expect(res.data.borrowCopy).toMatchObject({ branch: { id: 'Q1' }, reader: { id: r }, copy: { status: 'ON_LOAN' } });
+    expect(await reader(r)).toEqual({ counted: before.counted + 1, open: before.open + 1 });
+    const again = await chain.query(`mutation($r: ID!, $c: ID!) { borrowCopy(readerId: $r, copyId: $c) { id } }`, { r, c });
+    expect(again.errors![0].extensions.code).toBe('COPY_NOT_AVAILABLE');
+    const back = await chain.query(`mutation($l: ID!) { returnCopy(loanId: $l) { returnedAt copy { status } } }`, { l: res.data.borrowCopy.id });
+    expect(back.data.returnCopy.copy.status).toBe('AVAILABLE');
+    expect(await reader(r)).toEqual(before);
+    await settled();
+  });
+
+  it('coordinator dies after every prepare, before the decision: recovery aborts everywhere', async () => {
+    const [r, c] = [readerAt('Q3'), copyAt('Q1')];
+    const before = await reader(r);
+    const plan = await borrowPlan(r, c);
+    await expect(coordinator({ crashAt: 'after-prepare' }).run(plan, 'crash-prepare-' + backend)).rejects.toBeInstanceOf(CoordinatorCrashed);
+    expect((await status()).Q3.prepared.map((p: any) => p.gid)).toEqual(['crash-prepare-' + backend]);
+    await sleep(TTL_MS + 100);
+    const resolved = await coordinator().recover(sites());
+    expect(resolved).toEqual([{ site: 'Q3', gid: 'crash-prepare-' + backend, outcome: 'ABORTED' }]);
+    expect(await copy(c)).toMatchObject({ status: 'AVAILABLE' });
+    expect(await reader(r)).toEqual(before);
+    // Presumed abort: a late commit at the commit point now fails instead of committing.
+    const late = await chain.tx('Q1', 'commit-point', { gid: 'crash-prepare-' + backend, ops: plan.ops.get('Q1') });
+    expect(late.code).toBe('TX_ABORTED');
+    await settled();
+  });
+
+  it('coordinator dies after the decision, before phase 2: recovery commits everywhere', async () => {
+    const [r, c] = [readerAt('Q3'), copyAt('Q1')];
+    const before = await reader(r);
+    await expect(coordinator({ crashAt: 'after-decision' }).run(await borrowPlan(r, c), 'crash-decision-' + backend)).rejects.toBeInstanceOf(CoordinatorCrashed);
+    expect(await copy(c)).toMatchObject({ status: 'ON_LOAN' });
+    await sleep(TTL_MS + 100);
+    expect(await coordinator().recover(sites())).toEqual([{ site: 'Q3', gid: 'crash-decision-' + backend, outcome: 'COMMITTED' }]);
+    expect(await reader(r)).toEqual({ counted: before.counted + 1, open: before.open + 1 });
+    await settled();
+  });
+
+  it('a participant killed with SIGKILL after voting resolves to the decision when it restarts', async () => {
+    const [r, c] = [readerAt('Q3'), copyAt('Q1')];
+    const before = await reader(r);
+    await expect(coordinator({ crashAt: 'after-decision' }).run(await borrowPlan(r, c), 'kill-' + backend)).rejects.toBeInstanceOf(CoordinatorCrashed);
+    await chain.sites.get('Q3')!.stop('SIGKILL');
+    await chain.restartSite('Q3');
+    for (let i = 0; i < 50 && (await status()).Q3.prepared.length > 0; i++) await sleep(200);
+    expect(await reader(r)).toEqual({ counted: before.counted + 1, open: before.open + 1 });
+    await settled();
+  });
+
+  it('a duplicate or late phase-2 message changes nothing, and a prepare after an abort is refused', async () => {
+    const [r, c] = [readerAt('Q5'), copyAt('Q1')];
+    await coordinator().run(await borrowPlan(r, c), 'dup-' + backend);
+    const after = await reader(r);
+    expect(await chain.tx('Q5', 'commit', { gid: 'dup-' + backend })).toEqual({ applied: [] });
+    expect(await chain.tx('Q5', 'abort', { gid: 'dup-' + backend })).toEqual({ state: 'COMMITTED' });
+    expect(await reader(r)).toEqual(after);
+
+    const ops = [{ kind: 'reader.reserveLoan', readerId: r, max: 5 }];
+    expect(await chain.tx('Q5', 'abort', { gid: 'late-' + backend })).toEqual({ state: 'ABORTED' });
+    const vote = await chain.tx('Q5', 'prepare', { gid: 'late-' + backend, ops, commitSite: 'Q1', deadline: new Date(Date.now() + 60_000).toISOString() });
+    expect(vote).toMatchObject({ vote: 'REFUSED', code: 'TX_ABORTED' });
+    expect(await reader(r)).toEqual(after);
+    await settled();
+  });
+
+  it('aborts everywhere when the commit-point site is unreachable', async () => {
+    const [r, c] = [readerAt('Q3'), copyAt('Q5')];
+    const before = await reader(r);
+    const plan = await borrowPlan(r, c);
+    expect(plan.commitSite).toBe('Q5');
+    await chain.sites.get('Q5')!.stop();
+    const error = await coordinator().run(plan).catch((e) => e);
+    expect([error.extensions?.code, error.extensions?.site]).toEqual(['BRANCH_UNAVAILABLE', 'Q5']);
+    await chain.restartSite('Q5');
+    expect(await copy(c)).toMatchObject({ status: 'AVAILABLE' });
+    expect(await reader(r)).toEqual(before);
+    await settled();
+  });
+
+  it('breaks a deadlock between two transactions locking two rows in opposite order, well before the lock-wait bound', async () => {
+    const [r, c] = [readerAt('Q1'), copyAt('Q3')];
+    const waitFor = new LocalWaitForGraph();
+    const plan = (tag: string): TxPlan => ({
+      ops: new Map<string, any[]>([
+        ['Q1', [{ kind: 'reader.reserveLoan', readerId: r, max: 5 }]],
+        ['Q3', [{ kind: 'loan.open', copyId: c, readerId: r, at: new Date().toISOString(), dueAt: new Date(Date.now() + 86_400_000).toISOString() }]],
+        ['Q5', [{ kind: 'location.set', entity: 'Copy', id: `Q5-DEADLOCK-${tag}`, site: 'Q5' }]],
+      ]),
+      commitSite: 'Q5',
+    });
+    const lockWaitMs = 10_000;
+    const first = coordinator({ waitFor, lockWaitMs, sequentialPrepare: { order: ['Q1', 'Q3'], gapMs: 300 } });
+    const second = coordinator({ waitFor, lockWaitMs, sequentialPrepare: { order: ['Q3', 'Q1'], gapMs: 300 } });
+    const started = Date.now();
+    const older = first.run(plan('a'), `dl-a-${backend}`);
+    await sleep(20);
+    const younger = second.run(plan('b'), `dl-b-${backend}`).catch((e) => e);
+    const [won, lost] = await Promise.all([older, younger]);
+    // The older one committed (its commit point applied its only operation); the younger was the victim.
+    expect(won).toEqual([{}]);
+    expect([lost.extensions?.code, lost.extensions?.gid]).toEqual(['TX_ABORTED_DEADLOCK', `dl-b-${backend}`]);
+    expect(Date.now() - started).toBeLessThan(lockWaitMs / 2);
+    expect(await copy(c)).toMatchObject({ status: 'ON_LOAN' });
+    await settled();
+  });
+
+  it('lends each of 20 copies at most once under 200 concurrent borrows by 100 readers from every site', async () => {
+    const copies = ['Q1', 'Q3', 'Q5'].flatMap((s) => Array.from({ length: 7 }, () => copyAt(s))).slice(0, 20);
+    const readers = Array.from({ length: 100 }, (_, i) => {
+      const site = ['Q1', 'Q3', 'Q5'][i % 3];
+      const r = data.readers.find((x) => x.homeBranchId === site && x.id.startsWith(`${site}-`) && openAt(x.id) <= 3 && !used.has(x.id))!;
+      used.add(r.id);
+      return r.id;
+    });
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        chain.query(`mutation($r: ID!, $c: ID!) { borrowCopy(readerId: $r, copyId: $c) { id copy { id } } }`, { r: readers[i % 100], c: copies[(i * 7) % 20] }),
+      ),
+    );
+    const lent = results.filter((r) => r.data?.borrowCopy).map((r) => r.data!.borrowCopy.copy.id);
+    const codes = new Set(results.flatMap((r) => (r.errors ?? []).map((e: any) => e.extensions.code)));
+    // Ten borrows aim at each copy: exactly one of them lends it.
+    expect(lent.sort()).toEqual([...copies].sort());
+    expect([...codes].every((c) => ['COPY_NOT_AVAILABLE', 'LOAN_LIMIT_REACHED', 'TX_LOCK_TIMEOUT', 'TX_ABORTED_DEADLOCK'].includes(c))).toBe(true);
+    for (const id of copies) {
+      const { status: s, loans } = await copy(id);
+      const open = loans.filter((l: any) => l.returnedAt === null).length;
+      expect([id, s, open]).toEqual([id, open === 1 ? 'ON_LOAN' : 'AVAILABLE', lent.includes(id) ? 1 : 0]);
+    }
+    for (const id of readers) {
+      const { counted, open } = await reader(id);
+      expect([id, counted]).toEqual([id, open]);
+      expect(counted).toBeLessThanOrEqual(5);
+    }
+    const tx = await chain.query(`{ transactions { inFlight { gid } inDoubt { gid } waitFor { waiter } } }`);
+    expect(tx.data.transactions).toEqual({ inFlight: [], inDoubt: [], waitFor: [] });
+    await settled();
+  });
+
+  it('writes a book on every site or on none', async () => {
+    const isbn = backend === 'pglite' ? '9786040000017' : '9786040000024';
+    const perSite = async () =>
+      Promise.all(
+        sites().map(async (s) => {
+          const res = await fetch(`${chain.sites.get(s)!.url}/catalog`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query: `{ book(isbn: "${isbn}") { title version } }` }),
+          });
+          return ((await res.json()) as any).data.book;
+        }),
+      );
+    await chain.sites.get('Q5')!.stop();
+    const down = await chain.query(`mutation { addBook(input: { isbn: "${isbn}", title: "Nhật ký Đặng Thùy Trâm", author: "Đặng Thùy Trâm" }) { isbn } }`);
+    expect([down.errors![0].extensions.code, down.errors![0].extensions.site]).toEqual(['BRANCH_UNAVAILABLE', 'Q5']);
+    await chain.restartSite('Q5');
+    expect(await perSite()).toEqual([null, null, null]);
+
+    const up = await chain.query(`mutation { addBook(input: { isbn: "${isbn}", title: "Nhật ký Đặng Thùy Trâm", author: "Đặng Thùy Trâm" }) { isbn version } }`);
+    expect(up.errors).toBeUndefined();
+    const edited = await chain.query(`mutation { updateBook(isbn: "${isbn}", input: { title: "Nhật ký Đặng Thùy Trâm (tái bản)" }) { title version } }`);
+    expect(edited.data.updateBook).toEqual({ title: 'Nhật ký Đặng Thùy Trâm (tái bản)', version: 2 });
+    expect(await perSite()).toEqual(sites().map(() => ({ title: 'Nhật ký Đặng Thùy Trâm (tái bản)', version: 2 })));
+    await settled();
+  });
+});
