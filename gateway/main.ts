@@ -20,6 +20,7 @@ async function main(): Promise<void> {
       'lock-wait-ms': { type: 'string', default: '5000' },
       'recovery-interval-ms': { type: 'string', default: '1000' },
       'max-open-loans': { type: 'string', default: '5' },
+      'redis-prefix': { type: 'string', default: 'libfed:' },
     },
   });
   const config = loadSites(values.config!);
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
     lockWaitMs: Number(values['lock-wait-ms']),
     recoveryIntervalMs: Number(values['recovery-interval-ms']),
     maxOpenLoans: Number(values['max-open-loans']),
+    redisUrl: process.env.REDIS_URL || undefined,
+    redisKeyPrefix: values['redis-prefix'],
     // Test hook only (crash-point tests): LIBFED_CRASH_AT=after-prepare|after-decision.
     crashAt: process.env.LIBFED_CRASH_AT as CrashPoint | undefined,
   });

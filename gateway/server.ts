@@ -8,7 +8,7 @@ import { listen, sendJson, serveApollo } from '../subgraphs/http';
 import { formatError } from './errors';
 import { gatewayMetrics } from './metrics';
 import { FragmentRouter, HttpSiteClient, SiteHealth } from './router';
-import { Coordinator, HttpParticipantClient, LocalWaitForGraph, MutationService, type CrashPoint } from './coordinator';
+import { Coordinator, HttpParticipantClient, LocalWaitForGraph, MutationService, RedisWaitForGraph, type CrashPoint } from './coordinator';
 import pino, { type Logger } from 'pino';
 
 export interface GatewayOptions {
@@ -31,6 +31,9 @@ export interface GatewayOptions {
   preparedTtlMs?: number;
   /** How often this gateway looks for participants stuck in PREPARED past their deadline. */
   recoveryIntervalMs?: number;
+  /** Redis shared by every gateway of the chain (wait-for graph; coherence later); without it, in-process. */
+  redisUrl?: string;
+  redisKeyPrefix?: string;
   /** Test hook: the coordinator stops dead at this point of every cross-site mutation. */
   crashAt?: CrashPoint;
   log?: Logger;
@@ -78,7 +81,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   const distribution = loadDistribution();
   const log = o.log ?? pino({ name: 'libfed-gateway' }, pino.destination(2));
   const participants = new HttpParticipantClient(o.config.sites, o.siteTimeoutMs);
-  const waitFor = new LocalWaitForGraph();
+  const waitFor = o.redisUrl ? new RedisWaitForGraph({ url: o.redisUrl, keyPrefix: o.redisKeyPrefix ?? 'libfed:' }) : new LocalWaitForGraph();
   const coordinator = new Coordinator({
     client: participants,
     waitFor,
@@ -163,6 +166,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
         await http.close();
         await apollo.stop();
         await coordinator.stop();
+        if (waitFor instanceof RedisWaitForGraph) await waitFor.stop();
       })()),
   };
 }

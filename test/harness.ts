@@ -60,7 +60,9 @@ export async function startTestChain(backend: Backend, options: { siteTimeoutMs?
   const logs: string[] = [];
   let chain: ChainHandle;
   try {
-    chain = await startChain({ configFile, dataDir: join(dir, 'data'), port: 0, demo: true, demoNow: DEMO_NOW, log: (l) => logs.push(l), ...options });
+    // Each chain gets its own Redis key prefix: tests never see another run's keys.
+    const gatewayArgs = ['--redis-prefix', `${prefix}:`, ...(options.gatewayArgs ?? [])];
+    chain = await startChain({ configFile, dataDir: join(dir, 'data'), port: 0, demo: true, demoNow: DEMO_NOW, log: (l) => logs.push(l), ...options, gatewayArgs });
   } catch (error) {
     for (const db of databases) await dropPostgresDatabase(process.env.PG_URL!, db);
     rmSync(dir, { recursive: true, force: true });

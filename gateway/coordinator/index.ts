@@ -3,3 +3,4 @@ export { HttpParticipantClient, ParticipantUnreachable, type ParticipantClient }
 export { LocalWaitForGraph, findVictim, type WaitForGraph, type TxInfo } from './waitfor';
 export { planMutation, locate, MUTATIONS, type PlanningContext } from './mutations';
 export { MutationService, type TransactionsReport } from './service';
+export { RedisWaitForGraph, type RedisWaitForGraphOptions } from './redis-waitfor';
