@@ -41,6 +41,8 @@ interface EntityBatch {
   targets: (string[] | 'any')[];
   /** Owned entities whose id names no site: asked of every site. */
   lookups: Set<number>;
+  /** Owned entities sent where they were last seen rather than to their birth site. */
+  remembered: Set<number>;
   answers: { site: string; value: unknown }[][];
   errors: SubgraphError[];
 }
@@ -180,10 +182,26 @@ export class FragmentRouter implements GraphQLDataSource {
     }
   }
 
-  /** Rule 4: to the id's birth site (or where it was last seen), following one ENTITY_MOVED; ask all for ids without a site prefix. */
+  /**
+   * Rule 4: to where the id was last seen, else its birth site, following one
+   * ENTITY_MOVED; ids without a site prefix are asked of every site. A remembered
+   * site that no longer has the entity (it moved on) is forgotten and the birth
+   * site, which always knows, is asked instead.
+   */
   private async locate(plan: RootFieldPlan, id: string, variables: Json): Promise<SubgraphResponse> {
-    const site = this.locations.get(id) ?? this.o.birthSite(id);
+    const remembered = this.locations.get(id);
+    const born = this.o.birthSite(id);
+    const site = remembered ?? born;
     if (!site) return this.askAll(plan, id, variables);
+    const response = await this.askFollowing(site, plan, id, variables);
+    if (remembered && remembered !== born && response.data?.[plan.key] == null && !response.errors?.length) {
+      this.locations.delete(id);
+      return born ? this.askFollowing(born, plan, id, variables) : this.askAll(plan, id, variables);
+    }
+    return response;
+  }
+
+  private async askFollowing(site: string, plan: RootFieldPlan, id: string, variables: Json): Promise<SubgraphResponse> {
     let answer = await this.ask(site, plan.query, variables);
     const moved = 'response' in answer ? movedTo(answer.response, [plan.key]) : undefined;
     if (moved) {
@@ -248,11 +266,15 @@ export class FragmentRouter implements GraphQLDataSource {
       reps,
       targets: reps.map((rep) => this.entitySites(plan.types.get(String(rep.__typename)), rep, variables)),
       lookups: new Set(),
+      remembered: new Set(),
       answers: reps.map(() => []),
       errors: [],
     };
     batch.targets.forEach((t, i) => {
-      if (t !== 'any' && t.length > 1 && plan.types.get(String(reps[i].__typename))?.rule.kind === 'fragmented') batch.lookups.add(i);
+      if (plan.types.get(String(reps[i].__typename))?.rule.kind !== 'fragmented') return;
+      if (t !== 'any' && t.length > 1) batch.lookups.add(i);
+      const id = String(reps[i].id);
+      if (this.locations.has(id) && this.locations.get(id) !== this.o.birthSite(id)) batch.remembered.add(i);
     });
     const replicatedSite = this.o.health.preferred()[0];
     const bySite = new Map<string, number[]>();
@@ -260,6 +282,7 @@ export class FragmentRouter implements GraphQLDataSource {
       for (const s of sites === 'any' ? [replicatedSite] : sites) bySite.set(s, [...(bySite.get(s) ?? []), i]);
     });
     await Promise.all([...bySite].map(([site, indices]) => this.entitiesAt(batch, site, indices)));
+    await this.retryStale(batch);
     const data = batch.answers.map((answers, i) => this.entityResult(plan.types.get(String(reps[i].__typename)), answers, batch.targets[i], variables));
     return { data: { _entities: data }, errors: dedupe(batch.errors) };
   }
@@ -286,6 +309,23 @@ export class FragmentRouter implements GraphQLDataSource {
     const moves = new Map<string, number[]>();
     this.file(batch, answer, indices, (original, to) => moves.set(to, [...(moves.get(to) ?? []), original]));
     await Promise.all([...moves].map(async ([to, moved]) => this.file(batch, await send(to, moved), moved, () => {})));
+  }
+
+  /** Entities not found where they were last seen have moved on: forget that place and ask their birth site (or every site). */
+  private async retryStale(batch: EntityBatch): Promise<void> {
+    const stale = [...batch.remembered].filter((i) => batch.answers[i].every((a) => a.value === null));
+    if (stale.length === 0) return;
+    const bySite = new Map<string, number[]>();
+    for (const i of stale) {
+      const id = String(batch.reps[i].id);
+      this.locations.delete(id);
+      batch.answers[i] = [];
+      const born = this.o.birthSite(id);
+      if (!born) batch.lookups.add(i);
+      for (const s of born ? [born] : this.o.siteIds) bySite.set(s, [...(bySite.get(s) ?? []), i]);
+    }
+    batch.errors = batch.errors.filter((e) => !(e.path?.[0] === '_entities' && stale.includes(e.path[1] as number)));
+    await Promise.all([...bySite].map(([site, indices]) => this.entitiesAt(batch, site, indices)));
   }
 
   /** Files one site's `_entities` answer for `indices`; ENTITY_MOVED slots go to `onMoved` instead. */

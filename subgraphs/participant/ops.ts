@@ -148,13 +148,19 @@ export async function check(db: Db, site: string, op: Operation): Promise<Refusa
   }
 }
 
-/** Next id of a kind born at this site, after the largest one already there (ids are `Q1-DG0042`). */
+/**
+ * Next id of a kind born at this site (`Q1-DG0042`): after the largest one ever
+ * handed out here, counting the ones that have moved away (the location table).
+ */
 async function nextId(db: Db, site: string, name: 'reader' | 'copy'): Promise<string> {
-  const [table, column, tag, width] = name === 'reader' ? (['DOCGIA', 'MaDG', 'DG', 4] as const) : (['QUYENSACH', 'MaQuyenSach', 'QS', 5] as const);
+  const [table, column, entity, tag, width] =
+    name === 'reader' ? (['DOCGIA', 'MaDG', 'Reader', 'DG', 4] as const) : (['QUYENSACH', 'MaQuyenSach', 'Copy', 'QS', 5] as const);
   const prefix = `${site}-${tag}`;
   let current = await one<{ value: number }>(db, sql`SELECT value FROM libfed_sequence WHERE name = ${name}`);
   if (!current) {
-    const ids = await db.query<{ id: string }>(sql`SELECT ${raw(column)} AS id FROM ${raw(table)} WHERE ${raw(column)} LIKE ${`${prefix}%`}`);
+    const ids = await db.query<{ id: string }>(sql`
+      SELECT ${raw(column)} AS id FROM ${raw(table)} WHERE ${raw(column)} LIKE ${`${prefix}%`}
+      UNION ALL SELECT id FROM libfed_location WHERE entity = ${entity} AND id LIKE ${`${prefix}%`}`);
     const max = Math.max(0, ...ids.map((r) => Number(r.id.slice(prefix.length))).filter(Number.isFinite));
     await db.query(sql`INSERT INTO libfed_sequence (name, value) VALUES (${name}, ${max})`);
     current = { value: max };
