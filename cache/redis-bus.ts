@@ -10,6 +10,8 @@ export interface RedisCoherenceBusOptions {
   keyPrefix: string;
   /** A command not answered in this time fails, and the cache bypasses rather than wait. Default 1000. */
   commandTimeoutMs?: number;
+  /** Redis CLIENT name of the two connections, suffixed `:commands` / `:subscriber`. Default: the key prefix. */
+  connectionName?: string;
   /** Wait before each reconnection attempt. Default 200. */
   reconnectDelayMs?: number;
   /** Connection errors, for the gateway's log; the cache learns of them as connection events. */
@@ -80,14 +82,6 @@ export class RedisCoherenceBus implements CoherenceBus {
     return this.unlistener(instanceId, listener);
   }
 
-  private unlistener(instanceId: string, listener: BusListener): () => Promise<void> {
-    return async () => {
-      if (this.listeners.get(instanceId) !== listener) return;
-      this.listeners.delete(instanceId);
-      if (this.subscriber.status === 'ready') await this.subscriber.unsubscribe(this.inbox(instanceId)).catch(() => undefined);
-    };
-  }
-
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.listeners.clear();
@@ -100,18 +94,26 @@ export class RedisCoherenceBus implements CoherenceBus {
 
   private connectionOptions(options: RedisCoherenceBusOptions, role: string): RedisOptions {
     return {
-      connectionName: `${this.prefix}${role}`,
+      connectionName: `${options.connectionName ?? this.prefix}:${role}`,
       commandTimeout: options.commandTimeoutMs ?? 1000,
       retryStrategy: () => options.reconnectDelayMs ?? 200,
       // Fail at once while disconnected: the cache bypasses instead of queueing behind an outage.
       enableOfflineQueue: false,
       // A command in flight when the connection drops fails, and is never re-sent after
-      // reconnecting — leave both intact: a write transition replayed behind the cache's
-      // back would mark holders I while no one waits for their acks.
+      // reconnecting — leave both intact: the cache has given up on it by then (and
+      // replays it itself), so a resent transition would change the directory behind its back.
       maxRetriesPerRequest: 0,
       autoResendUnfulfilledCommands: false,
       // Inboxes are resubscribed by `resubscribe`, which reports 'up' only after it.
       autoResubscribe: false,
+    };
+  }
+
+  private unlistener(instanceId: string, listener: BusListener): () => Promise<void> {
+    return async () => {
+      if (this.listeners.get(instanceId) !== listener) return;
+      this.listeners.delete(instanceId);
+      if (this.subscriber.status === 'ready') await this.subscriber.unsubscribe(this.inbox(instanceId)).catch(() => undefined);
     };
   }
 

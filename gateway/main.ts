@@ -21,6 +21,8 @@ async function main(): Promise<void> {
       'recovery-interval-ms': { type: 'string', default: '1000' },
       'max-open-loans': { type: 'string', default: '5' },
       'redis-prefix': { type: 'string', default: 'libfed:' },
+      'no-cache': { type: 'boolean', default: false },
+      'instance-id': { type: 'string' },
     },
   });
   const config = loadSites(values.config!);
@@ -41,6 +43,8 @@ async function main(): Promise<void> {
     maxOpenLoans: Number(values['max-open-loans']),
     redisUrl: process.env.REDIS_URL || undefined,
     redisKeyPrefix: values['redis-prefix'],
+    cache: !values['no-cache'],
+    instanceId: values['instance-id'],
     // Test hook only (crash-point tests): LIBFED_CRASH_AT=after-prepare|after-decision.
     crashAt: process.env.LIBFED_CRASH_AT as CrashPoint | undefined,
   });

@@ -10,6 +10,8 @@ import { gatewayMetrics } from './metrics';
 import { FragmentRouter, HttpSiteClient, SiteHealth } from './router';
 import { Coordinator, HttpParticipantClient, LocalWaitForGraph, MutationService, RedisWaitForGraph, type CrashPoint } from './coordinator';
 import pino, { type Logger } from 'pino';
+import { randomBytes } from 'node:crypto';
+import { CoherentCache, LocalCoherenceBus, RedisCoherenceBus } from '../cache';
 
 export interface GatewayOptions {
   config: SitesConfig;
@@ -34,6 +36,10 @@ export interface GatewayOptions {
   /** Redis shared by every gateway of the chain (wait-for graph; coherence later); without it, in-process. */
   redisUrl?: string;
   redisKeyPrefix?: string;
+  /** The coherent entity cache (DESIGN §5); on by default. */
+  cache?: boolean;
+  /** This instance's name on the coherence bus; unique among gateways sharing Redis. */
+  instanceId?: string;
   /** Test hook: the coordinator stops dead at this point of every cross-site mutation. */
   crashAt?: CrashPoint;
   log?: Logger;
@@ -41,6 +47,7 @@ export interface GatewayOptions {
 
 export interface GatewayHandle {
   url: string;
+  instanceId: string;
   port: number;
   stop(): Promise<void>;
 }
@@ -59,6 +66,7 @@ const DEFAULTS = {
   lockWaitMs: 5000,
   preparedTtlMs: 10_000,
   recoveryIntervalMs: 1000,
+  cache: true,
 };
 
 /**
@@ -89,8 +97,18 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     preparedTtlMs: o.preparedTtlMs,
     crashAt: o.crashAt,
   });
+  const instanceId = o.instanceId ?? `gw-${randomBytes(4).toString('hex')}`;
+  const bus = !o.cache
+    ? undefined
+    : o.redisUrl
+      ? new RedisCoherenceBus({ url: o.redisUrl, keyPrefix: `${o.redisKeyPrefix ?? 'libfed:'}cache:`, onError: (e) => log.warn({ err: String(e) }, 'coherence bus') })
+      : new LocalCoherenceBus();
+  const cache = bus ? new CoherentCache({ instanceId, bus, registry: metrics.registry, onError: (e) => log.warn({ err: String(e) }, 'coherent cache') }) : undefined;
+  // Not awaited: with Redis down the cache starts in bypass and becomes coherent when Redis is back.
+  void cache?.start();
   const mutations = new MutationService({
     coordinator,
+    cache,
     client: participants,
     waitFor,
     log,
@@ -104,11 +122,18 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     },
   });
   // Any gateway resolves participants left PREPARED past their deadline (a dead coordinator's).
+  let recovering = false;
   const recovery = setInterval(() => {
-    coordinator.recover(siteIds).then(
-      (resolved) => resolved.length && log.info({ resolved }, 'recovered in-doubt participants'),
-      (error: Error) => log.warn({ err: error.message }, 'recovery round failed'),
-    );
+    if (recovering) return;
+    recovering = true;
+    (async () => {
+      const resolved = await coordinator.recover(siteIds);
+      if (resolved.length) log.info({ resolved }, 'recovered in-doubt participants');
+      // Without a cache there is nothing to invalidate, but the log is still cleared.
+      await coordinator.drainDirty(siteIds, async (lines) => cache?.write(lines));
+    })()
+      .catch((error: Error) => log.warn({ err: error.message }, 'recovery round failed'))
+      .finally(() => (recovering = false));
   }, o.recoveryIntervalMs);
   recovery.unref();
   const gateway = new ApolloGateway({
@@ -121,6 +146,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
         health,
         birthSite: (id) => birthSite(o.config, id),
         mutations,
+        cache,
       }),
   });
   const armor = new ApolloArmor({
@@ -159,6 +185,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   let stopping: Promise<void> | undefined;
   return {
     url: `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${http.port}/graphql`,
+    instanceId,
     port: http.port,
     stop: () =>
       (stopping ??= (async () => {
@@ -167,6 +194,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
         await apollo.stop();
         await coordinator.stop();
         if (waitFor instanceof RedisWaitForGraph) await waitFor.stop();
+        await cache?.stop();
+        await bus?.stop();
       })()),
   };
 }

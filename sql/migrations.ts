@@ -121,6 +121,12 @@ export const MIGRATIONS: Migration[] = [
           gid ${t.varchar(64)} NOT NULL,
           op ${t.varchar(10)} NOT NULL,
           PRIMARY KEY (gid, op))`,
+        // DESIGN §5: the entity-cache lines each commit made stale, kept until a gateway
+        // has invalidated them — so a write whose coordinator died still reaches every cache.
+        sql`CREATE TABLE libfed_dirty (
+          gid ${t.varchar(64)} NOT NULL,
+          line ${t.varchar(120)} NOT NULL,
+          PRIMARY KEY (gid, line))`,
         sql`CREATE TABLE libfed_sequence (
           name ${t.varchar(20)} NOT NULL PRIMARY KEY,
           value ${t.int} NOT NULL)`,

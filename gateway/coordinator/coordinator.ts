@@ -9,6 +9,8 @@ import type { TxInfo, WaitForGraph } from './waitfor';
 export interface TxPlan {
   ops: Map<string, Operation[]>;
   commitSite: string;
+  /** Entity cache lines (`Type:key`) whose cached answers the mutation makes stale (DESIGN §5). */
+  lines: string[];
 }
 
 /** Test hook: the coordinator stops dead at this point, as if its process died (DESIGN §4 crash points). */
@@ -85,7 +87,7 @@ export class Coordinator {
 
   private async oneSite(tx: TxInfo, plan: TxPlan): Promise<Applied[]> {
     const [site, ops] = [...plan.ops][0];
-    const result = await this.untilNotBusy(tx, site, () => this.o.client.call<LocalResult>(site, 'local', { gid: tx.gid, ops }));
+    const result = await this.untilNotBusy(tx, site, () => this.o.client.call<LocalResult>(site, 'local', { gid: tx.gid, ops, lines: plan.lines }));
     if ('outcome' in result) return result.applied;
     throw refusal(result);
   }
@@ -109,7 +111,7 @@ export class Coordinator {
     let decided: LocalResult;
     try {
       decided = await this.untilNotBusy(tx, plan.commitSite, () =>
-        this.o.client.call<LocalResult>(plan.commitSite, 'commit-point', { gid: tx.gid, ops: plan.ops.get(plan.commitSite) }),
+        this.o.client.call<LocalResult>(plan.commitSite, 'commit-point', { gid: tx.gid, ops: plan.ops.get(plan.commitSite), lines: plan.lines }),
       );
     } catch (error) {
       if (error instanceof ParticipantUnreachable && !error.delivered) {
@@ -248,6 +250,27 @@ export class Coordinator {
       }
     }
     return resolved;
+  }
+
+  /**
+   * DESIGN §5 after a crash: the lines each commit made stale are logged at its
+   * deciding site; this drains them into the cache (invalidating again what the
+   * committing gateway already did is harmless) and clears the log.
+   */
+  async drainDirty(sites: string[], invalidate: (lines: string[]) => Promise<unknown>): Promise<number> {
+    let drained = 0;
+    for (const site of sites) {
+      try {
+        const { dirty } = await this.o.client.call<{ dirty: { gid: string; line: string }[] }>(site, 'dirty', {});
+        if (dirty.length === 0) continue;
+        await invalidate([...new Set(dirty.map((d) => d.line))]);
+        await this.o.client.call(site, 'clean', { gids: [...new Set(dirty.map((d) => d.gid))] });
+        drained += dirty.length;
+      } catch {
+        // The site is down: its log waits for the next round.
+      }
+    }
+    return drained;
   }
 
   /** In-flight transactions of this gateway, for the managers' `transactions` query. */

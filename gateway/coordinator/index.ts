@@ -2,5 +2,5 @@ export { Coordinator, CoordinatorCrashed, type CoordinatorOptions, type CrashPoi
 export { HttpParticipantClient, ParticipantUnreachable, type ParticipantClient } from './client';
 export { LocalWaitForGraph, findVictim, type WaitForGraph, type TxInfo } from './waitfor';
 export { planMutation, locate, MUTATIONS, type PlanningContext } from './mutations';
-export { MutationService, type TransactionsReport } from './service';
+export { MutationService, type CacheWriter, type TransactionsReport } from './service';
 export { RedisWaitForGraph, type RedisWaitForGraphOptions } from './redis-waitfor';

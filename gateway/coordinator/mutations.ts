@@ -53,15 +53,15 @@ export async function locate(ctx: PlanningContext, entity: 'Copy' | 'Reader', id
   throw libfedError('NOT_FOUND', `${entity === 'Copy' ? 'copy' : 'reader'} ${id} does not exist`);
 }
 
-function plan(entries: [string, Operation][], commitSite: string): TxPlan {
+function plan(entries: [string, Operation][], commitSite: string, lines: (string | false | null | undefined)[] = []): TxPlan {
   const ops = new Map<string, Operation[]>();
   for (const [site, op] of entries) ops.set(site, [...(ops.get(site) ?? []), op]);
-  return { ops, commitSite };
+  return { ops, commitSite, lines: lines.filter((l): l is string => typeof l === 'string') };
 }
 
 async function loanSite(ctx: PlanningContext, loanId: string) {
   const site = ctx.birthSite(loanId);
-  const found = site ? (await ctx.client.call<{ loan: { readerId: string; copyId: string; open: boolean } | null }>(site, 'loan', { id: loanId })).loan : null;
+  const found = site ? (await ctx.client.call<{ loan: { readerId: string; copyId: string; isbn: string | null; open: boolean } | null }>(site, 'loan', { id: loanId })).loan : null;
   if (!site || !found) throw libfedError('NOT_FOUND', `loan ${loanId} does not exist`);
   return { site, loan: found };
 }
@@ -79,6 +79,8 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
         [copy.site, { kind: 'loan.open', copyId: str(args, 'copyId'), readerId: str(args, 'readerId'), at: at.toISOString(), dueAt: dueAt.toISOString() }],
       ],
       copy.site,
+      // The reader's loans, the copy's status and loans, the book's availability change.
+      [`Reader:${str(args, 'readerId')}`, `Copy:${str(args, 'copyId')}`, `Book:${copy.row.copy!.isbn}`],
     );
   },
   async returnCopy(ctx, args) {
@@ -92,13 +94,15 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
         [reader.site, { kind: 'reader.releaseLoan', readerId: loan.readerId }],
       ],
       site,
+      [`Loan:${loanId}`, `Reader:${loan.readerId}`, `Copy:${loan.copyId}`, loan.isbn && `Book:${loan.isbn}`],
     );
   },
   async renewLoan(ctx, args) {
     const loanId = str(args, 'loanId');
-    const { site } = await loanSite(ctx, loanId);
+    const { site, loan } = await loanSite(ctx, loanId);
     const now = ctx.now();
-    return plan([[site, { kind: 'loan.renew', loanId, now: now.toISOString(), dueAt: new Date(now.getTime() + ctx.loanDays * DAY_MS).toISOString() }]], site);
+    const dueAt = new Date(now.getTime() + ctx.loanDays * DAY_MS).toISOString();
+    return plan([[site, { kind: 'loan.renew', loanId, now: now.toISOString(), dueAt }]], site, [`Loan:${loanId}`, `Reader:${loan.readerId}`, `Copy:${loan.copyId}`]);
   },
   async transferCopy(ctx, args) {
     const copyId = str(args, 'copyId');
@@ -112,11 +116,11 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     const born = ctx.birthSite(copyId);
     // DESIGN §3 rule 4: the birth site learns the new place in the same transaction.
     if (born) entries.push([born, { kind: 'location.set', entity: 'Copy', id: copyId, site: to }]);
-    return plan(entries, to);
+    return plan(entries, to, [`Copy:${copyId}`, `Book:${copy.row.copy!.isbn}`]);
   },
   async addCopy(ctx, args) {
     const site = branch(ctx, str(args, 'branchId'));
-    return plan([[site, { kind: 'copy.add', isbn: str(args, 'isbn', 20), branchId: site }]], site);
+    return plan([[site, { kind: 'copy.add', isbn: str(args, 'isbn', 20), branchId: site }]], site, [`Book:${str(args, 'isbn', 20)}`]);
   },
   async registerReader(ctx, args) {
     const input = (args.input ?? {}) as Args;
@@ -135,13 +139,13 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     ];
     const born = ctx.birthSite(readerId);
     if (born) entries.push([born, { kind: 'location.set', entity: 'Reader', id: readerId, site: to }]);
-    return plan(entries, to);
+    return plan(entries, to, [`Reader:${readerId}`]);
   },
   // Replicated tables: read one, write all, in one transaction over every site.
   async addBook(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const op: Operation = { kind: 'book.add', isbn: str(input, 'isbn', 20), title: str(input, 'title'), author: str(input, 'author') };
-    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
+    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], [`Book:${op.isbn}`]);
   },
   async updateBook(ctx, args) {
     const input = (args.input ?? {}) as Args;
@@ -151,14 +155,14 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
       title: input.title == null ? undefined : str(input, 'title'),
       author: input.author == null ? undefined : str(input, 'author'),
     };
-    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
+    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], [`Book:${op.isbn}`]);
   },
   async addBranch(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const id = str(input, 'id', 10);
     if (!/^[A-Z][A-Z0-9]{0,7}$/.test(id)) throw libfedError('BAD_USER_INPUT', `branch id must be an upper-case letter then up to 7 letters or digits, got "${id}"`);
     const op: Operation = { kind: 'branch.add', id, name: str(input, 'name'), address: str(input, 'address') };
-    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
+    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], [`Branch:${id}`]);
   },
 };
 

@@ -6,8 +6,14 @@ import { Coordinator, type TxView } from './coordinator';
 import { planMutation, type PlanningContext } from './mutations';
 import type { WaitForGraph } from './waitfor';
 
+/** The write side of the coherence cache: called after commit, before the client's answer. */
+export interface CacheWriter {
+  write(lines: readonly string[]): Promise<unknown>;
+}
+
 export interface MutationServiceOptions {
   coordinator: Coordinator;
+  cache?: CacheWriter;
   planning: PlanningContext;
   client: ParticipantClient;
   waitFor: WaitForGraph;
@@ -35,6 +41,8 @@ export class MutationService implements MutationRunner {
       gid = this.o.coordinator.newGid();
       sites = [...plan.ops.keys()];
       const applied = await this.o.coordinator.run(plan, gid);
+      // DESIGN §5: every other gateway's copy of what changed is invalid before the client hears of the commit.
+      await this.o.cache?.write(plan.lines);
       const entity = applied.find((a) => a.entity)?.entity;
       if (!entity) throw new Error(`mutation ${field} produced no entity to answer with`);
       this.o.log.info({ audit: true, mutation: field, args, gid, sites, outcome: 'COMMITTED', ms: Date.now() - started }, 'mutation committed');

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   Kind,
   parse,
@@ -49,7 +50,7 @@ export interface MutationFieldPlan {
 
 export type FetchPlan =
   | { kind: 'roots'; fields: RootFieldPlan[] }
-  | { kind: 'entities'; query: string; types: Map<string, EntityTypePlan> }
+  | { kind: 'entities'; query: string; types: Map<string, EntityTypePlan>; variant: string }
   | { kind: 'mutation'; fields: MutationFieldPlan[] };
 
 export const READ_BACK_KEY = '__lf_key';
@@ -137,7 +138,9 @@ function planEntities(op: OperationDefinitionNode, entities: FieldNode, fragment
     ...entities,
     selectionSet: entities.selectionSet && { ...entities.selectionSet, selections: entities.selectionSet.selections.map(rewrite) },
   };
-  return { kind: 'entities', query: singleFieldDocument(op, sent, fragments), types };
+  const text = singleFieldDocument(op, sent, fragments);
+  // Cached entity answers are kept per selection: the same entity fetched with another selection is another entry.
+  return { kind: 'entities', query: text, types, variant: `${dist.name}:${createHash('sha1').update(text).digest('base64url')}` };
 }
 
 function planMutation(op: OperationDefinitionNode, fragments: Fragments, dist: SubgraphDistribution): FetchPlan {

@@ -1,4 +1,5 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import type { GraphQLError } from 'graphql';
 import type { SubgraphDistribution } from '../../schema';
@@ -21,6 +22,20 @@ export interface FragmentRouterOptions {
   locationCacheSize?: number;
   /** Carries out coordinated mutations; returns the key of the entity to read back. */
   mutations?: MutationRunner;
+  /** The coherent entity cache (DESIGN §5); without it every entity is fetched. */
+  cache?: EntityCache;
+}
+
+/** The part of the coherence cache the router uses: read through, keyed by line (`Type:key`) and variant. */
+export interface EntityCache {
+  read<T>(line: string, variant: string, fill: () => Promise<T>): Promise<T>;
+}
+
+/** A fill whose answer must not be cached (an error, a missing site, no such entity): it still answers this request. */
+class Uncacheable extends Error {
+  constructor(readonly result: { value: unknown; errors: SubgraphError[] }) {
+    super('not cacheable');
+  }
 }
 
 export interface MutationRunner {
@@ -258,7 +273,55 @@ export class FragmentRouter implements GraphQLDataSource {
     return [...named];
   }
 
+  /**
+   * `_entities` through the coherent cache: each representation is one cache
+   * line (`Type:key`); misses of one fetch are batched into one routed fetch.
+   * Only clean answers are installed: an error, a missing site or a null stays
+   * out of the cache.
+   */
   private async entities(plan: Extract<FetchPlan, { kind: 'entities' }>, variables: Json): Promise<SubgraphResponse> {
+    const cache = this.o.cache;
+    if (!cache) return this.entitiesUncached(plan, variables);
+    const reps = (variables.representations ?? []) as Json[];
+    const { representations: _, ...rest } = variables;
+    const variant = `${plan.variant}:${JSON.stringify(rest)}`;
+    const misses = new DataLoader<number, { value: unknown; errors: SubgraphError[] }>(
+      async (indices) => {
+        const answer = await this.entitiesUncached(plan, { ...variables, representations: indices.map((i) => reps[i]) });
+        const values = (answer.data?._entities ?? []) as unknown[];
+        const general = (answer.errors ?? []).filter((e) => e.path?.[0] !== '_entities');
+        return indices.map((original, j) => ({
+          value: values[j] ?? null,
+          errors: [
+            ...(j === 0 ? general : []),
+            ...(answer.errors ?? []).filter((e) => e.path?.[0] === '_entities' && e.path[1] === j).map((e) => ({ ...e, path: ['_entities', original, ...e.path!.slice(2)] })),
+          ],
+          partial: general.length > 0,
+        }));
+      },
+      { cache: false },
+    );
+    const results = await Promise.all(
+      reps.map((rep, i) =>
+        cache
+          .read(entityLine(rep), variant, async () => {
+            const r = (await misses.load(i)) as { value: unknown; errors: SubgraphError[]; partial?: boolean };
+            if (r.errors.length || r.partial || r.value === null) throw new Uncacheable(r);
+            return r.value;
+          })
+          .then(
+            (value) => ({ value, errors: [] as SubgraphError[] }),
+            (error) => {
+              if (error instanceof Uncacheable) return error.result;
+              throw error;
+            },
+          ),
+      ),
+    );
+    return { data: { _entities: results.map((r) => r.value) }, errors: dedupe(results.flatMap((r) => r.errors)) };
+  }
+
+  private async entitiesUncached(plan: Extract<FetchPlan, { kind: 'entities' }>, variables: Json): Promise<SubgraphResponse> {
     const reps = (variables.representations ?? []) as Json[];
     const batch: EntityBatch = {
       query: plan.query,
@@ -365,6 +428,13 @@ export class FragmentRouter implements GraphQLDataSource {
     for (const g of type.gathered) merged[g.key] = mergeGathered(values.map((v) => v[g.key]), g.shape, limitOf(g, variables));
     return merged;
   }
+}
+
+/** One cache line per entity (DESIGN §5): its type and key, as mutations name them (`Reader:Q3-DG0042`). */
+function entityLine(rep: Json): string {
+  const { __typename, ...key } = rep;
+  const values = Object.values(key);
+  return `${String(__typename)}:${values.length === 1 ? String(values[0]) : JSON.stringify(key)}`;
 }
 
 function limitOf(g: GatheredField, variables: Json): number | undefined {

@@ -11,10 +11,13 @@ import type { SqlExecutor } from '../../sql';
  */
 const gid = z.string().min(1).max(64);
 const ops = z.array(z.object({ kind: z.string() }).passthrough()).min(1).max(50);
+const lines = z.array(z.string().max(120)).max(100).default([]);
 
 const bodies = {
-  local: z.object({ gid, ops }),
-  'commit-point': z.object({ gid, ops }),
+  local: z.object({ gid, ops, lines }),
+  'commit-point': z.object({ gid, ops, lines }),
+  dirty: z.object({}),
+  clean: z.object({ gids: z.array(gid).max(1000) }),
   prepare: z.object({ gid, ops, commitSite: z.string(), deadline: z.string() }),
   commit: z.object({ gid }),
   abort: z.object({ gid }),
@@ -35,9 +38,14 @@ export async function handleTx(participant: Participant, db: SqlExecutor, siteId
   const operations = b.ops as Operation[];
   switch (action as TxAction) {
     case 'local':
-      return participant.local(b.gid as string, operations);
+      return participant.local(b.gid as string, operations, b.lines as string[]);
     case 'commit-point':
-      return participant.commitPoint(b.gid as string, operations);
+      return participant.commitPoint(b.gid as string, operations, b.lines as string[]);
+    case 'dirty':
+      return { dirty: await participant.dirty() };
+    case 'clean':
+      await participant.clean(b.gids as string[]);
+      return { ok: true };
     case 'prepare':
       return participant.prepare(b.gid as string, operations, b.commitSite as string, new Date(b.deadline as string));
     case 'commit':

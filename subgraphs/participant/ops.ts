@@ -74,9 +74,9 @@ async function one<T extends object>(db: Db, statement: ReturnType<typeof sql>):
 async function openLoanOf(db: Db, site: string, id: string) {
   const seq = localSeq(site, id);
   if (seq === null) return undefined;
-  return one<{ seq: number; reader_id: string; copy_id: string; returned_at: Date | null; due_at: Date }>(
+  return one<{ seq: number; reader_id: string; copy_id: string; isbn: string | null; returned_at: Date | null; due_at: Date }>(
     db,
-    sql`SELECT MaPM AS seq, MaDG AS reader_id, MaQuyenSach AS copy_id, NgayTra AS returned_at, HanTra AS due_at FROM PHIEUMUON WHERE MaPM = ${seq}`,
+    sql`SELECT MaPM AS seq, MaDG AS reader_id, MaQuyenSach AS copy_id, ISBN AS isbn, NgayTra AS returned_at, HanTra AS due_at FROM PHIEUMUON WHERE MaPM = ${seq}`,
   );
 }
 
@@ -260,7 +260,7 @@ export async function locate(db: Db, entity: 'Copy' | 'Reader', id: string): Pro
 }
 
 /** A loan slip written at this site, for planning its return or renewal. */
-export async function loanRow(db: Db, site: string, id: string): Promise<{ readerId: string; copyId: string; open: boolean } | null> {
+export async function loanRow(db: Db, site: string, id: string): Promise<{ readerId: string; copyId: string; isbn: string | null; open: boolean } | null> {
   const loan = await openLoanOf(db, site, id);
-  return loan ? { readerId: loan.reader_id, copyId: loan.copy_id, open: loan.returned_at === null } : null;
+  return loan ? { readerId: loan.reader_id, copyId: loan.copy_id, isbn: loan.isbn, open: loan.returned_at === null } : null;
 }

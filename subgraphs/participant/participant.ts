@@ -1,4 +1,4 @@
-import { raw, sql, type SqlExecutor } from '../../sql';
+import { list, raw, sql, type SqlExecutor } from '../../sql';
 import { apply, check, resources, type Applied, type Operation, type Refusal } from './ops';
 
 /**
@@ -50,9 +50,10 @@ export class Participant {
   }
 
   /** One-phase: every operation of the mutation is here, so one local transaction is the whole commit. */
-  local(gid: string, ops: Operation[]): Promise<LocalResult> {
+  local(gid: string, ops: Operation[], lines: string[] = []): Promise<LocalResult> {
     return this.guarded(gid, ops, async (tx) => {
       const applied = await this.checkAndApply(tx, gid, ops);
+      await this.recordDirty(tx, gid, lines);
       return { outcome: 'COMMITTED', applied };
     });
   }
@@ -62,10 +63,11 @@ export class Participant {
    * commit applies its operations AND inserts the decision row, and that row
    * IS the global decision. A recoverer's ABORTED(gid) makes the insert fail.
    */
-  commitPoint(gid: string, ops: Operation[]): Promise<LocalResult> {
+  commitPoint(gid: string, ops: Operation[], lines: string[] = []): Promise<LocalResult> {
     return this.guarded(gid, ops, async (tx) => {
       await tx.query(sql`INSERT INTO libfed_decision (gid, outcome, decided_at) VALUES (${gid}, 'COMMITTED', ${this.clock()})`);
       const applied = await this.checkAndApply(tx, gid, ops);
+      await this.recordDirty(tx, gid, lines);
       await tx.query(sql`INSERT INTO libfed_barrier (gid, op) VALUES (${gid}, 'commit')`);
       return { outcome: 'COMMITTED', applied };
     });
@@ -126,6 +128,19 @@ export class Participant {
       const [row] = await this.o.db.query<{ outcome: Outcome }>(sql`SELECT outcome FROM libfed_decision WHERE gid = ${gid}`);
       return row.outcome;
     }
+  }
+
+  /**
+   * Cache lines made stale by commits here that no gateway has confirmed
+   * invalidating yet (at most `limit`), by transaction.
+   */
+  async dirty(limit = 1000): Promise<{ gid: string; line: string }[]> {
+    const rows = await this.o.db.query<{ gid: string; line: string }>(sql`SELECT gid, line FROM libfed_dirty ORDER BY gid ${this.o.db.dialect.limit(limit)}`);
+    return rows;
+  }
+
+  async clean(gids: string[]): Promise<void> {
+    if (gids.length) await this.o.db.query(sql`DELETE FROM libfed_dirty WHERE gid IN ${list(gids)}`);
   }
 
   /** Participants still PREPARED (in doubt once past their deadline), and the number of held locks. */
@@ -197,6 +212,10 @@ export class Participant {
       }
       throw error;
     }
+  }
+
+  private async recordDirty(tx: SqlExecutor, gid: string, lines: string[]): Promise<void> {
+    for (const line of [...new Set(lines)]) await tx.query(sql`INSERT INTO libfed_dirty (gid, line) VALUES (${gid}, ${line})`);
   }
 
   private async barriers(gid: string, db: SqlExecutor = this.o.db): Promise<Set<string>> {

@@ -1,0 +1,369 @@
+import { randomUUID } from 'node:crypto';
+import type { Registry } from 'prom-client';
+import type { BusEvent, BusMessage, CoherenceBus, Joined, MesiState, WrittenLine } from './bus';
+import { systemClock, type Clock } from './clock';
+import { Invalidator } from './invalidation';
+import { L1, type LineRecord } from './l1';
+import { cacheMetrics, type BypassReason, type CacheMetrics } from './metrics';
+
+export interface CoherentCacheOptions {
+  /** This gateway instance; unique among the gateways sharing a bus. */
+  instanceId: string;
+  bus: CoherenceBus;
+  /** The cache's counters are registered here (labelled with `instanceId`). */
+  registry: Registry;
+  /** Lines (entities) kept in L1; the least recently used one is evicted and leaves the directory. */
+  maxLines?: number;
+  /** How long a write waits for a holder's ack before revoking it from the directory. */
+  ackTimeoutMs?: number;
+  /** Membership lease: hits are served only within it, so a revoked holder goes silent by its end. */
+  leaseMs?: number;
+  /** Lease renewal period, well under `leaseMs` so one slow renewal does not cost the L1. */
+  heartbeatMs?: number;
+  clock?: Clock;
+  /** A fresh membership token per L1 generation. */
+  newToken?: () => string;
+  /** Bus failures (the cache bypasses and recovers by itself), for the gateway's log. */
+  onError?: (error: unknown) => void;
+}
+
+/** Defaults; `heartbeatMs` defaults to a third of `leaseMs`. */
+const DEFAULTS = {
+  /** About 10k entities with a few selections each: tens of MB of answers at most. */
+  maxLines: 10_000,
+  /** A holder answers in a Redis round trip or two; a quarter second means it is stuck or gone. */
+  ackTimeoutMs: 250,
+  /** The longest a write waits, after the ack timeout, for a silent holder (and how long a cut-off instance may serve hits). */
+  leaseMs: 3_000,
+};
+
+/**
+ * A `write` outcome. `invalidated`: every other holder dropped the lines, or was
+ * revoked and its lease has run out. `deferred`: this instance cannot reach the
+ * bus, so other instances may still serve the old value; the invalidation is
+ * replayed when the bus is back, before this instance caches again.
+ */
+export type WriteOutcome =
+  | { kind: 'invalidated'; lines: string[]; revoked: string[] }
+  | { kind: 'deferred'; lines: string[]; reason: BypassReason | 'not-started' };
+
+/**
+ * Lifecycle (STYLE 7). Only `coherent` serves hits and installs fills; the
+ * others send every read to its fill with an empty L1.
+ */
+type Phase =
+  | { phase: 'starting' }
+  | { phase: 'coherent'; token: string; leaseUntil: number }
+  | { phase: 'bypass'; reason: BypassReason }
+  | { phase: 'stopped' };
+
+export type CachePhase = Phase['phase'];
+
+const noop = () => undefined;
+
+/** The cache line of an entity, e.g. `Reader:Q3-DG0042`. */
+export function cacheLine(type: string, key: string): string {
+  return `${type}:${key}`;
+}
+
+/**
+ * One gateway instance's L1 of entity answers, kept coherent with the other
+ * instances' by the MESI protocol of DESIGN §5 over a `CoherenceBus`.
+ * Values are shared with callers as they are: treat them as immutable.
+ */
+export class CoherentCache {
+  private current: Phase = { phase: 'starting' };
+  /** Bumped on every L1 drop: a step that awaited across one must not install what it brought back. */
+  private generation = 0;
+  private connected = false;
+  private recovering?: Promise<void>;
+  private starting?: Promise<void>;
+  private stopping?: Promise<void>;
+  private unlisten?: () => Promise<void>;
+  private readonly l1: L1;
+  /** Lines written while cut off from the bus: invalidated on reconnect, before caching resumes. */
+  private readonly deferred = new Set<string>();
+  private readonly stopSignal = new AbortController();
+  private readonly metrics: CacheMetrics;
+  private readonly invalidator: Invalidator;
+  private readonly o: Required<Omit<CoherentCacheOptions, 'registry'>>;
+
+  constructor(options: CoherentCacheOptions) {
+    const leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
+    this.o = {
+      instanceId: options.instanceId,
+      bus: options.bus,
+      maxLines: options.maxLines ?? DEFAULTS.maxLines,
+      ackTimeoutMs: options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs,
+      leaseMs,
+      heartbeatMs: options.heartbeatMs ?? Math.floor(leaseMs / 3),
+      clock: options.clock ?? systemClock,
+      newToken: options.newToken ?? randomUUID,
+      onError: options.onError ?? noop,
+    };
+    validate(this.o);
+    this.metrics = cacheMetrics(options.registry, options.instanceId);
+    this.invalidator = new Invalidator({ ...this.o, metrics: this.metrics });
+    this.l1 = new L1({ maxLines: this.o.maxLines, metrics: this.metrics, onEvict: (line) => this.leave(line) });
+  }
+
+  /** `coherent` when hits are served; `starting`/`bypass` send every read to its fill. */
+  get phase(): CachePhase {
+    return this.current.phase;
+  }
+
+  /** This instance's MESI state for a line (its local view; the directory decides writes). */
+  stateOf(line: string): MesiState {
+    return this.l1.stateOf(line);
+  }
+
+  /** Listens on the bus and registers; resolves coherent if the bus is up, else in `starting` until it is. */
+  start(): Promise<void> {
+    this.starting ??= (async () => {
+      if (this.current.phase === 'stopped') return;
+      this.unlisten = await this.o.bus.listen(this.o.instanceId, (event) => this.onEvent(event));
+      void this.heartbeatLoop();
+      await this.recovering;
+    })();
+    return this.starting;
+  }
+
+  /**
+   * The read path. A hit is answered from L1; a miss registers in the directory
+   * FIRST and then fills, so a write committed after the fill began always finds
+   * this instance as a holder. The fill's value is returned to the caller in
+   * every case, but installed only if its line was not invalidated meanwhile.
+   */
+  async read<T>(line: string, variant: string, fill: () => Promise<T>): Promise<T> {
+    const token = this.coherentToken();
+    if (token === undefined) {
+      this.metrics.bypassed.inc();
+      return fill();
+    }
+    const record = this.l1.get(line);
+    if (record?.entries.has(variant)) {
+      this.metrics.hits.inc();
+      return record.entries.get(variant) as T;
+    }
+    this.metrics.misses.inc();
+    const target = record ?? (await this.joinLine(line, token));
+    const value = await fill();
+    if (target && !this.l1.install(line, target, variant, value)) this.metrics.fillsDiscarded.inc();
+    return value;
+  }
+
+  /**
+   * After a mutation COMMITTED, before its answer goes to the client: the lines
+   * it touched become M here and I everywhere else. Resolves only when every
+   * other holder acked (or was revoked and outwaited); see `WriteOutcome`.
+   */
+  async write(lines: readonly string[]): Promise<WriteOutcome> {
+    const unique = [...new Set(lines)];
+    if (unique.length === 0) return { kind: 'invalidated', lines: [], revoked: [] };
+    const token = this.coherentToken();
+    if (token === undefined) return this.defer(unique, this.bypassReason());
+    try {
+      const generation = this.generation;
+      const reply = await this.o.bus.apply({ kind: 'write', instanceId: this.o.instanceId, token, lines: unique });
+      if (reply.kind === 'expelled') {
+        this.onExpelled();
+        return this.defer(unique, 'expelled');
+      }
+      if (generation === this.generation) reply.lines.forEach((written) => this.l1.modified(written.line, written.epoch));
+      const revoked = await this.invalidator.invalidate(reply.lines);
+      return { kind: 'invalidated', lines: unique, revoked };
+    } catch (error) {
+      this.onBusError(error);
+      return this.defer(unique, 'bus-error');
+    }
+  }
+
+  /** Stops listening, empties L1 and ends the membership. Idempotent; the bus is the caller's to stop. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const last = this.current;
+      this.current = { phase: 'stopped' };
+      this.stopSignal.abort();
+      this.l1.clear();
+      await this.unlisten?.().catch(this.o.onError);
+      if (last.phase !== 'coherent') return;
+      await this.o.bus.apply({ kind: 'revoke', instanceId: this.o.instanceId, token: last.token }).catch(this.o.onError);
+    })();
+    return this.stopping;
+  }
+
+  /** The membership token while hits may be served: coherent and within the lease. */
+  private coherentToken(): string | undefined {
+    const current = this.current;
+    if (current.phase !== 'coherent') return undefined;
+    if (this.o.clock.now() >= current.leaseUntil) {
+      // The directory may have forgotten us; nobody would invalidate what we hold.
+      this.enterBypass('lease-expired');
+      return undefined;
+    }
+    return current.token;
+  }
+
+  private bypassReason(): BypassReason | 'not-started' {
+    return this.current.phase === 'bypass' ? this.current.reason : 'not-started';
+  }
+
+  /** Read miss: register as holder (E if alone, else S) and make the L1 record. */
+  private async joinLine(line: string, token: string): Promise<LineRecord | undefined> {
+    const generation = this.generation;
+    const pending = this.l1.beginJoin(line);
+    let reply;
+    try {
+      reply = await this.o.bus.apply({ kind: 'join', instanceId: this.o.instanceId, token, line });
+    } catch (error) {
+      return void this.onBusError(error);
+    } finally {
+      this.l1.endJoin(line, pending);
+    }
+    if (reply.kind === 'expelled') return void this.onExpelled();
+    this.tellDowngraded(line, reply);
+    return generation === this.generation ? this.l1.joined(line, pending, reply) : undefined;
+  }
+
+  /** E/M holders downgraded by our join are told, so their state is S too (no ack: it only informs). */
+  private tellDowngraded(line: string, reply: Joined): void {
+    for (const { instanceId } of reply.downgraded) {
+      const message: BusMessage = { type: 'downgrade', from: this.o.instanceId, line, epoch: reply.epoch };
+      this.o.bus.send(instanceId, message).catch(this.o.onError);
+    }
+  }
+
+  private defer(lines: string[], reason: BypassReason | 'not-started'): WriteOutcome {
+    for (const line of lines) {
+      this.l1.drop(line);
+      this.deferred.add(line);
+    }
+    return { kind: 'deferred', lines, reason };
+  }
+
+  private onEvent(event: BusEvent): void {
+    if (this.current.phase === 'stopped') return;
+    if (event.type === 'connection') {
+      this.connected = event.up;
+      if (event.up) void this.recover();
+      else this.enterBypass('connection-lost');
+      return;
+    }
+    const message = event.message;
+    switch (message.type) {
+      case 'invalidate':
+        return this.onInvalidate(message);
+      case 'ack':
+        return this.invalidator.acked(message.ackId);
+      case 'downgrade':
+        return this.l1.downgrade(message.line, message.epoch);
+    }
+  }
+
+  /** Holder side of a write: drop, then ack, then take the I marks out of the directory. */
+  private onInvalidate(message: Extract<BusMessage, { type: 'invalidate' }>): void {
+    this.metrics.invalidationsReceived.inc(message.lines.length);
+    const settled = message.lines.filter(({ line, epoch }) => this.l1.invalidate(line, epoch)).map(({ line }) => line);
+    this.o.bus.send(message.from, { type: 'ack', from: this.o.instanceId, ackId: message.ackId }).catch(this.o.onError);
+    // Sent after the ack and before any later join of these lines on the same
+    // connection, so it can only remove the I mark, never a newer registration.
+    if (settled.length > 0) this.leave(...settled);
+  }
+
+  /** Takes lines out of the directory, without waiting (a stale entry only costs an extra invalidation). */
+  private leave(...lines: string[]): void {
+    if (this.current.phase !== 'coherent') return;
+    const op = { kind: 'leave' as const, instanceId: this.o.instanceId, token: this.current.token, lines };
+    this.o.bus.apply(op).catch(this.o.onError);
+  }
+
+  private onBusError(error: unknown): void {
+    this.o.onError(error);
+    this.enterBypass('bus-error');
+  }
+
+  private onExpelled(): void {
+    this.enterBypass('expelled');
+    void this.recover();
+  }
+
+  /** Lost rules (README): drop the whole L1 and answer every read from its fill until re-registered. */
+  private enterBypass(reason: BypassReason): void {
+    if (this.current.phase === 'stopped') return;
+    this.generation += 1;
+    if (this.current.phase === 'coherent') this.metrics.l1Dropped(reason);
+    this.current = { phase: 'bypass', reason };
+    this.l1.clear();
+  }
+
+  /** Back to coherent: a new membership (old directory entries die with the old token), deferred writes first. */
+  private recover(): Promise<void> {
+    const phase = this.current.phase;
+    if (this.recovering || phase === 'coherent' || phase === 'stopped' || !this.connected) return this.recovering ?? Promise.resolve();
+    this.recovering = this.register().finally(() => (this.recovering = undefined));
+    return this.recovering;
+  }
+
+  private async register(): Promise<void> {
+    const generation = this.generation;
+    const token = this.o.newToken();
+    const sentAt = this.o.clock.now();
+    let replayed: WrittenLine[];
+    try {
+      await this.o.bus.apply({ kind: 'register', instanceId: this.o.instanceId, token, leaseMs: this.o.leaseMs });
+      replayed = await this.replayDeferred(token);
+    } catch (error) {
+      // Stay in bypass; the next heartbeat or connection event retries.
+      return this.o.onError(error);
+    }
+    if (generation !== this.generation || this.current.phase === 'stopped' || this.current.phase === 'coherent') return;
+    this.current = { phase: 'coherent', token, leaseUntil: sentAt + this.o.leaseMs };
+    replayed.forEach((written) => this.l1.modified(written.line, written.epoch));
+  }
+
+  /** Invalidations of writes made while cut off, until none is left; throws if the bus fails again. */
+  private async replayDeferred(token: string): Promise<WrittenLine[]> {
+    const replayed: WrittenLine[] = [];
+    while (this.deferred.size > 0) {
+      const lines = [...this.deferred];
+      const reply = await this.o.bus.apply({ kind: 'write', instanceId: this.o.instanceId, token, lines });
+      if (reply.kind === 'expelled') throw new Error(`membership of "${this.o.instanceId}" revoked while replaying writes`);
+      await this.invalidator.invalidate(reply.lines);
+      lines.forEach((line) => this.deferred.delete(line));
+      replayed.push(...reply.lines);
+    }
+    return replayed;
+  }
+
+  private async heartbeatLoop(): Promise<void> {
+    while (this.current.phase !== 'stopped') {
+      await this.o.clock.sleep(this.o.heartbeatMs, this.stopSignal.signal);
+      await this.heartbeat();
+    }
+  }
+
+  /** Renews the lease from the time the renewal was SENT, so our lease never outlives the directory's. */
+  private async heartbeat(): Promise<void> {
+    const current = this.current;
+    if (current.phase === 'bypass' || current.phase === 'starting') return this.recover();
+    if (current.phase !== 'coherent') return;
+    const sentAt = this.o.clock.now();
+    try {
+      const reply = await this.o.bus.apply({ kind: 'renew', instanceId: this.o.instanceId, token: current.token, leaseMs: this.o.leaseMs });
+      if (reply.kind === 'expelled') return this.onExpelled();
+      if (this.current === current) current.leaseUntil = sentAt + this.o.leaseMs;
+    } catch (error) {
+      this.onBusError(error);
+    }
+  }
+}
+
+function validate(o: Required<Omit<CoherentCacheOptions, 'registry'>>): void {
+  if (!o.instanceId) throw new Error('CoherentCache needs an instanceId, got ""');
+  for (const name of ['maxLines', 'ackTimeoutMs', 'leaseMs', 'heartbeatMs'] as const) {
+    if (!(Number.isFinite(o[name]) && o[name] > 0)) throw new Error(`CoherentCache option ${name} must be a positive number, got ${o[name]}`);
+  }
+  if (o.heartbeatMs >= o.leaseMs) {
+    throw new Error(`CoherentCache option heartbeatMs must be below leaseMs (${o.leaseMs}), got ${o.heartbeatMs}`);
+  }
+}

@@ -1,0 +1,18 @@
+export type {
+  BusEvent,
+  BusListener,
+  BusMessage,
+  CoherenceBus,
+  DirectoryOp,
+  DirectoryOpOf,
+  DirectoryReplies,
+  Holder,
+  Joined,
+  MesiState,
+  WrittenLine,
+} from './bus';
+export { systemClock, type Clock } from './clock';
+export { CoherentCache, cacheLine, type CachePhase, type CoherentCacheOptions, type WriteOutcome } from './coherent-cache';
+export { LocalCoherenceBus, type LocalCoherenceBusOptions } from './local-bus';
+export { cacheMetrics, type BypassReason, type CacheMetrics } from './metrics';
+export { RedisCoherenceBus, type RedisCoherenceBusOptions } from './redis-bus';

@@ -1,0 +1,135 @@
+import { LRUCache } from 'lru-cache';
+import type { MesiState } from './bus';
+import type { CacheMetrics } from './metrics';
+
+/** One entity in L1. Replaced, never revived: a fill installs only into the record it started with. */
+export interface LineRecord {
+  state: 'M' | 'E' | 'S';
+  /** The directory epoch this copy is valid from; an invalidation with a higher one drops it. */
+  epoch: number;
+  /** Answers per variant (the gateway's subgraph + selection hash). */
+  entries: Map<string, unknown>;
+}
+
+/** A directory join in flight: what arrived for its line before its reply did. */
+export interface PendingJoin {
+  invalidatedAt: number;
+  downgradedAt: number;
+}
+
+export interface L1Options {
+  maxLines: number;
+  metrics: CacheMetrics;
+  /** An evicted line: the cache takes it out of the directory. */
+  onEvict: (line: string) => void;
+}
+
+/**
+ * What one instance holds: the LRU of lines with their MESI state and epoch,
+ * and the joins still waiting for a directory reply. Every change of state
+ * is counted here; the protocol steps that decide them live in `CoherentCache`.
+ */
+export class L1 {
+  private readonly lines: LRUCache<string, LineRecord>;
+  private readonly pendingJoins = new Map<string, Set<PendingJoin>>();
+
+  constructor(private readonly o: L1Options) {
+    this.lines = new LRUCache<string, LineRecord>({
+      max: o.maxLines,
+      dispose: (record, line, reason) => this.gone(record, line, reason),
+    });
+  }
+
+  /** The line's record, marked recently used. */
+  get(line: string): LineRecord | undefined {
+    return this.lines.get(line);
+  }
+
+  stateOf(line: string): MesiState {
+    return this.lines.peek(line)?.state ?? 'I';
+  }
+
+  /** A join's reply, unless something overtook it: then nothing is made (see `beginJoin`). */
+  joined(line: string, pending: PendingJoin, reply: { state: 'M' | 'E' | 'S'; epoch: number }): LineRecord | undefined {
+    // Invalidations travel apart from replies: a write after this join may have been seen first. Its epoch is newer.
+    if (pending.invalidatedAt > reply.epoch) return undefined;
+    const existing = this.lines.peek(line);
+    if (existing) return existing; // a concurrent miss of the same line joined first
+    const state = reply.state === 'E' && pending.downgradedAt >= reply.epoch ? 'S' : reply.state;
+    const record: LineRecord = { state, epoch: reply.epoch, entries: new Map() };
+    this.lines.set(line, record);
+    this.o.metrics.transition('I', state);
+    return record;
+  }
+
+  /** Our own write: a new, empty record, so fills begun before it cannot install their older answers. */
+  modified(line: string, epoch: number): void {
+    this.o.metrics.transition(this.stateOf(line), 'M');
+    this.lines.set(line, { state: 'M', epoch, entries: new Map() });
+  }
+
+  /** The fill-race check (memcache leases): install only into the record the fill started with. */
+  install(line: string, record: LineRecord, variant: string, value: unknown): boolean {
+    if (this.lines.peek(line) !== record) return false;
+    record.entries.set(variant, value);
+    return true;
+  }
+
+  drop(line: string): void {
+    this.lines.delete(line);
+  }
+
+  /** The whole L1, and the joins in flight (their replies belong to a membership that is over). */
+  clear(): void {
+    this.lines.clear();
+    this.pendingJoins.forEach((joins) => joins.forEach((join) => (join.invalidatedAt = Number.POSITIVE_INFINITY)));
+  }
+
+  beginJoin(line: string): PendingJoin {
+    const pending: PendingJoin = { invalidatedAt: -1, downgradedAt: -1 };
+    const joins = this.pendingJoins.get(line) ?? new Set();
+    this.pendingJoins.set(line, joins.add(pending));
+    return pending;
+  }
+
+  endJoin(line: string, pending: PendingJoin): void {
+    const joins = this.pendingJoins.get(line);
+    joins?.delete(pending);
+    if (joins?.size === 0) this.pendingJoins.delete(line);
+  }
+
+  /**
+   * Holder side of a write: drops the line if our copy is older than the write.
+   * Returns whether our directory entry is now just the I mark of that write,
+   * safe to remove; otherwise it is a newer registration (a join after the
+   * write, or one in flight) and must stay.
+   */
+  invalidate(line: string, epoch: number): boolean {
+    const joins = this.pendingJoins.get(line);
+    joins?.forEach((join) => (join.invalidatedAt = Math.max(join.invalidatedAt, epoch)));
+    const record = this.lines.peek(line);
+    const stale = !record || record.epoch < epoch;
+    if (record && stale) this.lines.delete(line);
+    return stale && !joins;
+  }
+
+  /** Another instance's join made our E or M copy shared. */
+  downgrade(line: string, epoch: number): void {
+    this.pendingJoins.get(line)?.forEach((join) => (join.downgradedAt = Math.max(join.downgradedAt, epoch)));
+    const record = this.lines.peek(line);
+    // A write of ours after that join (higher epoch) made us M again; the directory agrees.
+    if (!record || record.state === 'S' || record.epoch > epoch) return;
+    this.o.metrics.transition(record.state, 'S');
+    record.state = 'S';
+  }
+
+  /** LRU disposal: count the way to I; an eviction also leaves the directory. */
+  private gone(record: LineRecord, line: string, reason: LRUCache.DisposeReason): void {
+    if (reason === 'set') return; // replaced by our own write; `modified` counted it
+    this.o.metrics.transition(record.state, 'I');
+    if (reason !== 'evict') return;
+    // A join of this line still in flight reached the directory before the leave that follows: void it too.
+    this.pendingJoins.get(line)?.forEach((join) => (join.invalidatedAt = Number.POSITIVE_INFINITY));
+    this.o.onEvict(line);
+  }
+}
