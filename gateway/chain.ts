@@ -21,8 +21,10 @@ export interface ChainOptions {
   /** Where children's stderr lines go. */
   log?: (line: string) => void;
   readyTimeoutMs?: number;
-  /** More flags for the gateway process (see gateway/main.ts). */
+  /** More flags for the gateway processes (see gateway/main.ts). */
   gatewayArgs?: string[];
+  /** Gateway instances over the same sites, on consecutive ports from `port` (sites after them). */
+  gateways?: number;
 }
 
 export interface ChildHandle {
@@ -34,9 +36,11 @@ export interface ChildHandle {
 }
 
 export interface ChainHandle {
+  /** The first gateway's URL and process; all of them in `gateways`. */
   gatewayUrl: string;
   sites: Map<string, ChildHandle>;
   gateway: ChildHandle;
+  gateways: ChildHandle[];
   /** Restarts one stopped site on the same port and data. */
   restartSite(id: string): Promise<ChildHandle>;
   stop(): Promise<void>;
@@ -100,7 +104,8 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
     if (o.demo) args.push('--demo', '--demo-now', demoNow, '--scale', String(o.scale ?? 1));
     return args;
   };
-  const ports = new Map(config.sites.map((s, i) => [s.id, o.port === 0 ? 0 : o.port + 1 + i]));
+  const gatewayCount = o.gateways ?? 1;
+  const ports = new Map(config.sites.map((s, i) => [s.id, o.port === 0 ? 0 : o.port + gatewayCount + i]));
   const started = await Promise.allSettled(config.sites.map((s) => spawnReady(s.id, 'subgraphs/main.ts', siteArgs(s.id, ports.get(s.id)!), o)));
   const sites = new Map<string, ChildHandle>();
   started.forEach((r, i) => r.status === 'fulfilled' && sites.set(config.sites[i].id, r.value));
@@ -111,21 +116,26 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
   }
   // A site restarted on port 0 would get a new port: pin each site to the port it got.
   for (const [id, site] of sites) ports.set(id, Number(new URL(site.url).port));
-  const gatewayArgs = ['--config', o.configFile, '--port', String(o.port), '--site-timeout-ms', String(o.siteTimeoutMs ?? 5000)];
-  for (const [id, site] of sites) gatewayArgs.push('--site', `${id}=${site.url}`);
-  gatewayArgs.push(...(o.gatewayArgs ?? []));
-  let gateway: ChildHandle;
+  const gatewayArgs = (i: number) => {
+    const args = ['--config', o.configFile, '--port', String(o.port === 0 ? 0 : o.port + i), '--site-timeout-ms', String(o.siteTimeoutMs ?? 5000)];
+    for (const [id, site] of sites) args.push('--site', `${id}=${site.url}`);
+    if (gatewayCount > 1) args.push('--instance-id', `gateway-${i + 1}`);
+    return [...args, ...(o.gatewayArgs ?? [])];
+  };
+  let gateways: ChildHandle[];
   try {
-    gateway = await spawnReady('gateway', 'gateway/main.ts', gatewayArgs, o);
+    gateways = await Promise.all(Array.from({ length: gatewayCount }, (_, i) => spawnReady(gatewayCount > 1 ? `gateway-${i + 1}` : 'gateway', 'gateway/main.ts', gatewayArgs(i), o)));
   } catch (error) {
     await Promise.all([...sites.values()].map((s) => s.stop()));
     throw error;
   }
+  const gateway = gateways[0];
   let stopping: Promise<void> | undefined;
   return {
     gatewayUrl: gateway.url,
     sites,
     gateway,
+    gateways,
     restartSite: async (id) => {
       const args = siteArgs(id, ports.get(id)!).filter((a, i, all) => a !== '--demo' && all[i - 1] !== '--demo-now' && a !== '--demo-now');
       const site = await spawnReady(id, 'subgraphs/main.ts', args, o);
@@ -134,7 +144,7 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
     },
     stop: () =>
       (stopping ??= (async () => {
-        await gateway.stop();
+        await Promise.all(gateways.map((g) => g.stop()));
         await Promise.all([...sites.values()].map((s) => s.stop()));
       })()),
   };

@@ -14,8 +14,8 @@ export const BACKENDS: Backend[] = process.env.PG_URL ? ['pglite', 'postgres'] :
 
 export interface TestChain extends ChainHandle {
   config: SitesConfig;
-  /** POSTs a GraphQL request to the gateway and returns the parsed body. */
-  query<T = any>(query: string, variables?: Record<string, unknown>): Promise<{ data?: T; errors?: any[] }>;
+  /** POSTs a GraphQL request to the gateway (or the one at `url`) and returns the parsed body. */
+  query<T = any>(query: string, variables?: Record<string, unknown>, url?: string): Promise<{ data?: T; errors?: any[] }>;
   /** Value of a counter in a process's /metrics, summed over series matching `labels`. */
   metric(url: string, name: string, labels?: Record<string, string>): Promise<number>;
   /** POSTs to a site's participant endpoint `/tx/<action>`. */
@@ -35,7 +35,7 @@ function postgresUrl(db: string): string {
 }
 
 /** Starts the chain as real processes on port 0 over fresh copies of the demo data. */
-export async function startTestChain(backend: Backend, options: { siteTimeoutMs?: number; gatewayArgs?: string[] } = {}): Promise<TestChain> {
+export async function startTestChain(backend: Backend, options: { siteTimeoutMs?: number; gatewayArgs?: string[]; gateways?: number } = {}): Promise<TestChain> {
   const dir = mkdtempSync(join(tmpdir(), 'libfed-test-'));
   const config = baseConfig();
   const databases: string[] = [];
@@ -72,8 +72,8 @@ export async function startTestChain(backend: Backend, options: { siteTimeoutMs?
   return {
     ...chain,
     config,
-    async query(query, variables) {
-      const response = await fetch(chain.gatewayUrl, {
+    async query(query, variables, url) {
+      const response = await fetch(url ?? chain.gatewayUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query, variables }),
