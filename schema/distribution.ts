@@ -50,7 +50,7 @@ export type GatherRule = GatherCommon &
 export type RootRule =
   | { kind: 'coordinator' }
   | { kind: 'replicated' }
-  | { kind: 'locate'; arg: string }
+  | { kind: 'locate'; arg: string; type: string }
   | { kind: 'gather'; rule: GatherRule };
 
 /** How `_entities` representations of one type are spread over sites. */
@@ -111,6 +111,12 @@ function parseOrderBy(text: string): SortKey[] {
   });
 }
 
+function namedType(field: FieldDefinitionNode): string {
+  let type = field.type;
+  while (type.kind !== Kind.NAMED_TYPE) type = type.type;
+  return type.name.value;
+}
+
 function shapeOf(field: FieldDefinitionNode): FieldShape {
   let type = field.type;
   if (type.kind === Kind.NON_NULL_TYPE) type = type.type;
@@ -167,7 +173,7 @@ function rootRule(field: FieldDefinitionNode): RootRule {
   if (locate) {
     const arg = stringArg(locate, 'arg');
     if (!arg || !field.arguments?.some((a) => a.name.value === arg)) throw new Error('@locate(arg:) must name an argument of the field');
-    rules.push({ kind: 'locate', arg });
+    rules.push({ kind: 'locate', arg, type: namedType(field) });
   }
   const gather = directiveOf(field, 'gather');
   if (gather) rules.push({ kind: 'gather', rule: gatherRule(gather, field) });

@@ -108,6 +108,7 @@ export const MIGRATIONS: Migration[] = [
           state ${t.varchar(12)} NOT NULL,
           commit_site ${t.varchar(10)} NOT NULL,
           redo ${t.text} NOT NULL,
+          lines ${t.text} NOT NULL,
           deadline ${t.timestamp} NOT NULL,
           created_at ${t.timestamp} NOT NULL,
           updated_at ${t.timestamp} NOT NULL)`,

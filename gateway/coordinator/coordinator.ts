@@ -142,7 +142,7 @@ export class Coordinator {
     const prepareAt = async (site: string): Promise<GraphQLError | undefined> => {
       try {
         const vote = await this.untilNotBusy(tx, site, () =>
-          this.o.client.call<Vote>(site, 'prepare', { gid: tx.gid, ops: plan.ops.get(site), commitSite: plan.commitSite, deadline }),
+          this.o.client.call<Vote>(site, 'prepare', { gid: tx.gid, ops: plan.ops.get(site), commitSite: plan.commitSite, deadline, lines: plan.lines }),
         );
         if (vote.vote === 'PREPARED') {
           prepared.push(site);

@@ -20,6 +20,12 @@ export interface PlanningContext {
 type Args = Record<string, unknown>;
 const DAY_MS = 86_400_000;
 
+/** Cached root fields whose answers a kind of write changes (see FragmentRouter.cachedRoot). */
+const LOAN_LISTS = ['Query.loans', 'Query.loanStats', 'Query.topBooks'];
+const READER_LISTS = ['Query.readers'];
+const BOOK_LISTS = ['Query.books', 'Query.book'];
+const BRANCH_LISTS = ['Query.branches', 'Query.branch'];
+
 function str(args: Args, name: string, max = 255): string {
   // The query planner prints an ID that looks like an integer (an ISBN) as an Int literal.
   const value = typeof args[name] === 'number' ? String(args[name]) : args[name];
@@ -80,7 +86,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
       ],
       copy.site,
       // The reader's loans, the copy's status and loans, the book's availability change.
-      [`Reader:${str(args, 'readerId')}`, `Copy:${str(args, 'copyId')}`, `Book:${copy.row.copy!.isbn}`],
+      [`Reader:${str(args, 'readerId')}`, `Copy:${str(args, 'copyId')}`, `Book:${copy.row.copy!.isbn}`, ...LOAN_LISTS],
     );
   },
   async returnCopy(ctx, args) {
@@ -94,7 +100,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
         [reader.site, { kind: 'reader.releaseLoan', readerId: loan.readerId }],
       ],
       site,
-      [`Loan:${loanId}`, `Reader:${loan.readerId}`, `Copy:${loan.copyId}`, loan.isbn && `Book:${loan.isbn}`],
+      [`Loan:${loanId}`, `Reader:${loan.readerId}`, `Copy:${loan.copyId}`, loan.isbn && `Book:${loan.isbn}`, ...LOAN_LISTS],
     );
   },
   async renewLoan(ctx, args) {
@@ -102,7 +108,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     const { site, loan } = await loanSite(ctx, loanId);
     const now = ctx.now();
     const dueAt = new Date(now.getTime() + ctx.loanDays * DAY_MS).toISOString();
-    return plan([[site, { kind: 'loan.renew', loanId, now: now.toISOString(), dueAt }]], site, [`Loan:${loanId}`, `Reader:${loan.readerId}`, `Copy:${loan.copyId}`]);
+    return plan([[site, { kind: 'loan.renew', loanId, now: now.toISOString(), dueAt }]], site, [`Loan:${loanId}`, `Reader:${loan.readerId}`, `Copy:${loan.copyId}`, ...LOAN_LISTS]);
   },
   async transferCopy(ctx, args) {
     const copyId = str(args, 'copyId');
@@ -125,7 +131,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
   async registerReader(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const site = branch(ctx, str(input, 'branchId'));
-    return plan([[site, { kind: 'reader.register', name: str(input, 'name'), branchId: site }]], site);
+    return plan([[site, { kind: 'reader.register', name: str(input, 'name'), branchId: site }]], site, READER_LISTS);
   },
   async moveReader(ctx, args) {
     const readerId = str(args, 'readerId');
@@ -139,13 +145,13 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     ];
     const born = ctx.birthSite(readerId);
     if (born) entries.push([born, { kind: 'location.set', entity: 'Reader', id: readerId, site: to }]);
-    return plan(entries, to, [`Reader:${readerId}`]);
+    return plan(entries, to, [`Reader:${readerId}`, ...READER_LISTS]);
   },
   // Replicated tables: read one, write all, in one transaction over every site.
   async addBook(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const op: Operation = { kind: 'book.add', isbn: str(input, 'isbn', 20), title: str(input, 'title'), author: str(input, 'author') };
-    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], [`Book:${op.isbn}`]);
+    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], [`Book:${op.isbn}`, ...BOOK_LISTS]);
   },
   async updateBook(ctx, args) {
     const input = (args.input ?? {}) as Args;
@@ -155,14 +161,14 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
       title: input.title == null ? undefined : str(input, 'title'),
       author: input.author == null ? undefined : str(input, 'author'),
     };
-    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], [`Book:${op.isbn}`]);
+    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], [`Book:${op.isbn}`, ...BOOK_LISTS]);
   },
   async addBranch(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const id = str(input, 'id', 10);
     if (!/^[A-Z][A-Z0-9]{0,7}$/.test(id)) throw libfedError('BAD_USER_INPUT', `branch id must be an upper-case letter then up to 7 letters or digits, got "${id}"`);
     const op: Operation = { kind: 'branch.add', id, name: str(input, 'name'), address: str(input, 'address') };
-    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], [`Branch:${id}`]);
+    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], [`Branch:${id}`, ...BRANCH_LISTS]);
   },
 };
 

@@ -170,7 +170,7 @@ export class FragmentRouter implements GraphQLDataSource {
   }
 
   private async roots(fields: RootFieldPlan[], variables: Json): Promise<SubgraphResponse> {
-    const answers = await Promise.all(fields.map((f) => this.root(f, variables)));
+    const answers = await Promise.all(fields.map((f) => this.cachedRoot(f, variables)));
     const data: Json = {};
     const errors: SubgraphError[] = [];
     answers.forEach((answer, i) => {
@@ -178,6 +178,36 @@ export class FragmentRouter implements GraphQLDataSource {
       errors.push(...(answer.errors ?? []));
     });
     return { data, errors: dedupe(errors) };
+  }
+
+  /**
+   * Root fields through the coherent cache too: a located lookup is its
+   * entity's line (`Copy:Q1-QS00001`), a list or replicated field is one line
+   * per field (`Query.loans`) with the arguments in the variant. Mutations name
+   * the lines they make stale.
+   */
+  private async cachedRoot(plan: RootFieldPlan, variables: Json): Promise<SubgraphResponse> {
+    const cache = this.o.cache;
+    if (!cache || plan.rule.kind === 'coordinator' || plan.field.name.value === '__typename') return this.root(plan, variables);
+    const line =
+      plan.rule.kind === 'locate'
+        ? `${plan.rule.type}:${String(argumentValue(plan.field, plan.rule.arg, variables))}`
+        : `Query.${plan.field.name.value}`;
+    const variant = `${this.o.distribution.name}:${plan.query}:${JSON.stringify(variables)}`;
+    try {
+      // A copy: the gateway merges later fetches into the objects it gets, and the cached ones must stay as they were.
+      return structuredClone(
+        await cache.read(line, variant, async () => {
+          const answer = await this.root(plan, variables);
+          if (answer.errors?.length || answer.data?.[plan.key] == null) throw new Uncacheable({ value: answer, errors: [] });
+          stripReserved(answer.data);
+          return answer;
+        }),
+      );
+    } catch (error) {
+      if (error instanceof Uncacheable) return error.result.value as SubgraphResponse;
+      throw error;
+    }
   }
 
   private async root(plan: RootFieldPlan, variables: Json): Promise<SubgraphResponse> {
@@ -307,10 +337,12 @@ export class FragmentRouter implements GraphQLDataSource {
           .read(entityLine(rep), variant, async () => {
             const r = (await misses.load(i)) as { value: unknown; errors: SubgraphError[]; partial?: boolean };
             if (r.errors.length || r.partial || r.value === null) throw new Uncacheable(r);
+            stripReserved(r.value);
             return r.value;
           })
           .then(
-            (value) => ({ value, errors: [] as SubgraphError[] }),
+            // A copy: the gateway merges later fetches into the objects it gets.
+            (value) => ({ value: structuredClone(value), errors: [] as SubgraphError[] }),
             (error) => {
               if (error instanceof Uncacheable) return error.result;
               throw error;

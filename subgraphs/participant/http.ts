@@ -18,7 +18,7 @@ const bodies = {
   'commit-point': z.object({ gid, ops, lines }),
   dirty: z.object({}),
   clean: z.object({ gids: z.array(gid).max(1000) }),
-  prepare: z.object({ gid, ops, commitSite: z.string(), deadline: z.string() }),
+  prepare: z.object({ gid, ops, commitSite: z.string(), deadline: z.string(), lines }),
   commit: z.object({ gid }),
   abort: z.object({ gid }),
   decide: z.object({ gid }),
@@ -47,7 +47,7 @@ export async function handleTx(participant: Participant, db: SqlExecutor, siteId
       await participant.clean(b.gids as string[]);
       return { ok: true };
     case 'prepare':
-      return participant.prepare(b.gid as string, operations, b.commitSite as string, new Date(b.deadline as string));
+      return participant.prepare(b.gid as string, operations, b.commitSite as string, new Date(b.deadline as string), b.lines as string[]);
     case 'commit':
       return { applied: await participant.commit(b.gid as string) };
     case 'abort':

@@ -74,7 +74,7 @@ export class Participant {
   }
 
   /** Phase 1: lock, check, log the redo, commit locally. Answers a duplicate PREPARE with the same vote. */
-  async prepare(gid: string, ops: Operation[], commitSite: string, deadline: Date): Promise<Vote> {
+  async prepare(gid: string, ops: Operation[], commitSite: string, deadline: Date, lines: string[] = []): Promise<Vote> {
     const barriers = await this.barriers(gid);
     if (barriers.has('abort')) return { vote: 'REFUSED', code: 'TX_ABORTED', message: `transaction ${gid} was already aborted` };
     if (barriers.has('prepare')) return { vote: 'PREPARED' };
@@ -85,8 +85,8 @@ export class Participant {
         if (refusal) throw new Refused(refusal);
       }
       const now = this.clock();
-      await tx.query(sql`INSERT INTO libfed_tx (gid, state, commit_site, redo, deadline, created_at, updated_at)
-        VALUES (${gid}, 'PREPARED', ${commitSite}, ${JSON.stringify(ops)}, ${deadline}, ${now}, ${now})`);
+      await tx.query(sql`INSERT INTO libfed_tx (gid, state, commit_site, redo, lines, deadline, created_at, updated_at)
+        VALUES (${gid}, 'PREPARED', ${commitSite}, ${JSON.stringify(ops)}, ${JSON.stringify(lines)}, ${deadline}, ${now}, ${now})`);
       return { vote: 'PREPARED' as const };
     });
     return result;
@@ -96,10 +96,12 @@ export class Participant {
   async commit(gid: string): Promise<Applied[]> {
     return this.o.db.transaction(async (tx) => {
       if (!(await this.insertBarrier(tx, gid, 'commit'))) return [];
-      const [row] = await tx.query<{ redo: string; state: string }>(sql`SELECT redo, state FROM libfed_tx WHERE gid = ${gid}`);
+      const [row] = await tx.query<{ redo: string; lines: string }>(sql`SELECT redo, lines FROM libfed_tx WHERE gid = ${gid}`);
       if (!row) return [];
       const applied: Applied[] = [];
       for (const op of JSON.parse(row.redo) as Operation[]) applied.push(await apply(tx, this.o.siteId, op));
+      // Whoever commits here (coordinator or recovery), the caches hear of it through this site's log.
+      await this.recordDirty(tx, gid, JSON.parse(row.lines) as string[]);
       await this.finish(tx, gid, 'COMMITTED');
       return applied;
     });
