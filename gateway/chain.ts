@@ -48,7 +48,12 @@ export interface ChainHandle {
 
 export const ROOT = resolve(__dirname, '..');
 
-function spawnReady(name: string, script: string, args: string[], o: ChainOptions): Promise<ChildHandle> {
+/** Starts `script` (relative to the repo) as a process and resolves once it prints `{"event":"ready","url":...}`. */
+export function startProcess(name: string, script: string, args: string[], o: Pick<ChainOptions, 'log' | 'readyTimeoutMs'> = {}): Promise<ChildHandle> {
+  return spawnReady(name, script, args, o);
+}
+
+function spawnReady(name: string, script: string, args: string[], o: Pick<ChainOptions, 'log' | 'readyTimeoutMs'>): Promise<ChildHandle> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -195,15 +195,14 @@ export class FragmentRouter implements GraphQLDataSource {
         : `Query.${plan.field.name.value}`;
     const variant = `${this.o.distribution.name}:${plan.query}:${JSON.stringify(variables)}`;
     try {
-      // A copy: the gateway merges later fetches into the objects it gets, and the cached ones must stay as they were.
-      return structuredClone(
-        await cache.read(line, variant, async () => {
-          const answer = await this.root(plan, variables);
-          if (answer.errors?.length || answer.data?.[plan.key] == null) throw new Uncacheable({ value: answer, errors: [] });
-          stripReserved(answer.data);
-          return answer;
-        }),
-      );
+      // Kept as JSON text: every reader gets its own objects, since the gateway merges later fetches into what it gets.
+      const text = await cache.read(line, variant, async () => {
+        const answer = await this.root(plan, variables);
+        if (answer.errors?.length || answer.data?.[plan.key] == null) throw new Uncacheable({ value: answer, errors: [] });
+        stripReserved(answer.data);
+        return JSON.stringify(answer);
+      });
+      return JSON.parse(text) as SubgraphResponse;
     } catch (error) {
       if (error instanceof Uncacheable) return error.result.value as SubgraphResponse;
       throw error;
@@ -338,11 +337,11 @@ export class FragmentRouter implements GraphQLDataSource {
             const r = (await misses.load(i)) as { value: unknown; errors: SubgraphError[]; partial?: boolean };
             if (r.errors.length || r.partial || r.value === null) throw new Uncacheable(r);
             stripReserved(r.value);
-            return r.value;
+            return JSON.stringify(r.value);
           })
           .then(
-            // A copy: the gateway merges later fetches into the objects it gets.
-            (value) => ({ value: structuredClone(value), errors: [] as SubgraphError[] }),
+            // Kept as JSON text: the gateway merges later fetches into the objects it gets.
+            (text) => ({ value: JSON.parse(text) as unknown, errors: [] as SubgraphError[] }),
             (error) => {
               if (error instanceof Uncacheable) return error.result;
               throw error;
