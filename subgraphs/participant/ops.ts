@@ -80,6 +80,13 @@ async function openLoanOf(db: Db, site: string, id: string) {
   );
 }
 
+/** The copy is held here and available; `hint` tells the user what to do when it is on loan. */
+async function onShelf(db: Db, site: string, copyId: string, hint: string): Promise<Refusal | null> {
+  const c = await one<{ status: string }>(db, sql`SELECT TinhTrang AS status FROM QUYENSACH WHERE MaQuyenSach = ${copyId}`);
+  if (!c) return refuse('NOT_FOUND', `copy ${copyId} is not held at ${site}`);
+  return c.status === COPY_STATUS.AVAILABLE ? null : refuse('COPY_NOT_AVAILABLE', `copy ${copyId} is on loan; ${hint}`);
+}
+
 /** Checks one operation's preconditions against committed data at `site`. */
 export async function check(db: Db, site: string, op: Operation): Promise<Refusal | null> {
   switch (op.kind) {
@@ -102,11 +109,8 @@ export async function check(db: Db, site: string, op: Operation): Promise<Refusa
       const r = await one(db, sql`SELECT MaDG FROM DOCGIA WHERE MaDG = ${op.readerId}`);
       return r ? refuse('ALREADY_EXISTS', `reader ${op.readerId} is already registered at ${site}`) : null;
     }
-    case 'loan.open': {
-      const c = await one<{ status: string }>(db, sql`SELECT TinhTrang AS status FROM QUYENSACH WHERE MaQuyenSach = ${op.copyId}`);
-      if (!c) return refuse('NOT_FOUND', `copy ${op.copyId} is not held at ${site}`);
-      return c.status === COPY_STATUS.AVAILABLE ? null : refuse('COPY_NOT_AVAILABLE', `copy ${op.copyId} is on loan; return it first`);
-    }
+    case 'loan.open':
+      return onShelf(db, site, op.copyId, 'return it first');
     case 'loan.close':
     case 'loan.renew': {
       const loan = await openLoanOf(db, site, op.loanId);
@@ -121,11 +125,8 @@ export async function check(db: Db, site: string, op: Operation): Promise<Refusa
       const b = await one(db, sql`SELECT ISBN FROM SACH WHERE ISBN = ${op.isbn}`);
       return b ? null : refuse('NOT_FOUND', `no book with ISBN ${op.isbn}; add the book first`);
     }
-    case 'copy.remove': {
-      const c = await one<{ status: string }>(db, sql`SELECT TinhTrang AS status FROM QUYENSACH WHERE MaQuyenSach = ${op.copyId}`);
-      if (!c) return refuse('NOT_FOUND', `copy ${op.copyId} is not held at ${site}`);
-      return c.status === COPY_STATUS.AVAILABLE ? null : refuse('COPY_NOT_AVAILABLE', `copy ${op.copyId} is on loan; only an available copy can be transferred`);
-    }
+    case 'copy.remove':
+      return onShelf(db, site, op.copyId, 'only an available copy can be transferred');
     case 'copy.insert': {
       const c = await one(db, sql`SELECT MaQuyenSach FROM QUYENSACH WHERE MaQuyenSach = ${op.copyId}`);
       return c ? refuse('ALREADY_EXISTS', `copy ${op.copyId} is already at ${site}`) : null;
