@@ -101,7 +101,13 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   const bus = !o.cache
     ? undefined
     : o.redisUrl
-      ? new RedisCoherenceBus({ url: o.redisUrl, keyPrefix: `${o.redisKeyPrefix ?? 'libfed:'}cache:`, onError: (e) => log.warn({ err: String(e) }, 'coherence bus') })
+      ? new RedisCoherenceBus({
+          url: o.redisUrl,
+          keyPrefix: `${o.redisKeyPrefix ?? 'libfed:'}cache:`,
+          // Named per instance, so an operator (or a test) can find one gateway's connections in CLIENT LIST.
+          connectionName: `${o.redisKeyPrefix ?? 'libfed:'}${instanceId}`,
+          onError: (e) => log.warn({ err: String(e) }, 'coherence bus'),
+        })
       : new LocalCoherenceBus();
   const cache = bus ? new CoherentCache({ instanceId, bus, registry: metrics.registry, onError: (e) => log.warn({ err: String(e) }, 'coherent cache') }) : undefined;
   // Not awaited: with Redis down the cache starts in bypass and becomes coherent when Redis is back.

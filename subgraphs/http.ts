@@ -28,6 +28,7 @@ export async function serveApollo<TContext extends BaseContext>(
   res: ServerResponse,
   context: () => Promise<TContext>,
   maxBodyBytes: number,
+  beforeRespond?: () => Promise<void>,
 ): Promise<void> {
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(key, value);
@@ -40,6 +41,7 @@ export async function serveApollo<TContext extends BaseContext>(
   }
   const request: HTTPGraphQLRequest = { method: req.method ?? 'GET', headers, search: new URL(req.url ?? '/', 'http://x').search, body };
   const response = await server.executeHTTPGraphQLRequest({ httpGraphQLRequest: request, context });
+  await beforeRespond?.();
   res.statusCode = response.status ?? 200;
   for (const [key, value] of response.headers) res.setHeader(key, value);
   if (response.body.kind === 'complete') return void res.end(response.body.string);

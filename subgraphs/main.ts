@@ -43,7 +43,10 @@ async function main(): Promise<void> {
     const [id, url] = p.split('=', 2);
     if (id && url) peers[id] = url;
   }
-  const handle = await startSiteServer({ siteId: site.id, db, port, host: values.host, peers });
+  // Test hook only (cache fill-race test): LIBFED_TEST_SLOW_ANSWERS=readers:1500.
+  const [slowSubgraph, slowMs] = (process.env.LIBFED_TEST_SLOW_ANSWERS ?? '').split(':');
+  const slowAnswers = slowSubgraph && Number(slowMs) > 0 ? { subgraphs: [slowSubgraph], ms: Number(slowMs) } : undefined;
+  const handle = await startSiteServer({ siteId: site.id, db, port, host: values.host, peers, slowAnswers });
   console.log(JSON.stringify({ event: 'ready', site: site.id, url: handle.url }));
 
   let stopping = false;

@@ -23,6 +23,8 @@ export interface SiteServerOptions {
   /** Other sites' base URLs: with them the site resolves its own in-doubt transactions (DESIGN §4 recovery). */
   peers?: Record<string, string>;
   recoveryIntervalMs?: number;
+  /** Test hook: hold every answer of these subgraphs this long AFTER computing it (a slow network), to force cache fill races. */
+  slowAnswers?: { subgraphs: string[]; ms: number };
 }
 
 export interface SiteHandle {
@@ -77,7 +79,8 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
     if ((SUBGRAPHS as readonly string[]).includes(name)) {
       metrics.requests.inc({ subgraph: name });
       const context = async (): Promise<SiteContext> => ({ siteId: o.siteId, db: dbFor.get(name)!, now: o.clock(), loaders: new Map() });
-      return serveApollo(apollo.get(name)!, req, res, context, o.maxBodyBytes);
+      const slow = o.slowAnswers?.subgraphs.includes(name) ? () => new Promise<void>((r) => setTimeout(r, o.slowAnswers!.ms)) : undefined;
+      return serveApollo(apollo.get(name)!, req, res, context, o.maxBodyBytes, slow);
     }
     if (path.startsWith('/tx/') && req.method === 'POST') {
       try {

@@ -1,3 +1,4 @@
+import Redis from 'ioredis';
 import { demoData } from './fixture';
 import { startTestChain, type TestChain } from './harness';
 import type { DemoData } from '../sql/seed';
@@ -43,10 +44,82 @@ redisDescribe('entity caches of two gateways kept coherent through Redis', () =>
     expect(after.data.loan.reader.openLoanCount).toBe(first.data.loan.reader.openLoanCount + 1);
   });
 
+  it('drops its L1 when its Redis connections are cut, serves nothing stale meanwhile, and caches again once reconnected', async () => {
+    const loan = data.loans.find((l) => l.returnedAt === null && l.readerId.startsWith('Q5-') && data.loans.filter((x) => x.readerId === l.readerId && x.returnedAt === null).length < 4)!;
+    const loanId = `${loan.branchId}-${String(loan.seq).padStart(8, '0')}`;
+    await chain.query(READ, { id: loanId }, b);
+    const before = await chain.query(READ, { id: loanId }, b);
+    const drops = await metric(b, 'libfed_cache_l1_drops_total');
+
+    const admin = new Redis(process.env.REDIS_URL!);
+    try {
+      const clients = String(await admin.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((line) => /name=\S*:gateway-2:/.test(line))
+        .map((line) => line.match(/id=(\d+)/)![1]);
+      expect(clients.length).toBeGreaterThanOrEqual(2);
+      for (const id of clients) await admin.call('CLIENT', 'KILL', 'ID', id);
+    } finally {
+      admin.disconnect();
+    }
+    const copy = data.copies.find((c) => c.branchId === 'Q5' && c.id.startsWith('Q5-') && c.status === 'Có sẵn')!;
+    const write = await chain.query(`mutation($r: ID!, $c: ID!) { borrowCopy(readerId: $r, copyId: $c) { id } }`, { r: loan.readerId, c: copy.id }, a);
+    expect(write.errors).toBeUndefined();
+    const during = await chain.query(READ, { id: loanId }, b);
+    expect(during.data.loan.reader.openLoanCount).toBe(before.data.loan.reader.openLoanCount + 1);
+    expect(await metric(b, 'libfed_cache_l1_drops_total')).toBeGreaterThan(drops);
+
+    // Back on Redis: the line is cached again and answered from L1.
+    let hits = 0;
+    for (let i = 0; i < 50 && hits === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const h0 = await metric(b, 'libfed_cache_hits_total');
+      const again = await chain.query(READ, { id: loanId }, b);
+      expect(again).toEqual(during);
+      hits = (await metric(b, 'libfed_cache_hits_total')) - h0;
+    }
+    expect(hits).toBeGreaterThan(0);
+  });
+
   it('exports hits, misses, invalidations and MESI transitions per instance at /metrics', async () => {
     const text = await (await fetch(new URL('/metrics', b))).text();
     for (const name of ['libfed_cache_hits_total', 'libfed_cache_misses_total', 'libfed_cache_invalidations_received_total', 'libfed_cache_transitions_total']) {
       expect(text).toMatch(new RegExp(`^${name}\\{[^}]*instance="gateway-2"`, 'm'));
     }
+  });
+});
+
+redisDescribe('a cache fill that began before an invalidation', () => {
+  let chain: TestChain;
+  let data: DemoData;
+
+  beforeAll(async () => {
+    // Sites hold every readers answer 1.5 s after computing it: a fill is still in flight when a write lands.
+    process.env.LIBFED_TEST_SLOW_ANSWERS = 'readers:1500';
+    try {
+      chain = await startTestChain('pglite', { gateways: 2 });
+    } finally {
+      delete process.env.LIBFED_TEST_SLOW_ANSWERS;
+    }
+    data = demoData(chain.config);
+  }, 180_000);
+  afterAll(() => chain?.close());
+
+  it('does not install the old value: the next read fetches the new one', async () => {
+    const [a, b] = chain.gateways.map((g) => g.url);
+    const reader = data.readers.find((r) => r.id.startsWith('Q3-') && r.homeBranchId === 'Q3' && data.loans.filter((l) => l.readerId === r.id && l.returnedAt === null).length < 4)!;
+    const copy = data.copies.find((c) => c.branchId === 'Q1' && c.id.startsWith('Q1-') && c.status === 'Có sẵn')!;
+    const READ = `query($id: ID!) { reader(id: $id) { openLoanCount } }`;
+    const discarded = await chain.metric(b, 'libfed_cache_fills_discarded_total');
+
+    const slowRead = chain.query(READ, { id: reader.id }, b); // B's fill computes the old count, then waits 1.5 s
+    await new Promise((r) => setTimeout(r, 500));
+    const write = await chain.query(`mutation($r: ID!, $c: ID!) { borrowCopy(readerId: $r, copyId: $c) { id } }`, { r: reader.id, c: copy.id }, a);
+    expect(write.errors).toBeUndefined();
+    const old = (await slowRead).data.reader;
+
+    expect(await chain.metric(b, 'libfed_cache_fills_discarded_total')).toBeGreaterThan(discarded);
+    const fresh = await chain.query(READ, { id: reader.id }, b);
+    expect(fresh.data.reader.openLoanCount).toBe(old.openLoanCount + 1);
   });
 });
