@@ -1,8 +1,8 @@
-import { Parser } from 'node-sql-parser';
 import { mssql } from '../dialect';
 import type { SqlExecutor } from '../executor';
 import { list, sql, type Rendered, type Sql } from '../fragment';
 import { MIGRATIONS, migrate } from '../migrations';
+import { COMMENT, declaredKind, FOREIGN_KEY, kindOf, parse } from './tsql';
 
 /**
  * Everything LibFed sends to SQL Server, rendered and parsed as T-SQL, since no SQL Server
@@ -18,40 +18,6 @@ import { MIGRATIONS, migrate } from '../migrations';
  *   variable assignment (`SELEC 1` parses). So "it parsed" proves little: every
  *   statement must parse as the kind it starts with, with the columns its text declares.
  */
-
-const parser = new Parser();
-
-interface Parsed {
-  type: string;
-  keyword?: string;
-  index?: string;
-  table?: { table: string } | { table: string }[];
-  create_definitions?: { resource: string; column?: { column: string } }[] | null;
-  index_columns?: { column: string; collate: unknown }[] | null;
-  orderby?: unknown[] | null;
-}
-
-const FOREIGN_KEY = /\s+REFERENCES\s+(\w+)\s*\((\w+)\)/g;
-const LIKE_ESCAPE = /\s+ESCAPE\s+'[^']*'/g;
-const COMMENT = /--[^\n]*/g;
-
-function parse(text: string): Parsed {
-  const ast = parser.astify(text.replace(FOREIGN_KEY, '').replace(LIKE_ESCAPE, ''), { database: 'TransactSQL' });
-  const statements = (Array.isArray(ast) ? ast : [ast]) as unknown as Parsed[];
-  if (statements.length !== 1) throw new Error(`expected one statement, parsed ${statements.length}`);
-  return statements[0];
-}
-
-function kindOf(parsed: Parsed): string {
-  return parsed.type === 'create' || parsed.type === 'alter' ? `${parsed.type} ${parsed.keyword}` : parsed.type;
-}
-
-/** The kind a statement's text starts with, as kindOf names it. */
-function declaredKind(text: string): string {
-  const m = /^\s*(?:(CREATE|ALTER)\s+(TABLE|INDEX)|(SELECT|INSERT|UPDATE|DELETE))\b/i.exec(text);
-  if (!m) throw new Error(`no known statement kind at the start of: ${text}`);
-  return m[1] ? `${m[1].toLowerCase()} ${m[2].toLowerCase()}` : m[3].toLowerCase();
-}
 
 interface TableText {
   name: string;
