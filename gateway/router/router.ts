@@ -5,7 +5,9 @@ import type { GraphQLError } from 'graphql';
 import type { SubgraphDistribution } from '../../schema';
 import { stripReserved } from './inject';
 import { mergeGathered } from './merge';
-import { planFetch, READ_BACK_KEY, type EntityTypePlan, type FetchPlan, type GatheredField, type MutationFieldPlan, type RootFieldPlan } from './plan';
+import { dedupe, limitOf, movedTo, responseOf, unavailable, withoutMoved, type Answer, type Json } from './answers';
+import { EntityRouter } from './entities';
+import { planFetch, READ_BACK_KEY, type FetchPlan, type GatheredField, type MutationFieldPlan, type RootFieldPlan } from './plan';
 import { argumentValue, argumentValues, project } from './selection';
 import { SiteUnavailable, type SiteClient, type SiteHealth, type SubgraphError, type SubgraphResponse } from './sites';
 
@@ -45,40 +47,6 @@ export interface MutationRunner {
 }
 
 type GatewayGraphQLResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
-type Json = Record<string, unknown>;
-type Answer = { site: string; response: SubgraphResponse } | { site: string; down: SiteUnavailable };
-
-/** One `_entities` fetch in flight: where each representation goes and what came back for it. */
-interface EntityBatch {
-  query: string;
-  variables: Json;
-  reps: Json[];
-  targets: (string[] | 'any')[];
-  /** Owned entities whose id names no site: asked of every site. */
-  lookups: Set<number>;
-  /** Owned entities sent where they were last seen rather than to their birth site. */
-  remembered: Set<number>;
-  answers: { site: string; value: unknown }[][];
-  errors: SubgraphError[];
-}
-
-const unavailable = (e: SiteUnavailable, path?: (string | number)[]): SubgraphError => ({
-  message: e.message,
-  path,
-  extensions: { code: 'BRANCH_UNAVAILABLE', site: e.siteId },
-});
-
-function movedTo(response: SubgraphResponse, path: (string | number)[]): string | undefined {
-  const error = response.errors?.find(
-    (e) => e.extensions?.code === 'ENTITY_MOVED' && JSON.stringify(e.path?.slice(0, path.length)) === JSON.stringify(path),
-  );
-  return error?.extensions?.site as string | undefined;
-}
-
-function withoutMoved(errors: SubgraphError[] | undefined): SubgraphError[] {
-  return (errors ?? []).filter((e) => e.extensions?.code !== 'ENTITY_MOVED');
-}
-
 /**
  * The horizontal axis of distribution (DESIGN §3): one data source per logical
  * subgraph. For each fetch the planner sends, it picks the sites, sends them
@@ -89,9 +57,20 @@ export class FragmentRouter implements GraphQLDataSource {
   private readonly plans: LRUCache<string, FetchPlan>;
   private readonly locations: LRUCache<string, string>;
 
+  private readonly entityRouter: EntityRouter;
+
   constructor(private readonly o: FragmentRouterOptions) {
     this.plans = new LRUCache({ max: o.planCacheSize ?? 1000 });
     this.locations = new LRUCache({ max: o.locationCacheSize ?? 100_000 });
+    this.entityRouter = new EntityRouter({
+      siteIds: o.siteIds,
+      health: o.health,
+      locations: this.locations,
+      birthSite: o.birthSite,
+      ask: (site, query, variables) => this.ask(site, query, variables),
+      askAny: (query, variables) => this.askAny(query, variables),
+      gatherSites: (fields, variables) => this.gatherSites(fields, variables),
+    });
   }
 
   async process(options: GraphQLDataSourceProcessOptions): Promise<GatewayGraphQLResponse> {
@@ -310,13 +289,13 @@ export class FragmentRouter implements GraphQLDataSource {
    */
   private async entities(plan: Extract<FetchPlan, { kind: 'entities' }>, variables: Json): Promise<SubgraphResponse> {
     const cache = this.o.cache;
-    if (!cache) return this.entitiesUncached(plan, variables);
+    if (!cache) return this.entityRouter.fetch(plan, variables);
     const reps = (variables.representations ?? []) as Json[];
     const { representations: _, ...rest } = variables;
     const variant = `${plan.variant}:${JSON.stringify(rest)}`;
     const misses = new DataLoader<number, { value: unknown; errors: SubgraphError[] }>(
       async (indices) => {
-        const answer = await this.entitiesUncached(plan, { ...variables, representations: indices.map((i) => reps[i]) });
+        const answer = await this.entityRouter.fetch(plan, { ...variables, representations: indices.map((i) => reps[i]) });
         const values = (answer.data?._entities ?? []) as unknown[];
         const general = (answer.errors ?? []).filter((e) => e.path?.[0] !== '_entities');
         return indices.map((original, j) => ({
@@ -352,113 +331,6 @@ export class FragmentRouter implements GraphQLDataSource {
     return { data: { _entities: results.map((r) => r.value) }, errors: dedupe(results.flatMap((r) => r.errors)) };
   }
 
-  private async entitiesUncached(plan: Extract<FetchPlan, { kind: 'entities' }>, variables: Json): Promise<SubgraphResponse> {
-    const reps = (variables.representations ?? []) as Json[];
-    const batch: EntityBatch = {
-      query: plan.query,
-      variables,
-      reps,
-      targets: reps.map((rep) => this.entitySites(plan.types.get(String(rep.__typename)), rep, variables)),
-      lookups: new Set(),
-      remembered: new Set(),
-      answers: reps.map(() => []),
-      errors: [],
-    };
-    batch.targets.forEach((t, i) => {
-      if (plan.types.get(String(reps[i].__typename))?.rule.kind !== 'fragmented') return;
-      if (t !== 'any' && t.length > 1) batch.lookups.add(i);
-      const id = String(reps[i].id);
-      if (this.locations.has(id) && this.locations.get(id) !== this.o.birthSite(id)) batch.remembered.add(i);
-    });
-    const replicatedSite = this.o.health.preferred()[0];
-    const bySite = new Map<string, number[]>();
-    batch.targets.forEach((sites, i) => {
-      for (const s of sites === 'any' ? [replicatedSite] : sites) bySite.set(s, [...(bySite.get(s) ?? []), i]);
-    });
-    await Promise.all([...bySite].map(([site, indices]) => this.entitiesAt(batch, site, indices)));
-    await this.retryStale(batch);
-    const data = batch.answers.map((answers, i) => this.entityResult(plan.types.get(String(reps[i].__typename)), answers, batch.targets[i], variables));
-    return { data: { _entities: data }, errors: dedupe(batch.errors) };
-  }
-
-  private entitySites(type: EntityTypePlan | undefined, rep: Json, variables: Json): string[] | 'any' {
-    if (!type || type.rule.kind === 'replicated') return 'any';
-    if (type.rule.kind === 'gather') {
-      const sites = this.gatherSites(type.gathered, variables);
-      return typeof sites === 'string' ? [] : sites;
-    }
-    const id = String(rep.id);
-    const site = this.locations.get(id) ?? this.o.birthSite(id);
-    return site ? [site] : [...this.o.siteIds];
-  }
-
-  /** Sends the representations `indices` to `site`, follows moves once, and files each answer under its original index. */
-  private async entitiesAt(batch: EntityBatch, site: string, indices: number[]): Promise<void> {
-    const send = (to: string, subset: number[]) =>
-      this.ask(to, batch.query, { ...batch.variables, representations: subset.map((i) => batch.reps[i]) });
-    let answer = await send(site, indices);
-    if ('down' in answer && batch.targets[indices[0]] === 'any') {
-      answer = await this.askAny(batch.query, { ...batch.variables, representations: indices.map((i) => batch.reps[i]) });
-    }
-    const moves = new Map<string, number[]>();
-    this.file(batch, answer, indices, (original, to) => moves.set(to, [...(moves.get(to) ?? []), original]));
-    await Promise.all([...moves].map(async ([to, moved]) => this.file(batch, await send(to, moved), moved, () => {})));
-  }
-
-  /** Entities not found where they were last seen have moved on: forget that place and ask their birth site (or every site). */
-  private async retryStale(batch: EntityBatch): Promise<void> {
-    const stale = [...batch.remembered].filter((i) => batch.answers[i].every((a) => a.value === null));
-    if (stale.length === 0) return;
-    const bySite = new Map<string, number[]>();
-    for (const i of stale) {
-      const id = String(batch.reps[i].id);
-      this.locations.delete(id);
-      batch.answers[i] = [];
-      const born = this.o.birthSite(id);
-      if (!born) batch.lookups.add(i);
-      for (const s of born ? [born] : this.o.siteIds) bySite.set(s, [...(bySite.get(s) ?? []), i]);
-    }
-    batch.errors = batch.errors.filter((e) => !(e.path?.[0] === '_entities' && stale.includes(e.path[1] as number)));
-    await Promise.all([...bySite].map(([site, indices]) => this.entitiesAt(batch, site, indices)));
-  }
-
-  /** Files one site's `_entities` answer for `indices`; ENTITY_MOVED slots go to `onMoved` instead. */
-  private file(batch: EntityBatch, answer: Answer, indices: number[], onMoved: (original: number, to: string) => void): void {
-    const gathered = (i: number) => batch.targets[i] !== 'any' && batch.targets[i].length > 1 && !batch.lookups.has(i);
-    if ('down' in answer) {
-      for (const i of indices) if (!gathered(i) && !batch.lookups.has(i)) batch.errors.push(unavailable(answer.down, ['_entities', i]));
-      if (indices.some((i) => gathered(i) || batch.lookups.has(i))) batch.errors.push(unavailable(answer.down));
-      return;
-    }
-    const values = (answer.response.data?._entities ?? []) as unknown[];
-    indices.forEach((original, j) => {
-      const moved = movedTo(answer.response, ['_entities', j]);
-      const id = String(batch.reps[original].id);
-      if (moved) {
-        this.locations.set(id, moved);
-        onMoved(original, moved);
-        return;
-      }
-      const value = values[j] ?? null;
-      // An id without a site prefix was asked of every site: remember the one that has it.
-      if (value !== null && batch.lookups.has(original)) this.locations.set(id, answer.site);
-      batch.answers[original].push({ site: answer.site, value });
-    });
-    for (const e of withoutMoved(answer.response.errors)) batch.errors.push(reindex(e, indices));
-  }
-
-  private entityResult(type: EntityTypePlan | undefined, answers: { site: string; value: unknown }[], targets: string[] | 'any', variables: Json): unknown {
-    if (!type || type.rule.kind !== 'gather') {
-      // Owned or replicated: one answer; for an id asked of every site, the one that has it.
-      return answers.find((a) => a.value !== null)?.value ?? null;
-    }
-    const order = targets === 'any' ? [] : targets;
-    const values = order.map((s) => answers.find((a) => a.site === s)?.value).filter((v): v is Json => v != null) as Json[];
-    if (values.length === 0) return null;
-    const merged: Json = { ...values[0] };
-    for (const g of type.gathered) merged[g.key] = mergeGathered(values.map((v) => v[g.key]), g.shape, limitOf(g, variables));
-    return merged;
-  }
 }
 
 /** One cache line per entity (DESIGN §5): its type and key, as mutations name them (`Reader:Q3-DG0042`). */
@@ -468,33 +340,3 @@ function entityLine(rep: Json): string {
   return `${String(__typename)}:${values.length === 1 ? String(values[0]) : JSON.stringify(key)}`;
 }
 
-function limitOf(g: GatheredField, variables: Json): number | undefined {
-  const arg = g.shape.rule.limitArg;
-  if (!arg) return undefined;
-  const value = argumentValue(g.field, arg, variables);
-  if (value === null) return undefined;
-  return typeof value === 'number' ? value : g.shape.rule.limitDefault;
-}
-
-function responseOf(answer: Answer, path: (string | number)[]): SubgraphResponse {
-  if ('down' in answer) return { data: { [String(path[0])]: null }, errors: [unavailable(answer.down, path)] };
-  return answer.response;
-}
-
-/** A site's error path `_entities[j]` is position j of the subset it was sent; the gateway needs the original index. */
-function reindex(error: SubgraphError, indices: number[]): SubgraphError {
-  if (error.path?.[0] !== '_entities' || typeof error.path[1] !== 'number') return error;
-  return { ...error, path: ['_entities', indices[error.path[1]], ...error.path.slice(2)] };
-}
-
-/** Every site raises the same argument error; the client should see it once. */
-function dedupe(errors: SubgraphError[]): SubgraphError[] | undefined {
-  const seen = new Set<string>();
-  const out = errors.filter((e) => {
-    const key = JSON.stringify([e.message, e.path, e.extensions?.code, e.extensions?.site]);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-  return out.length ? out : undefined;
-}

@@ -1,0 +1,148 @@
+import type { LRUCache } from 'lru-cache';
+import { dedupe, limitOf, movedTo, reindex, unavailable, withoutMoved, type Answer, type Json } from './answers';
+import { mergeGathered } from './merge';
+import type { EntityTypePlan, FetchPlan, GatheredField } from './plan';
+import type { SiteHealth, SubgraphError, SubgraphResponse } from './sites';
+
+/** What the entity router borrows from its FragmentRouter: the sites, their health, the remembered locations and how to ask. */
+export interface EntityRouterDeps {
+  siteIds: readonly string[];
+  health: SiteHealth;
+  locations: LRUCache<string, string>;
+  birthSite: (id: string) => string | undefined;
+  ask(site: string, query: string, variables: Json): Promise<Answer>;
+  askAny(query: string, variables: Json): Promise<Answer>;
+  gatherSites(fields: GatheredField[], variables: Json): string[] | string;
+}
+
+/** One `_entities` fetch in flight: where each representation goes and what came back for it. */
+interface EntityBatch {
+  query: string;
+  variables: Json;
+  reps: Json[];
+  targets: (string[] | 'any')[];
+  /** Owned entities whose id names no site: asked of every site. */
+  lookups: Set<number>;
+  /** Owned entities sent where they were last seen rather than to their birth site. */
+  remembered: Set<number>;
+  answers: { site: string; value: unknown }[][];
+  errors: SubgraphError[];
+}
+
+/**
+ * DESIGN §3 rule 2: an `_entities` fetch split by representation — owned types
+ * to their site (birth site, remembered site, or every site for an unprefixed
+ * id), gathered types to every site — and put back together in the original
+ * order with error paths re-indexed.
+ */
+export class EntityRouter {
+  constructor(private readonly o: EntityRouterDeps) {}
+
+  async fetch(plan: Extract<FetchPlan, { kind: 'entities' }>, variables: Json): Promise<SubgraphResponse> {
+    const reps = (variables.representations ?? []) as Json[];
+    const batch: EntityBatch = {
+      query: plan.query,
+      variables,
+      reps,
+      targets: reps.map((rep) => this.entitySites(plan.types.get(String(rep.__typename)), rep, variables)),
+      lookups: new Set(),
+      remembered: new Set(),
+      answers: reps.map(() => []),
+      errors: [],
+    };
+    batch.targets.forEach((t, i) => {
+      if (plan.types.get(String(reps[i].__typename))?.rule.kind !== 'fragmented') return;
+      if (t !== 'any' && t.length > 1) batch.lookups.add(i);
+      const id = String(reps[i].id);
+      if (this.o.locations.has(id) && this.o.locations.get(id) !== this.o.birthSite(id)) batch.remembered.add(i);
+    });
+    const replicatedSite = this.o.health.preferred()[0];
+    const bySite = new Map<string, number[]>();
+    batch.targets.forEach((sites, i) => {
+      for (const s of sites === 'any' ? [replicatedSite] : sites) bySite.set(s, [...(bySite.get(s) ?? []), i]);
+    });
+    await Promise.all([...bySite].map(([site, indices]) => this.entitiesAt(batch, site, indices)));
+    await this.retryStale(batch);
+    const data = batch.answers.map((answers, i) => this.entityResult(plan.types.get(String(reps[i].__typename)), answers, batch.targets[i], variables));
+    return { data: { _entities: data }, errors: dedupe(batch.errors) };
+  }
+
+  private entitySites(type: EntityTypePlan | undefined, rep: Json, variables: Json): string[] | 'any' {
+    if (!type || type.rule.kind === 'replicated') return 'any';
+    if (type.rule.kind === 'gather') {
+      const sites = this.o.gatherSites(type.gathered, variables);
+      return typeof sites === 'string' ? [] : sites;
+    }
+    const id = String(rep.id);
+    const site = this.o.locations.get(id) ?? this.o.birthSite(id);
+    return site ? [site] : [...this.o.siteIds];
+  }
+
+  /** Sends the representations `indices` to `site`, follows moves once, and files each answer under its original index. */
+  private async entitiesAt(batch: EntityBatch, site: string, indices: number[]): Promise<void> {
+    const send = (to: string, subset: number[]) =>
+      this.o.ask(to, batch.query, { ...batch.variables, representations: subset.map((i) => batch.reps[i]) });
+    let answer = await send(site, indices);
+    if ('down' in answer && batch.targets[indices[0]] === 'any') {
+      answer = await this.o.askAny(batch.query, { ...batch.variables, representations: indices.map((i) => batch.reps[i]) });
+    }
+    const moves = new Map<string, number[]>();
+    this.file(batch, answer, indices, (original, to) => moves.set(to, [...(moves.get(to) ?? []), original]));
+    await Promise.all([...moves].map(async ([to, moved]) => this.file(batch, await send(to, moved), moved, () => {})));
+  }
+
+  /** Entities not found where they were last seen have moved on: forget that place and ask their birth site (or every site). */
+  private async retryStale(batch: EntityBatch): Promise<void> {
+    const stale = [...batch.remembered].filter((i) => batch.answers[i].every((a) => a.value === null));
+    if (stale.length === 0) return;
+    const bySite = new Map<string, number[]>();
+    for (const i of stale) {
+      const id = String(batch.reps[i].id);
+      this.o.locations.delete(id);
+      batch.answers[i] = [];
+      const born = this.o.birthSite(id);
+      if (!born) batch.lookups.add(i);
+      for (const s of born ? [born] : this.o.siteIds) bySite.set(s, [...(bySite.get(s) ?? []), i]);
+    }
+    batch.errors = batch.errors.filter((e) => !(e.path?.[0] === '_entities' && stale.includes(e.path[1] as number)));
+    await Promise.all([...bySite].map(([site, indices]) => this.entitiesAt(batch, site, indices)));
+  }
+
+  /** Files one site's `_entities` answer for `indices`; ENTITY_MOVED slots go to `onMoved` instead. */
+  private file(batch: EntityBatch, answer: Answer, indices: number[], onMoved: (original: number, to: string) => void): void {
+    const gathered = (i: number) => batch.targets[i] !== 'any' && batch.targets[i].length > 1 && !batch.lookups.has(i);
+    if ('down' in answer) {
+      for (const i of indices) if (!gathered(i) && !batch.lookups.has(i)) batch.errors.push(unavailable(answer.down, ['_entities', i]));
+      if (indices.some((i) => gathered(i) || batch.lookups.has(i))) batch.errors.push(unavailable(answer.down));
+      return;
+    }
+    const values = (answer.response.data?._entities ?? []) as unknown[];
+    indices.forEach((original, j) => {
+      const moved = movedTo(answer.response, ['_entities', j]);
+      const id = String(batch.reps[original].id);
+      if (moved) {
+        this.o.locations.set(id, moved);
+        onMoved(original, moved);
+        return;
+      }
+      const value = values[j] ?? null;
+      // An id without a site prefix was asked of every site: remember the one that has it.
+      if (value !== null && batch.lookups.has(original)) this.o.locations.set(id, answer.site);
+      batch.answers[original].push({ site: answer.site, value });
+    });
+    for (const e of withoutMoved(answer.response.errors)) batch.errors.push(reindex(e, indices));
+  }
+
+  private entityResult(type: EntityTypePlan | undefined, answers: { site: string; value: unknown }[], targets: string[] | 'any', variables: Json): unknown {
+    if (!type || type.rule.kind !== 'gather') {
+      // Owned or replicated: one answer; for an id asked of every site, the one that has it.
+      return answers.find((a) => a.value !== null)?.value ?? null;
+    }
+    const order = targets === 'any' ? [] : targets;
+    const values = order.map((s) => answers.find((a) => a.site === s)?.value).filter((v): v is Json => v != null) as Json[];
+    if (values.length === 0) return null;
+    const merged: Json = { ...values[0] };
+    for (const g of type.gathered) merged[g.key] = mergeGathered(values.map((v) => v[g.key]), g.shape, limitOf(g, variables));
+    return merged;
+  }
+}
