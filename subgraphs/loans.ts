@@ -120,12 +120,12 @@ async function topBooks(ctx: SiteContext, args: { branchId?: string | null; firs
   if (args.branchId && args.branchId !== ctx.siteId) return [];
   const limit = args.first === null || args.first === undefined ? sql`` : ctx.db.dialect.limit(pageSize(args.first));
   // Slips written before LibFed carry no ISBN: their copy, still held here, tells it.
-  const isbn = sql`COALESCE(p.ISBN, q.ISBN)`;
   const rows = await ctx.db.query<{ isbn: string; loans: number }>(sql`
-    SELECT ${isbn} AS isbn, COUNT(*) AS loans
-    FROM PHIEUMUON p LEFT JOIN QUYENSACH q ON q.MaQuyenSach = p.MaQuyenSach
-    WHERE ${isbn} IS NOT NULL
-    GROUP BY ${isbn} ORDER BY COUNT(*) DESC, ${isbn} ${ctx.db.dialect.binaryCollation} ${limit}`);
+    SELECT t.isbn AS isbn, COUNT(*) AS loans
+    FROM (SELECT COALESCE(p.ISBN, q.ISBN) AS isbn
+          FROM PHIEUMUON p LEFT JOIN QUYENSACH q ON q.MaQuyenSach = p.MaQuyenSach) t
+    WHERE t.isbn IS NOT NULL
+    GROUP BY t.isbn ORDER BY COUNT(*) DESC, t.isbn ${ctx.db.dialect.binaryCollation} ${limit}`);
   return rows.map((row) => ({ book: { __typename: 'Book', isbn: row.isbn }, loans: Number(row.loans) }));
 }
 

@@ -1,4 +1,6 @@
 import { Parser } from 'node-sql-parser';
+import { mssql } from '../dialect';
+import type { SqlExecutor } from '../executor';
 
 /**
  * Parsing rendered statements as T-SQL, for the tests that stand in for a SQL
@@ -38,3 +40,34 @@ export function declaredKind(text: string): string {
   return m[1] ? `${m[1].toLowerCase()} ${m[2].toLowerCase()}` : m[3].toLowerCase();
 }
 
+/** An executor on the mssql dialect that records each rendered statement and answers SELECTs with `row` (none for `noRowsFor`). */
+export function recordingExecutor(row: object, noRowsFor?: RegExp): [SqlExecutor, string[]] {
+  const texts: string[] = [];
+  const db: SqlExecutor = {
+    dialect: mssql,
+    async query<T extends object>(statement: Parameters<SqlExecutor['query']>[0]) {
+      const { text, values } = mssql.render(statement);
+      const numbers = [...text.matchAll(/@p(\d+)\b/g)].map((m) => Number(m[1]));
+      if (JSON.stringify(numbers) !== JSON.stringify(values.map((_, i) => i + 1))) throw new Error(`placeholders do not match values: ${text}`);
+      texts.push(text);
+      return (/^\s*SELECT/i.test(text) && !noRowsFor?.test(text) ? [row] : []) as unknown as T[];
+    },
+    transaction: (work) => work(db),
+    close: async () => {},
+  };
+  return [db, texts];
+}
+
+/** Every statement parses as T-SQL of the kind it starts with. */
+export function expectTsql(texts: string[]): void {
+  expect(texts.length).toBeGreaterThan(0);
+  const failures = texts.flatMap((text) => {
+    try {
+      const kind = kindOf(parse(text));
+      return kind === declaredKind(text) ? [] : [`parsed as ${kind}: ${text}`];
+    } catch (error) {
+      return [`${(error as Error).message.slice(0, 120)}: ${text}`];
+    }
+  });
+  expect(failures).toEqual([]);
+}

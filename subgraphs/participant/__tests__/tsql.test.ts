@@ -1,5 +1,4 @@
-import { mssql, type SqlExecutor } from '../../../sql';
-import { declaredKind, kindOf, parse } from '../../../sql/__tests__/tsql';
+import { expectTsql, recordingExecutor } from '../../../sql/__tests__/tsql';
 import { apply, check, locate, loanRow, type Operation } from '../ops';
 import { Participant } from '../participant';
 
@@ -17,23 +16,6 @@ const ROW = {
   redo: JSON.stringify([{ kind: 'reader.releaseLoan', readerId: 'Q1-DG0001' }]), lines: '["Reader:Q1-DG0001"]', op: 'prepare',
   gid: 'g', state: 'PREPARED', commit_site: 'Q3', deadline: new Date(), created_at: new Date(),
 };
-
-function recorder(noRowsFor?: RegExp): [SqlExecutor, string[]] {
-  const texts: string[] = [];
-  const db: SqlExecutor = {
-    dialect: mssql,
-    async query<T extends object>(statement: Parameters<SqlExecutor['query']>[0]) {
-      const { text, values } = mssql.render(statement);
-      const numbers = [...text.matchAll(/@p(\d+)\b/g)].map((m) => Number(m[1]));
-      if (JSON.stringify(numbers) !== JSON.stringify(values.map((_, i) => i + 1))) throw new Error(`placeholders do not match values: ${text}`);
-      texts.push(text);
-      return (/^\s*SELECT/i.test(text) && !noRowsFor?.test(text) ? [ROW] : []) as unknown as T[];
-    },
-    transaction: (work) => work(db),
-    close: async () => {},
-  };
-  return [db, texts];
-}
 
 const OPS: Operation[] = [
   { kind: 'reader.reserveLoan', readerId: 'Q1-DG0001', max: 5 },
@@ -53,36 +35,23 @@ const OPS: Operation[] = [
   { kind: 'branch.add', id: 'Q7', name: 'Chi nhánh Quận 7', address: 'Nguyễn Thị Thập' },
 ];
 
-function expectTsql(texts: string[]): void {
-  expect(texts.length).toBeGreaterThan(0);
-  const failures = texts.flatMap((text) => {
-    try {
-      const kind = kindOf(parse(text));
-      return kind === declaredKind(text) ? [] : [`parsed as ${kind}: ${text}`];
-    } catch (error) {
-      return [`${(error as Error).message.slice(0, 120)}: ${text}`];
-    }
-  });
-  expect(failures).toEqual([]);
-}
-
 describe('participant statements rendered for SQL Server', () => {
   it.each(OPS.map((op) => [op.kind, op] as const))('%s: checks and writes are T-SQL', async (_, op) => {
-    const [db, texts] = recorder();
+    const [db, texts] = recordingExecutor(ROW);
     await check(db, 'Q1', op);
     await apply(db, 'Q1', op);
     expectTsql(texts);
   });
 
   it('the first id of a kind at a site starts after every id born there, moved or not (UNION ALL)', async () => {
-    const [db, texts] = recorder(/FROM libfed_sequence/);
+    const [db, texts] = recordingExecutor(ROW, /FROM libfed_sequence/);
     await apply(db, 'Q1', { kind: 'copy.add', isbn: '9786040000017', branchId: 'Q1' });
     expect(texts.some((t) => /UNION ALL/.test(t))).toBe(true);
     expectTsql(texts);
   });
 
   it('every protocol step is T-SQL', async () => {
-    const [db, texts] = recorder();
+    const [db, texts] = recordingExecutor(ROW);
     const p = new Participant({ siteId: 'Q1', db });
     const ops: Operation[] = [{ kind: 'reader.releaseLoan', readerId: 'Q1-DG0001' }];
     await p.local('g1', ops, ['Reader:Q1-DG0001']);
