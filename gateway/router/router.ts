@@ -26,6 +26,12 @@ export interface FragmentRouterOptions {
   mutations?: MutationRunner;
   /** The coherent entity cache (DESIGN §5); without it every entity is fetched. */
   cache?: EntityCache;
+  /**
+   * For subgraphs whose answers change with the clock, not only with writes
+   * (a loan becomes overdue at its due time): cached answers are kept per time
+   * bucket of this length, so none is older than one bucket.
+   */
+  timeBucketMs?: number;
 }
 
 /** The part of the coherence cache the router uses: read through, keyed by line (`Type:key`) and variant. */
@@ -115,6 +121,10 @@ export class FragmentRouter implements GraphQLDataSource {
     return { data, errors: errors.length ? errors : undefined };
   }
 
+  private timeBucket(): number {
+    return this.o.timeBucketMs ? Math.floor(Date.now() / this.o.timeBucketMs) : 0;
+  }
+
   private plan(query: string): FetchPlan {
     let plan = this.plans.get(query);
     if (!plan) {
@@ -172,7 +182,7 @@ export class FragmentRouter implements GraphQLDataSource {
       plan.rule.kind === 'locate'
         ? `${plan.rule.type}:${String(argumentValue(plan.field, plan.rule.arg, variables))}`
         : `Query.${plan.field.name.value}`;
-    const variant = `${this.o.distribution.name}:${plan.query}:${JSON.stringify(variables)}`;
+    const variant = `${this.o.distribution.name}:${this.timeBucket()}:${plan.query}:${JSON.stringify(variables)}`;
     try {
       // Kept as JSON text: every reader gets its own objects, since the gateway merges later fetches into what it gets.
       const text = await cache.read(line, variant, async () => {
@@ -292,7 +302,7 @@ export class FragmentRouter implements GraphQLDataSource {
     if (!cache) return this.entityRouter.fetch(plan, variables);
     const reps = (variables.representations ?? []) as Json[];
     const { representations: _, ...rest } = variables;
-    const variant = `${plan.variant}:${JSON.stringify(rest)}`;
+    const variant = `${plan.variant}:${this.timeBucket()}:${JSON.stringify(rest)}`;
     const misses = new DataLoader<number, { value: unknown; errors: SubgraphError[] }>(
       async (indices) => {
         const answer = await this.entityRouter.fetch(plan, { ...variables, representations: indices.map((i) => reps[i]) });
