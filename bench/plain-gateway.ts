@@ -3,6 +3,7 @@ import { ApolloServer } from '@apollo/server';
 import { parseArgs } from 'node:util';
 import { readSupergraph } from '../schema';
 import { listen, serveApollo } from '../subgraphs/http';
+import { exitOnSignals } from '../subgraphs/process';
 
 /**
  * The centralised baseline of `npm run bench`: a plain @apollo/gateway with its
@@ -20,10 +21,9 @@ async function main(): Promise<void> {
   await apollo.start();
   const http = await listen(Number(values.port), '127.0.0.1', (req, res) => serveApollo(apollo, req, res, async () => ({}), 1024 * 1024));
   console.log(JSON.stringify({ event: 'ready', url: `http://127.0.0.1:${http.port}/graphql` }));
-  process.on('SIGTERM', async () => {
+  exitOnSignals(async () => {
     await http.close();
     await apollo.stop();
-    process.exit(0);
   });
 }
 

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadSites } from '../schema';
 import type { CrashPoint } from './coordinator';
+import { exitOnSignals } from '../subgraphs/process';
 import { startGateway } from './server';
 
 /**
@@ -49,15 +50,7 @@ async function main(): Promise<void> {
     crashAt: process.env.LIBFED_CRASH_AT as CrashPoint | undefined,
   });
   console.log(JSON.stringify({ event: 'ready', url: handle.url }));
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    await handle.stop();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  exitOnSignals(() => handle.stop());
 }
 
 main().catch((error: Error) => {

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
+import { exitOnSignals } from '../subgraphs/process';
 import { startChain } from './chain';
 
 /**
@@ -45,15 +46,11 @@ async function main(): Promise<void> {
       if (!stopping) console.error(`site ${id} exited (${signal ?? code}); the gateway reports it as BRANCH_UNAVAILABLE`);
     });
   }
-  const stop = async () => {
-    if (stopping) return;
+  exitOnSignals(async () => {
     stopping = true;
     console.log('stopping...');
     await chain.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  });
 }
 
 main().catch((error: Error) => {

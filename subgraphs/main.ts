@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadSites, siteById } from '../schema';
 import { migrate, openSiteDatabase } from '../sql';
 import { generateDemoData, isSeeded, loadDemoData } from '../sql/seed';
+import { exitOnSignals } from './process';
 import { startSiteServer } from './server';
 
 /**
@@ -49,16 +50,10 @@ async function main(): Promise<void> {
   const handle = await startSiteServer({ siteId: site.id, db, port, host: values.host, peers, slowAnswers });
   console.log(JSON.stringify({ event: 'ready', site: site.id, url: handle.url }));
 
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
+  exitOnSignals(async () => {
     await handle.stop();
     await db.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  });
 }
 
 main().catch((error: Error) => {
