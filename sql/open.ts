@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Site } from '../schema';
 import type { SqlExecutor } from './executor';
 import { openPglite } from './pglite';
-import { openPostgres } from './postgres';
+import { ensurePostgresDatabase, openPostgres } from './postgres';
+import { sql } from './fragment';
 import { openMssql } from './mssql';
 
 /** Opens the database a site names in sites.yaml; PGlite data goes under `dataDir/<site id>`. */
@@ -14,8 +15,31 @@ export async function openSiteDatabase(site: Site, dataDir: string): Promise<Sql
       mkdirSync(dataDir, { recursive: true });
       return openPglite(join(dataDir, site.id));
     case 'postgres':
-      return openPostgres(db.url);
+      return openPostgresCreating(db.url);
     case 'mssql':
       return openMssql(db.url);
   }
+}
+
+/**
+ * A site's PostgreSQL database, created on first start if the server has none
+ * of that name (as PGlite creates its directory), through the server's
+ * `postgres` database.
+ */
+async function openPostgresCreating(url: string): Promise<SqlExecutor> {
+  const db = openPostgres(url);
+  try {
+    await db.query(sql`SELECT 1 AS ok`);
+    return db;
+  } catch (error) {
+    await db.close();
+    // 3D000: invalid_catalog_name, "database ... does not exist".
+    if ((error as { code?: string }).code !== '3D000') throw error;
+  }
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  await ensurePostgresDatabase(admin.toString(), name);
+  return openPostgres(url);
 }
