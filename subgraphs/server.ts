@@ -6,7 +6,7 @@ import { SUBGRAPHS, type SubgraphName } from '../schema';
 import { countingExecutor, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
 import { listen, readBody, sendJson, serveApollo } from './http';
-import { BadTxRequest, handleTx, Participant, type Outcome } from './participant';
+import { BadTxRequest, handleTx, HttpParticipantClient, Participant, type Outcome } from './participant';
 import { buildSiteSchemas } from './schema';
 
 export interface SiteServerOptions {
@@ -126,18 +126,10 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
  * coordinator may be gone (presumed abort: no decision means abort).
  */
 function startRecovery(participant: Participant, siteId: string, peers: Record<string, string>, intervalMs: number): NodeJS.Timeout {
-  const ask = async (commitSite: string, gid: string): Promise<Outcome> => {
-    if (commitSite === siteId) return participant.decide(gid);
-    const url = peers[commitSite];
-    if (!url) throw new Error(`no URL for commit site ${commitSite}`);
-    const response = await fetch(`${url.replace(/\/+$/, '')}/tx/decide`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ gid }),
-      signal: AbortSignal.timeout(5000),
-    });
-    return ((await response.json()) as { outcome: Outcome }).outcome;
-  };
+  // The coordinator's client: an answer that is not a decision throws, so it can never pass for ABORTED.
+  const client = new HttpParticipantClient(Object.entries(peers).map(([id, url]) => ({ id, url })));
+  const ask = async (commitSite: string, gid: string): Promise<Outcome> =>
+    commitSite === siteId ? participant.decide(gid) : (await client.call<{ outcome: Outcome }>(commitSite, 'decide', { gid })).outcome;
   let running = false;
   const round = () => {
     if (running) return;

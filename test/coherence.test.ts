@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { demoData } from './fixture';
+import { demoData, loanId } from './fixture';
 import { startTestChain, type TestChain } from './harness';
 import type { DemoData } from '../sql/seed';
 
@@ -24,12 +24,11 @@ redisDescribe('entity caches of two gateways kept coherent through Redis', () =>
 
   it('serves a line read through both from each L1, invalidates B before A answers a write, and B then reads the new value', async () => {
     const loan = data.loans.find((l) => l.returnedAt === null && l.readerId.startsWith('Q1-') && data.loans.filter((x) => x.readerId === l.readerId && x.returnedAt === null).length < 4)!;
-    const loanId = `${loan.branchId}-${String(loan.seq).padStart(8, '0')}`;
-    const first = await chain.query(READ, { id: loanId }, a);
-    await chain.query(READ, { id: loanId }, b);
+    const first = await chain.query(READ, { id: loanId(loan) }, a);
+    await chain.query(READ, { id: loanId(loan) }, b);
     const hitsBefore = [await metric(a, 'libfed_cache_hits_total'), await metric(b, 'libfed_cache_hits_total')];
-    expect(await chain.query(READ, { id: loanId }, a)).toEqual(first);
-    expect(await chain.query(READ, { id: loanId }, b)).toEqual(first);
+    expect(await chain.query(READ, { id: loanId(loan) }, a)).toEqual(first);
+    expect(await chain.query(READ, { id: loanId(loan) }, b)).toEqual(first);
     // Reader and copy lines were answered from each gateway's own L1.
     expect(await metric(a, 'libfed_cache_hits_total')).toBeGreaterThanOrEqual(hitsBefore[0] + 2);
     expect(await metric(b, 'libfed_cache_hits_total')).toBeGreaterThanOrEqual(hitsBefore[1] + 2);
@@ -40,15 +39,14 @@ redisDescribe('entity caches of two gateways kept coherent through Redis', () =>
     expect(write.errors).toBeUndefined();
     // Read right after A answered: B had already dropped the reader's line.
     expect(await metric(b, 'libfed_cache_invalidations_received_total')).toBeGreaterThan(received);
-    const after = await chain.query(READ, { id: loanId }, b);
+    const after = await chain.query(READ, { id: loanId(loan) }, b);
     expect(after.data.loan.reader.openLoanCount).toBe(first.data.loan.reader.openLoanCount + 1);
   });
 
   it('drops its L1 when its Redis connections are cut, serves nothing stale meanwhile, and caches again once reconnected', async () => {
     const loan = data.loans.find((l) => l.returnedAt === null && l.readerId.startsWith('Q5-') && data.loans.filter((x) => x.readerId === l.readerId && x.returnedAt === null).length < 4)!;
-    const loanId = `${loan.branchId}-${String(loan.seq).padStart(8, '0')}`;
-    await chain.query(READ, { id: loanId }, b);
-    const before = await chain.query(READ, { id: loanId }, b);
+    await chain.query(READ, { id: loanId(loan) }, b);
+    const before = await chain.query(READ, { id: loanId(loan) }, b);
     const drops = await metric(b, 'libfed_cache_l1_drops_total');
 
     const admin = new Redis(process.env.REDIS_URL!);
@@ -65,7 +63,7 @@ redisDescribe('entity caches of two gateways kept coherent through Redis', () =>
     const copy = data.copies.find((c) => c.branchId === 'Q5' && c.id.startsWith('Q5-') && c.status === 'Có sẵn')!;
     const write = await chain.query(`mutation($r: ID!, $c: ID!) { borrowCopy(readerId: $r, copyId: $c) { id } }`, { r: loan.readerId, c: copy.id }, a);
     expect(write.errors).toBeUndefined();
-    const during = await chain.query(READ, { id: loanId }, b);
+    const during = await chain.query(READ, { id: loanId(loan) }, b);
     expect(during.data.loan.reader.openLoanCount).toBe(before.data.loan.reader.openLoanCount + 1);
     expect(await metric(b, 'libfed_cache_l1_drops_total')).toBeGreaterThan(drops);
 
@@ -74,7 +72,7 @@ redisDescribe('entity caches of two gateways kept coherent through Redis', () =>
     for (let i = 0; i < 50 && hits === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
       const h0 = await metric(b, 'libfed_cache_hits_total');
-      const again = await chain.query(READ, { id: loanId }, b);
+      const again = await chain.query(READ, { id: loanId(loan) }, b);
       expect(again).toEqual(during);
       hits = (await metric(b, 'libfed_cache_hits_total')) - h0;
     }

@@ -1,7 +1,7 @@
 import { Coordinator, CoordinatorCrashed, HttpParticipantClient, LocalWaitForGraph, planMutation, type CrashPoint, type PlanningContext, type TxPlan } from '../gateway/coordinator';
 import { birthSite } from '../schema';
 import type { DemoData } from '../sql/seed';
-import { demoData } from './fixture';
+import { demoData, loanId } from './fixture';
 import { BACKENDS, startTestChain, type TestChain } from './harness';
 
 const TTL_MS = 800;
@@ -128,7 +128,7 @@ describe.each(BACKENDS)('write path on %s', (backend) => {
     expect(new Date(renewed.data.renewLoan.dueAt).getTime()).toBeGreaterThanOrEqual(new Date(lent.dueAt).getTime());
     // The demo data was made for an earlier day: its open loans are overdue now.
     const overdue = data.loans.find((l) => l.returnedAt === null && l.dueAt.getTime() < Date.now())!;
-    const refused = await chain.query(`mutation($l: ID!) { renewLoan(loanId: $l) { id } }`, { l: `${overdue.branchId}-${String(overdue.seq).padStart(8, '0')}` });
+    const refused = await chain.query(`mutation($l: ID!) { renewLoan(loanId: $l) { id } }`, { l: loanId(overdue) });
     expect(refused.errors![0].extensions.code).toBe('LOAN_OVERDUE');
 
     const reg = await chain.query(`mutation { registerReader(input: { name: "Lê Văn Tám", branchId: "Q3" }) { id name homeBranch { id } openLoanCount } }`);

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { libfedError } from '../../schema';
 import type { GraphQLError } from 'graphql';
-import type { Applied, LocalResult, Operation, Outcome, Vote } from '../../subgraphs/participant';
-import { ParticipantUnreachable, type ParticipantClient } from './client';
+import { ParticipantUnreachable, type Applied, type LocalResult, type Operation, type Outcome, type ParticipantClient, type Vote } from '../../subgraphs/participant';
 import type { TxInfo, WaitForGraph } from './waitfor';
 
 /** A mutation as the coordinator runs it: operations per site, and the site whose commit decides. */

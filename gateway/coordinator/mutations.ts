@@ -1,6 +1,6 @@
 import { libfedError } from '../../schema';
 import type { Located, Operation } from '../../subgraphs/participant';
-import type { ParticipantClient } from './client';
+import type { ParticipantClient } from '../../subgraphs/participant';
 import type { TxPlan } from './coordinator';
 
 /**

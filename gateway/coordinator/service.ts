@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { libfedError } from '../../schema';
 import type { MutationRunner } from '../router';
-import { ParticipantUnreachable, type ParticipantClient } from './client';
+import { ParticipantUnreachable, type ParticipantClient } from '../../subgraphs/participant';
 import { Coordinator, type TxView } from './coordinator';
 import { planMutation, type PlanningContext } from './mutations';
 import type { WaitForGraph } from './waitfor';

@@ -303,7 +303,7 @@ export class FragmentRouter implements GraphQLDataSource {
     const reps = (variables.representations ?? []) as Json[];
     const { representations: _, ...rest } = variables;
     const variant = `${plan.variant}:${this.timeBucket()}:${JSON.stringify(rest)}`;
-    const misses = new DataLoader<number, { value: unknown; errors: SubgraphError[] }>(
+    const misses = new DataLoader<number, { value: unknown; errors: SubgraphError[]; partial: boolean }>(
       async (indices) => {
         const answer = await this.entityRouter.fetch(plan, { ...variables, representations: indices.map((i) => reps[i]) });
         const values = (answer.data?._entities ?? []) as unknown[];
@@ -323,7 +323,7 @@ export class FragmentRouter implements GraphQLDataSource {
       reps.map((rep, i) =>
         cache
           .read(entityLine(rep), variant, async () => {
-            const r = (await misses.load(i)) as { value: unknown; errors: SubgraphError[]; partial?: boolean };
+            const r = await misses.load(i);
             if (r.errors.length || r.partial || r.value === null) throw new Uncacheable(r);
             stripReserved(r.value);
             return JSON.stringify(r.value);
