@@ -10,6 +10,8 @@ export interface TxPlan {
   commitSite: string;
   /** Entity cache lines (`Type:key`) whose cached answers the mutation makes stale (DESIGN §5). */
   lines: string[];
+  /** A copy or reader that the mutation moves, and its new site: the gateway remembers it at once. */
+  moved?: { id: string; site: string };
 }
 
 /** Test hook: the coordinator stops dead at this point, as if its process died (DESIGN §4 crash points). */

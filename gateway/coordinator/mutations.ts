@@ -122,7 +122,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     const born = ctx.birthSite(copyId);
     // DESIGN §3 rule 4: the birth site learns the new place in the same transaction.
     if (born) entries.push([born, { kind: 'location.set', entity: 'Copy', id: copyId, site: to }]);
-    return plan(entries, to, [`Copy:${copyId}`, `Book:${copy.row.copy!.isbn}`]);
+    return { ...plan(entries, to, [`Copy:${copyId}`, `Book:${copy.row.copy!.isbn}`]), moved: { id: copyId, site: to } };
   },
   async addCopy(ctx, args) {
     const site = branch(ctx, str(args, 'branchId'));
@@ -145,7 +145,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     ];
     const born = ctx.birthSite(readerId);
     if (born) entries.push([born, { kind: 'location.set', entity: 'Reader', id: readerId, site: to }]);
-    return plan(entries, to, [`Reader:${readerId}`, ...READER_LISTS]);
+    return { ...plan(entries, to, [`Reader:${readerId}`, ...READER_LISTS]), moved: { id: readerId, site: to } };
   },
   // Replicated tables: read one, write all, in one transaction over every site.
   async addBook(ctx, args) {

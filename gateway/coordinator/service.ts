@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { libfedError } from '../../schema';
-import type { MutationRunner } from '../router';
+import type { MutationResult, MutationRunner } from '../router';
 import { ParticipantUnreachable, type ParticipantClient } from '../../subgraphs/participant';
 import { Coordinator, type TxView } from './coordinator';
 import { planMutation, type PlanningContext } from './mutations';
@@ -32,7 +32,7 @@ export interface TransactionsReport {
 export class MutationService implements MutationRunner {
   constructor(private readonly o: MutationServiceOptions) {}
 
-  async run(field: string, args: Record<string, unknown>): Promise<string> {
+  async run(field: string, args: Record<string, unknown>): Promise<MutationResult> {
     const started = Date.now();
     let gid: string | undefined;
     let sites: string[] = [];
@@ -46,13 +46,18 @@ export class MutationService implements MutationRunner {
       const entity = applied.find((a) => a.entity)?.entity;
       if (!entity) throw new Error(`mutation ${field} produced no entity to answer with`);
       this.o.log.info({ audit: true, mutation: field, args, gid, sites, outcome: 'COMMITTED', ms: Date.now() - started }, 'mutation committed');
-      return entity.id;
+      return { key: entity.id, gid, moved: plan.moved };
     } catch (error) {
       const e = error instanceof ParticipantUnreachable ? libfedError('BRANCH_UNAVAILABLE', `${error.message}; nothing was changed`, { site: error.siteId }) : error;
       const code = (e as { extensions?: { code?: string } }).extensions?.code ?? 'INTERNAL_SERVER_ERROR';
       this.o.log.info({ audit: true, mutation: field, args, gid, sites, outcome: 'ABORTED', code, ms: Date.now() - started }, 'mutation refused');
       throw e;
     }
+  }
+
+  view(field: string, _args: Record<string, unknown>): Promise<unknown> {
+    if (field === 'transactions') return this.transactions();
+    throw new Error(`no coordinator view ${field}`);
   }
 
   async transactions(): Promise<TransactionsReport> {

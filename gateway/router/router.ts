@@ -46,10 +46,18 @@ class Uncacheable extends Error {
   }
 }
 
+/** What a committed mutation produced: the entity to read back, its transaction, and where a moved entity lives now. */
+export interface MutationResult {
+  key: string;
+  gid: string;
+  moved?: { id: string; site: string };
+}
+
 export interface MutationRunner {
-  run(field: string, args: Record<string, unknown>): Promise<string>;
-  /** The coordinator's own view, answered by the gateway (`@coordinatorView`). */
-  transactions(): Promise<unknown>;
+  /** `idempotencyKey`: a retry with the same key answers the first outcome instead of doing the work again. */
+  run(field: string, args: Record<string, unknown>, idempotencyKey?: string): Promise<MutationResult>;
+  /** The coordinator's own views (`@coordinatorView` fields: `transactions`, `transaction(gid)`), answered by the gateway. */
+  view(field: string, args: Record<string, unknown>): Promise<unknown>;
 }
 
 type GatewayGraphQLResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
@@ -105,7 +113,8 @@ export class FragmentRouter implements GraphQLDataSource {
       if (!this.o.mutations) throw new Error('this gateway has no coordinator');
       let key: string;
       try {
-        key = await this.o.mutations.run(f.field.name.value, argumentValues(f.field, variables));
+        const args = argumentValues(f.field, variables);
+        ({ key } = await this.o.mutations.run(f.field.name.value, args, typeof args.idempotencyKey === 'string' ? args.idempotencyKey : undefined));
       } catch (error) {
         const e = error as GraphQLError;
         if (!e.extensions?.code) throw error;
@@ -203,7 +212,7 @@ export class FragmentRouter implements GraphQLDataSource {
     switch (rule.kind) {
       case 'coordinator': {
         if (!this.o.mutations) throw new Error('this gateway has no coordinator');
-        const report = await this.o.mutations.transactions();
+        const report = await this.o.mutations.view(plan.field.name.value, argumentValues(plan.field, variables));
         return { data: { [plan.key]: project(report, plan.field.selectionSet, new Map()) } };
       }
       case 'replicated':
