@@ -134,6 +134,24 @@ export const MIGRATIONS: Migration[] = [
       ];
     },
   },
+  {
+    id: 3,
+    name: 'decisions record the idempotency key and the entity a commit produced',
+    up: (d) => {
+      const t = d.types;
+      return [
+        // A retry with the same key answers the first outcome (DESIGN §4): the key is
+        // recorded with the decision, in the commit-point site's deciding transaction.
+        sql`ALTER TABLE libfed_decision ADD idem_key ${t.nvarchar(100)} NULL`,
+        // What the request was (mutation and arguments, hashed): a key reused for another request is refused.
+        sql`ALTER TABLE libfed_decision ADD fingerprint ${t.varchar(64)} NULL`,
+        sql`ALTER TABLE libfed_decision ADD entity_type ${t.varchar(20)} NULL`,
+        sql`ALTER TABLE libfed_decision ADD entity_id ${t.varchar(64)} NULL`,
+        // Filtered: presumed-abort decisions carry no key (SQL Server's UNIQUE counts NULLs as equal).
+        sql`CREATE UNIQUE INDEX UX_libfed_decision_key ON libfed_decision (idem_key) WHERE idem_key IS NOT NULL`,
+      ];
+    },
+  },
 ];
 
 async function ensureLedger(db: SqlExecutor): Promise<void> {

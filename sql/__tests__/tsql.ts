@@ -35,7 +35,7 @@ export function kindOf(parsed: Parsed): string {
 
 /** The kind a statement's text starts with, as kindOf names it. */
 export function declaredKind(text: string): string {
-  const m = /^\s*(?:(CREATE|ALTER)\s+(TABLE|INDEX)|(SELECT|INSERT|UPDATE|DELETE))\b/i.exec(text);
+  const m = /^\s*(?:(CREATE|ALTER)\s+(?:UNIQUE\s+)?(TABLE|INDEX)|(SELECT|INSERT|UPDATE|DELETE))\b/i.exec(text);
   if (!m) throw new Error(`no known statement kind at the start of: ${text}`);
   return m[1] ? `${m[1].toLowerCase()} ${m[2].toLowerCase()}` : m[3].toLowerCase();
 }

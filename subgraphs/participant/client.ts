@@ -8,6 +8,14 @@ export class ParticipantUnreachable extends Error {
   }
 }
 
+/** A site that answered a participant call with an HTTP error: `status` 4xx means it refused the message and changed nothing. */
+export class ParticipantFailed extends Error {
+  constructor(readonly siteId: string, readonly status: number, readonly body: string) {
+    super(`site ${siteId} answered HTTP ${status}`);
+    this.name = 'ParticipantFailed';
+  }
+}
+
 /** The coordinator's seam to the sites' `/tx/<action>` endpoints. */
 export interface ParticipantClient {
   call<T = any>(siteId: string, action: string, body: unknown): Promise<T>;
@@ -24,6 +32,7 @@ export class HttpParticipantClient implements ParticipantClient {
     const base = this.urls.get(siteId);
     if (!base) throw new ParticipantUnreachable(siteId, false, 'not in the sites config');
     let response: Response;
+    let text: string;
     try {
       response = await fetch(`${base}/tx/${action}`, {
         method: 'POST',
@@ -31,14 +40,15 @@ export class HttpParticipantClient implements ParticipantClient {
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(this.timeoutMs),
       });
+      // The body is part of the answer: a site frozen after sending the headers has not answered yet.
+      text = await response.text();
     } catch (error) {
       const code = ((error as { cause?: { code?: string } }).cause?.code ?? '') as string;
       // Refused before connecting: the site never saw the request, so it did nothing.
       const delivered = code !== 'ECONNREFUSED';
       throw new ParticipantUnreachable(siteId, delivered, (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : code || (error as Error).message);
     }
-    const text = await response.text();
-    if (!response.ok) throw new Error(`site ${siteId} refused /tx/${action}: HTTP ${response.status} ${text}`);
+    if (!response.ok) throw new ParticipantFailed(siteId, response.status, text);
     return JSON.parse(text) as T;
   }
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Operation } from './ops';
 import { loanRow, locate } from './ops';
-import type { Participant } from './participant';
+import type { Idempotency, Participant } from './participant';
 import type { SqlExecutor } from '../../sql';
 
 /**
@@ -12,10 +12,13 @@ import type { SqlExecutor } from '../../sql';
 const gid = z.string().min(1).max(64);
 const ops = z.array(z.object({ kind: z.string() }).passthrough()).min(1).max(50);
 const lines = z.array(z.string().max(120)).max(100).default([]);
+const idempotency = z.object({ key: z.string().min(1).max(100), fingerprint: z.string().min(1).max(64) }).optional();
 
 const bodies = {
-  local: z.object({ gid, ops, lines }),
-  'commit-point': z.object({ gid, ops, lines }),
+  local: z.object({ gid, ops, lines, idempotency }),
+  'commit-point': z.object({ gid, ops, lines, idempotency }),
+  decision: z.object({ gid }),
+  'by-key': z.object({ key: z.string().min(1).max(100) }),
   dirty: z.object({}),
   clean: z.object({ gids: z.array(gid).max(1000) }),
   prepare: z.object({ gid, ops, commitSite: z.string(), deadline: z.string(), lines }),
@@ -38,9 +41,13 @@ export async function handleTx(participant: Participant, db: SqlExecutor, siteId
   const operations = b.ops as Operation[];
   switch (action as TxAction) {
     case 'local':
-      return participant.local(b.gid as string, operations, b.lines as string[]);
+      return participant.local(b.gid as string, operations, b.lines as string[], b.idempotency as Idempotency | undefined);
     case 'commit-point':
-      return participant.commitPoint(b.gid as string, operations, b.lines as string[]);
+      return participant.commitPoint(b.gid as string, operations, b.lines as string[], b.idempotency as Idempotency | undefined);
+    case 'decision':
+      return participant.decision(b.gid as string);
+    case 'by-key':
+      return { decision: await participant.byKey(b.key as string) };
     case 'dirty':
       return { dirty: await participant.dirty() };
     case 'clean':

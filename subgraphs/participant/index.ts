@@ -1,4 +1,4 @@
-export { Participant, type Vote, type Outcome, type LocalResult, type InDoubt } from './participant';
+export { Participant, type Vote, type Outcome, type LocalResult, type InDoubt, type Decision, type Idempotency, type ParticipantStep } from './participant';
 export type { Operation, Applied, Located } from './ops';
 export { handleTx, BadTxRequest } from './http';
-export { HttpParticipantClient, ParticipantUnreachable, type ParticipantClient } from './client';
+export { HttpParticipantClient, ParticipantFailed, ParticipantUnreachable, type ParticipantClient } from './client';

@@ -36,11 +36,33 @@ class Refused extends Error {
   }
 }
 
+/** A request's idempotency key and what the request was (mutation and arguments, hashed). */
+export interface Idempotency {
+  key: string;
+  fingerprint: string;
+}
+
+/** The commit-point site's record of a global decision, with the request's key and the entity it produced. */
+export interface Decision {
+  gid: string;
+  outcome: Outcome;
+  idempotency?: Idempotency;
+  entity?: { type: string; id: string };
+}
+
+/** Test hook: where a participant may be held inside a protocol step (the transaction is open). */
+export type ParticipantStep = 'prepare-voted';
+
 export interface ParticipantOptions {
   siteId: string;
   db: SqlExecutor;
   clock?: () => Date;
+  /** Test hook: awaited at `step` inside its transaction, to freeze a site between two statements. */
+  pauseAt?: (step: ParticipantStep, gid: string) => Promise<void>;
 }
+
+/** The gid's phase-1 slot was taken first by another message (an abort, or an earlier prepare). */
+class Fenced extends Error {}
 
 export class Participant {
   private readonly clock: () => Date;
@@ -49,46 +71,62 @@ export class Participant {
     this.clock = o.clock ?? (() => new Date());
   }
 
-  /** One-phase: every operation of the mutation is here, so one local transaction is the whole commit. */
-  local(gid: string, ops: Operation[], lines: string[] = []): Promise<LocalResult> {
-    return this.guarded(gid, ops, async (tx) => {
-      const applied = await this.checkAndApply(tx, gid, ops);
-      await this.recordDirty(tx, gid, lines);
-      return { outcome: 'COMMITTED', applied };
-    });
+  /**
+   * One-phase: every operation of the mutation is here, so one local
+   * transaction is the whole commit. It records the decision too, as a commit
+   * point does: so `decide` can fence a request that arrives late (presumed
+   * abort), and a retry with the same idempotency key finds the outcome.
+   */
+  local(gid: string, ops: Operation[], lines: string[] = [], idempotency?: Idempotency): Promise<LocalResult> {
+    return this.commitPoint(gid, ops, lines, idempotency);
   }
 
   /**
    * The commit-point site (Oracle's design) is never prepared: this local
    * commit applies its operations AND inserts the decision row, and that row
-   * IS the global decision. A recoverer's ABORTED(gid) makes the insert fail.
+   * IS the global decision. A recoverer's ABORTED(gid) makes the insert fail;
+   * so does a committed decision with the same idempotency key (DUPLICATE_REQUEST).
    */
-  commitPoint(gid: string, ops: Operation[], lines: string[] = []): Promise<LocalResult> {
-    return this.guarded(gid, ops, async (tx) => {
-      await tx.query(sql`INSERT INTO libfed_decision (gid, outcome, decided_at) VALUES (${gid}, 'COMMITTED', ${this.clock()})`);
+  async commitPoint(gid: string, ops: Operation[], lines: string[] = [], idempotency?: Idempotency): Promise<LocalResult> {
+    const result = await this.guarded(gid, ops, async (tx) => {
+      await this.recordDecision(tx, gid, 'COMMITTED', idempotency);
       const applied = await this.checkAndApply(tx, gid, ops);
+      const entity = applied.find((a) => a.entity)?.entity;
+      if (entity) await tx.query(sql`UPDATE libfed_decision SET entity_type = ${entity.type}, entity_id = ${entity.id} WHERE gid = ${gid}`);
       await this.recordDirty(tx, gid, lines);
       await tx.query(sql`INSERT INTO libfed_barrier (gid, op) VALUES (${gid}, 'commit')`);
-      return { outcome: 'COMMITTED', applied };
+      return { outcome: 'COMMITTED' as const, applied };
     });
+    if (result === FENCED) throw new Error('a commit point takes no phase-1 slot');
+    return result;
   }
 
-  /** Phase 1: lock, check, log the redo, commit locally. Answers a duplicate PREPARE with the same vote. */
+  /**
+   * Phase 1: take the gid's phase-1 slot (the `prepare` barrier row), lock,
+   * check, log the redo, commit locally. The slot serialises PREPARE with an
+   * ABORT of the same gid, whichever arrives first (an abort takes the slot
+   * too): an abort that comes first fences the prepare out; one that comes
+   * second waits for the prepare's transaction and then sees, and releases,
+   * everything it wrote. Answers a duplicate PREPARE with the same vote.
+   */
   async prepare(gid: string, ops: Operation[], commitSite: string, deadline: Date, lines: string[] = []): Promise<Vote> {
-    const barriers = await this.barriers(gid);
-    if (barriers.has('abort')) return { vote: 'REFUSED', code: 'TX_ABORTED', message: `transaction ${gid} was already aborted` };
-    if (barriers.has('prepare')) return { vote: 'PREPARED' };
-    const result = await this.guarded(gid, ops, async (tx) => {
-      await tx.query(sql`INSERT INTO libfed_barrier (gid, op) VALUES (${gid}, 'prepare')`);
-      for (const op of ops) {
-        const refusal = await check(tx, this.o.siteId, op);
-        if (refusal) throw new Refused(refusal);
-      }
-      const now = this.clock();
-      await tx.query(sql`INSERT INTO libfed_tx (gid, state, commit_site, redo, lines, deadline, created_at, updated_at)
-        VALUES (${gid}, 'PREPARED', ${commitSite}, ${JSON.stringify(ops)}, ${JSON.stringify(lines)}, ${deadline}, ${now}, ${now})`);
-      return { vote: 'PREPARED' as const };
-    });
+    const result = await this.guarded(
+      gid,
+      ops,
+      async (tx) => {
+        await this.o.pauseAt?.('prepare-voted', gid);
+        for (const op of ops) {
+          const refusal = await check(tx, this.o.siteId, op);
+          if (refusal) throw new Refused(refusal);
+        }
+        const now = this.clock();
+        await tx.query(sql`INSERT INTO libfed_tx (gid, state, commit_site, redo, lines, deadline, created_at, updated_at)
+          VALUES (${gid}, 'PREPARED', ${commitSite}, ${JSON.stringify(ops)}, ${JSON.stringify(lines)}, ${deadline}, ${now}, ${now})`);
+        return { vote: 'PREPARED' as const };
+      },
+      (tx) => this.takePhaseOneSlot(tx, gid),
+    );
+    if (result === FENCED) return this.voteAfterFence(gid);
     return result;
   }
 
@@ -113,11 +151,26 @@ export class Participant {
    * decision was COMMITTED, so no coordinator can rightly send it.
    */
   async abort(gid: string): Promise<'ABORTED' | 'COMMITTED'> {
-    return this.o.db.transaction(async (tx) => {
-      if ((await this.barriers(gid, tx)).has('commit')) return 'COMMITTED';
-      if (await this.insertBarrier(tx, gid, 'abort')) await this.finish(tx, gid, 'ABORTED');
-      return 'ABORTED';
-    });
+    try {
+      // Taking the phase-1 slot waits for a PREPARE of this gid still running here, or fences one yet to come.
+      return await this.o.db.transaction(async (tx) => {
+        await this.takePhaseOneSlot(tx, gid);
+        return this.abortIn(tx, gid);
+      });
+    } catch (error) {
+      if (!(error instanceof Fenced)) throw error;
+    }
+    // The slot was taken (by a prepare that has committed, or an earlier abort): what it wrote is visible now.
+    return this.o.db.transaction((tx) => this.abortIn(tx, gid));
+  }
+
+  /** Idempotent: releases whatever the gid still holds here, however often it runs. */
+  private async abortIn(tx: SqlExecutor, gid: string): Promise<'ABORTED' | 'COMMITTED'> {
+    const barriers = await this.barriers(gid, tx);
+    if (barriers.has('commit')) return 'COMMITTED';
+    if (!barriers.has('abort')) await tx.query(sql`INSERT INTO libfed_barrier (gid, op) VALUES (${gid}, 'abort')`);
+    await this.finish(tx, gid, 'ABORTED');
+    return 'ABORTED';
   }
 
   /** At the commit-point site: the decision, writing ABORTED first if there is none (presumed abort). */
@@ -130,6 +183,19 @@ export class Participant {
       const [row] = await this.o.db.query<{ outcome: Outcome }>(sql`SELECT outcome FROM libfed_decision WHERE gid = ${gid}`);
       return row.outcome;
     }
+  }
+
+  /** The decision recorded here for `gid`, without deciding anything (`decide` presumes abort). */
+  async decision(gid: string): Promise<{ decision: Decision | null; prepared: boolean }> {
+    const [row] = await this.o.db.query<DecisionRow>(sql`SELECT ${DECISION_COLUMNS} FROM libfed_decision WHERE gid = ${gid}`);
+    const [tx] = await this.o.db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM libfed_tx WHERE gid = ${gid} AND state = 'PREPARED'`);
+    return { decision: row ? decisionOf(row) : null, prepared: Number(tx.n) > 0 };
+  }
+
+  /** The committed decision that recorded idempotency key `key`, if this site decided one. */
+  async byKey(key: string): Promise<Decision | null> {
+    const [row] = await this.o.db.query<DecisionRow>(sql`SELECT ${DECISION_COLUMNS} FROM libfed_decision WHERE idem_key = ${key}`);
+    return row ? decisionOf(row) : null;
   }
 
   /**
@@ -166,12 +232,30 @@ export class Participant {
     const resolved: { gid: string; outcome: Outcome }[] = [];
     for (const t of (await this.status()).prepared) {
       if (!all && new Date(t.deadline).getTime() > now) continue;
-      const outcome = await askDecision(t.commitSite, t.gid);
-      if (outcome === 'COMMITTED') await this.commit(t.gid);
-      else await this.abort(t.gid);
-      resolved.push({ gid: t.gid, outcome });
+      try {
+        const outcome = await askDecision(t.commitSite, t.gid);
+        if (outcome === 'COMMITTED') await this.commit(t.gid);
+        else await this.abort(t.gid);
+        resolved.push({ gid: t.gid, outcome });
+      } catch {
+        // One unreachable commit site must not stall the others' in-doubt transactions: next round.
+      }
     }
+    await this.releaseOrphanLocks();
     return resolved;
+  }
+
+  /**
+   * Lock rows are committed only together with a PREPARED participant row
+   * (local and commit-point transactions delete theirs before committing), so
+   * a committed lock whose gid is not PREPARED here is an orphan: release it.
+   */
+  async releaseOrphanLocks(): Promise<string[]> {
+    const orphans = await this.o.db.query<{ gid: string }>(
+      sql`SELECT DISTINCT l.gid AS gid FROM libfed_lock l WHERE NOT EXISTS (SELECT 1 FROM libfed_tx t WHERE t.gid = l.gid AND t.state = 'PREPARED')`,
+    );
+    for (const { gid } of orphans) await this.o.db.query(sql`DELETE FROM libfed_lock WHERE gid = ${gid} AND NOT EXISTS (SELECT 1 FROM libfed_tx t WHERE t.gid = ${gid} AND t.state = 'PREPARED')`);
+    return orphans.map((o) => o.gid);
   }
 
   private async checkAndApply(tx: SqlExecutor, gid: string, ops: Operation[]): Promise<Applied[]> {
@@ -190,9 +274,15 @@ export class Participant {
    * held by another transaction answers BUSY(holder); a refused precondition
    * answers REFUSED; both roll everything back.
    */
-  private async guarded<T>(gid: string, ops: Operation[], work: (tx: SqlExecutor) => Promise<T>): Promise<T | Exclude<Vote, { vote: 'PREPARED' }>> {
+  private async guarded<T>(
+    gid: string,
+    ops: Operation[],
+    work: (tx: SqlExecutor) => Promise<T>,
+    first?: (tx: SqlExecutor) => Promise<void>,
+  ): Promise<T | Exclude<Vote, { vote: 'PREPARED' }> | typeof FENCED> {
     try {
       return await this.o.db.transaction(async (tx) => {
+        await first?.(tx);
         for (const resource of [...new Set(ops.flatMap(resources))]) {
           try {
             await tx.query(sql`INSERT INTO libfed_lock (resource, gid, created_at) VALUES (${resource}, ${gid}, ${this.clock()})`);
@@ -205,15 +295,43 @@ export class Participant {
       });
     } catch (error) {
       if (error instanceof Refused) return { vote: 'REFUSED', ...error.refusal };
+      if (error instanceof Fenced) return FENCED;
       if (error instanceof Busy) {
         const [row] = await this.o.db.query<{ gid: string }>(sql`SELECT gid FROM libfed_lock WHERE resource = ${error.resource}`);
         return { vote: 'BUSY', holder: row?.gid ?? 'unknown', resource: error.resource };
       }
-      if (this.o.db.dialect.isUniqueViolation(error)) {
-        return { vote: 'REFUSED', code: 'TX_ABORTED', message: `transaction ${gid} was already decided` };
-      }
+      if (this.o.db.dialect.isUniqueViolation(error)) return this.whyDecided(gid);
       throw error;
     }
+  }
+
+  /** A decision insert failed: the gid was decided already (presumed abort), or its idempotency key was. */
+  private async whyDecided(gid: string): Promise<Exclude<Vote, { vote: 'PREPARED' }>> {
+    const { decision } = await this.decision(gid);
+    if (decision) return { vote: 'REFUSED', code: 'TX_ABORTED', message: `transaction ${gid} was already decided ${decision.outcome}` };
+    return { vote: 'REFUSED', code: 'DUPLICATE_REQUEST', message: `a request with the same idempotency key was already committed here` };
+  }
+
+  /** Inserts the gid's phase-1 slot; a taken slot (after waiting for its holder's transaction) throws Fenced. */
+  private async takePhaseOneSlot(tx: SqlExecutor, gid: string): Promise<void> {
+    try {
+      await tx.query(sql`INSERT INTO libfed_barrier (gid, op) VALUES (${gid}, 'prepare')`);
+    } catch (error) {
+      if (this.o.db.dialect.isUniqueViolation(error)) throw new Fenced(gid);
+      throw error;
+    }
+  }
+
+  /** A PREPARE that found its slot taken: prepared already (a duplicate), or fenced out by an abort. */
+  private async voteAfterFence(gid: string): Promise<Vote> {
+    const [row] = await this.o.db.query<{ state: string }>(sql`SELECT state FROM libfed_tx WHERE gid = ${gid}`);
+    if (row && row.state !== 'ABORTED') return { vote: 'PREPARED' };
+    return { vote: 'REFUSED', code: 'TX_ABORTED', message: `transaction ${gid} was already aborted at ${this.o.siteId}` };
+  }
+
+  private async recordDecision(tx: SqlExecutor, gid: string, outcome: Outcome, idempotency?: Idempotency): Promise<void> {
+    await tx.query(sql`INSERT INTO libfed_decision (gid, outcome, decided_at, idem_key, fingerprint)
+      VALUES (${gid}, ${outcome}, ${this.clock()}, ${idempotency?.key ?? null}, ${idempotency?.fingerprint ?? null})`);
   }
 
   private async recordDirty(tx: SqlExecutor, gid: string, lines: string[]): Promise<void> {
@@ -235,6 +353,27 @@ export class Participant {
 
   private async finish(tx: SqlExecutor, gid: string, state: Outcome): Promise<void> {
     await tx.query(sql`DELETE FROM libfed_lock WHERE gid = ${gid}`);
-    await tx.query(sql`UPDATE libfed_tx SET state = ${state}, updated_at = ${this.clock()} WHERE gid = ${gid}`);
+    await tx.query(sql`UPDATE libfed_tx SET state = ${state}, updated_at = ${this.clock()} WHERE gid = ${gid} AND state = 'PREPARED'`);
   }
+}
+
+const FENCED = Symbol('fenced');
+
+interface DecisionRow {
+  gid: string;
+  outcome: Outcome;
+  idem_key: string | null;
+  fingerprint: string | null;
+  entity_type: string | null;
+  entity_id: string | null;
+}
+const DECISION_COLUMNS = raw('gid, outcome, idem_key, fingerprint, entity_type, entity_id');
+
+function decisionOf(row: DecisionRow): Decision {
+  return {
+    gid: row.gid,
+    outcome: row.outcome,
+    idempotency: row.idem_key ? { key: row.idem_key, fingerprint: row.fingerprint ?? '' } : undefined,
+    entity: row.entity_type && row.entity_id ? { type: row.entity_type, id: row.entity_id } : undefined,
+  };
 }
