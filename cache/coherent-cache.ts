@@ -4,7 +4,7 @@ import type { BusEvent, BusMessage, CoherenceBus, Joined, MesiState, WrittenLine
 import { systemClock, type Clock } from './clock';
 import { Invalidator } from './invalidation';
 import { L1, type LineRecord } from './l1';
-import { cacheMetrics, type BypassReason, type CacheMetrics } from './metrics';
+import { cacheMetrics, type BypassReason, type CacheMetrics, type DropReason } from './metrics';
 
 export interface CoherentCacheOptions {
   /** This gateway instance; unique among the gateways sharing a bus. */
@@ -25,6 +25,12 @@ export interface CoherentCacheOptions {
   newToken?: () => string;
   /** Bus failures (the cache bypasses and recovers by itself), for the gateway's log. */
   onError?: (error: unknown) => void;
+  /**
+   * The drain fence (README, "acknowledged means coherent"): when set, hits are
+   * served only within `fenceMs` of the start of the last drain round the
+   * owner confirmed with `renewFence`. Off when unset.
+   */
+  fenceMs?: number;
 }
 
 /** Defaults; `heartbeatMs` defaults to a third of `leaseMs`. */
@@ -86,7 +92,10 @@ export class CoherentCache {
   private readonly stopSignal = new AbortController();
   private readonly metrics: CacheMetrics;
   private readonly invalidator: Invalidator;
-  private readonly o: Required<Omit<CoherentCacheOptions, 'registry'>>;
+  private readonly o: Required<Omit<CoherentCacheOptions, 'registry' | 'fenceMs'>> & Pick<CoherentCacheOptions, 'fenceMs'>;
+  /** Hits are served until then (drain fence); -Infinity until the first confirmed round. */
+  private fenceUntil = Number.NEGATIVE_INFINITY;
+  private fenceLapsed = true;
 
   constructor(options: CoherentCacheOptions) {
     const leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
@@ -100,6 +109,7 @@ export class CoherentCache {
       clock: options.clock ?? systemClock,
       newToken: options.newToken ?? randomUUID,
       onError: options.onError ?? noop,
+      fenceMs: options.fenceMs,
     };
     validate(this.o);
     this.metrics = cacheMetrics(options.registry, options.instanceId);
@@ -178,6 +188,19 @@ export class CoherentCache {
     }
   }
 
+  /**
+   * Call as a drain round starts; call what it returns once the round has read
+   * every site's dirty-line log and invalidated every line in it: hits may then
+   * be served until `fenceMs` after the round STARTED (a commit logged after
+   * that start is seen by a later round).
+   */
+  startFenceRound(): () => void {
+    const startedAt = this.o.clock.now();
+    return () => {
+      if (this.o.fenceMs !== undefined) this.fenceUntil = Math.max(this.fenceUntil, startedAt + this.o.fenceMs);
+    };
+  }
+
   /** Stops listening, empties L1 and ends the membership. Idempotent; the bus is the caller's to stop. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -196,12 +219,27 @@ export class CoherentCache {
   private coherentToken(): string | undefined {
     const current = this.current;
     if (current.phase !== 'coherent') return undefined;
-    if (this.o.clock.now() >= current.leaseUntil) {
+    const now = this.o.clock.now();
+    if (now >= current.leaseUntil) {
       // The directory may have forgotten us; nobody would invalidate what we hold.
       this.enterBypass('lease-expired');
       return undefined;
     }
+    if (this.o.fenceMs !== undefined && now >= this.fenceUntil) {
+      // A commit whose writer could not reach the directory may be in a dirty log we have not read.
+      if (!this.fenceLapsed) this.dropL1('fence-lapsed');
+      this.fenceLapsed = true;
+      return undefined;
+    }
+    this.fenceLapsed = false;
     return current.token;
+  }
+
+  /** Empties the L1; a fill or join that awaited across this installs nothing (generation). */
+  private dropL1(reason: DropReason): void {
+    this.generation += 1;
+    this.metrics.l1Dropped(reason);
+    this.l1.clear();
   }
 
   private bypassReason(): BypassReason | 'not-started' {
@@ -358,7 +396,8 @@ export class CoherentCache {
   }
 }
 
-function validate(o: Required<Omit<CoherentCacheOptions, 'registry'>>): void {
+function validate(o: Required<Omit<CoherentCacheOptions, 'registry' | 'fenceMs'>> & Pick<CoherentCacheOptions, 'fenceMs'>): void {
+  if (o.fenceMs !== undefined && !(Number.isFinite(o.fenceMs) && o.fenceMs > 0)) throw new Error(`CoherentCache option fenceMs must be a positive number, got ${o.fenceMs}`);
   if (!o.instanceId) throw new Error('CoherentCache needs an instanceId, got ""');
   for (const name of ['maxLines', 'ackTimeoutMs', 'leaseMs', 'heartbeatMs'] as const) {
     if (!(Number.isFinite(o[name]) && o[name] > 0)) throw new Error(`CoherentCache option ${name} must be a positive number, got ${o[name]}`);

@@ -3,6 +3,8 @@ import type { MesiState } from './bus';
 
 /** Why an instance dropped its whole L1 and went to bypass (README, "Lost connections"). */
 export type BypassReason = 'connection-lost' | 'bus-error' | 'expelled' | 'lease-expired';
+/** Why the L1 was emptied: a bypass, or the drain fence lapsing (hits stop until it is renewed). */
+export type DropReason = BypassReason | 'fence-lapsed';
 
 /**
  * One counter per name per registry, labelled by instance: several caches may
@@ -43,7 +45,7 @@ export function cacheMetrics(registry: Registry, instance: string) {
     transition: (from: MesiState, to: MesiState) => {
       if (from !== to) transitions.inc({ instance, from, to });
     },
-    l1Dropped: (reason: BypassReason) => l1Drops.inc({ instance, reason }),
+    l1Dropped: (reason: DropReason) => l1Drops.inc({ instance, reason }),
   };
 }
 

@@ -27,7 +27,13 @@ export const ERROR_CODES = {
     'Two mutations waited for each other\'s rows across branches; this one, the youngest in the cycle, was aborted and changed nothing. Retry it.',
   TX_LOCK_TIMEOUT: 'The rows stayed held by another mutation past the lock-wait bound; nothing changed. Retry later.',
   TX_IN_DOUBT:
-    'The commit-point branch did not answer after everything was prepared; recovery settles the outcome within the prepared deadline. Query `transactions`, then read the data before retrying.',
+    'The deciding branch did not answer after the request may have reached it, so the mutation may have committed. `extensions.gid` names it: query `transaction(gid:)` for the outcome (recovery settles it within the prepared deadline), or retry with the same `idempotencyKey`.',
+  IDEMPOTENCY_KEY_REUSED:
+    'The `idempotencyKey` was already used for a different mutation or different arguments; nothing was changed. Use a new key for a new request.',
+  DUPLICATE_REQUEST:
+    'Between the gateway and a site only: a commit with the same idempotency key is already recorded there. The gateway answers the first outcome instead.',
+  TX_COMMITTED_READ_FAILED:
+    'The mutation committed (`extensions.gid`); only reading the changed entity back failed (a branch down or slow just after the commit). Do not retry the mutation: read the entity (`extensions.id`) later.',
   QUERY_TOO_COMPLEX:
     'The operation is too deep, too costly, has too many aliases, directives or tokens, or is too large. Split it into smaller operations.',
   GRAPHQL_PARSE_FAILED: 'The operation is not valid GraphQL syntax.',

@@ -1,7 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { libfedError } from '../../schema';
 import type { GraphQLError } from 'graphql';
-import { ParticipantUnreachable, type Applied, type LocalResult, type Operation, type Outcome, type ParticipantClient, type Vote } from '../../subgraphs/participant';
+import {
+  ParticipantFailed,
+  ParticipantUnreachable,
+  type Applied,
+  type Decision,
+  type Idempotency,
+  type LocalResult,
+  type Operation,
+  type Outcome,
+  type ParticipantClient,
+  type Vote,
+} from '../../subgraphs/participant';
 import type { TxInfo, WaitForGraph } from './waitfor';
 
 /** A mutation as the coordinator runs it: operations per site, and the site whose commit decides. */
@@ -55,6 +66,8 @@ export class Coordinator {
   private readonly o: Required<Omit<CoordinatorOptions, 'crashAt' | 'sequentialPrepare'>> & Pick<CoordinatorOptions, 'crashAt' | 'sequentialPrepare'>;
   private readonly inFlight = new Map<string, TxView>();
   private readonly phase2Retries = new Set<Promise<void>>();
+  /** `site/gid` → why recovery could not resolve it on its last try. */
+  private readonly stuck = new Map<string, string>();
   private stopped = false;
 
   constructor(options: CoordinatorOptions) {
@@ -68,68 +81,94 @@ export class Coordinator {
     };
   }
 
-  newGid(): string {
-    return `${this.o.gatewayId}-${this.o.clock().toString(36)}-${randomBytes(4).toString('hex')}`;
+  /** A transaction id names its commit-point site and its start, so anyone holding it can learn its outcome (`outcome`). */
+  newGid(commitSite: string): string {
+    return `${commitSite}.${this.o.gatewayId}-${this.o.clock().toString(36)}-${randomBytes(4).toString('hex')}`;
   }
 
-  /** Runs `plan`; returns what the deciding site applied, or throws a GraphQL error with a stable code. */
-  async run(plan: TxPlan, gid = this.newGid()): Promise<Applied[]> {
+  /**
+   * Runs `plan`; returns what the deciding site applied, or throws a GraphQL
+   * error with a stable code: a refusal (nothing changed), TX_IN_DOUBT (the gid
+   * and its commit site; `outcome` tells later), or DUPLICATE_REQUEST when the
+   * idempotency key was already committed at the commit point.
+   */
+  async run(plan: TxPlan, gid = this.newGid(plan.commitSite), idempotency?: Idempotency): Promise<Applied[]> {
     const tx: TxInfo = { gid, startedAt: this.o.clock(), prepared: false };
     const view: TxView = { gid, phase: 'preparing', sites: [...plan.ops.keys()], commitSite: plan.commitSite, startedAt: new Date(tx.startedAt).toISOString() };
     this.inFlight.set(gid, view);
     try {
-      if (plan.ops.size === 1) return await this.oneSite(tx, plan);
-      return await this.twoPhase(tx, plan, view);
+      if (plan.ops.size === 1) return await this.oneSite(tx, plan, idempotency);
+      return await this.twoPhase(tx, plan, view, idempotency);
     } finally {
       this.inFlight.delete(gid);
-      await this.o.waitFor.forget(gid);
+      await this.bookkeeping(() => this.o.waitFor.forget(gid));
     }
   }
 
-  private async oneSite(tx: TxInfo, plan: TxPlan): Promise<Applied[]> {
+  /**
+   * The wait-for graph is an auxiliary service (Redis): its failure must not
+   * change what the client is told about a write. Deadlock detection degrades
+   * to the lock-wait bound while it is gone.
+   */
+  private async bookkeeping<T>(step: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await step();
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async oneSite(tx: TxInfo, plan: TxPlan, idempotency?: Idempotency): Promise<Applied[]> {
     const [site, ops] = [...plan.ops][0];
-    const result = await this.untilNotBusy(tx, site, () => this.o.client.call<LocalResult>(site, 'local', { gid: tx.gid, ops, lines: plan.lines }));
+    const result = await this.decideAt(tx, site, 'local', { gid: tx.gid, ops, lines: plan.lines, idempotency });
     if ('outcome' in result) return result.applied;
     throw refusal(result);
   }
 
-  private async twoPhase(tx: TxInfo, plan: TxPlan, view: TxView): Promise<Applied[]> {
-    const participants = [...plan.ops.keys()].filter((s) => s !== plan.commitSite);
-    const deadline = new Date(this.o.clock() + this.o.preparedTtlMs).toISOString();
-    const prepared: string[] = [];
-    // Phase 1: every participant but the commit point votes.
-    const failure = await this.prepareAll(tx, plan, participants, deadline, prepared);
-    if (failure) {
-      view.phase = 'aborting';
-      await this.abortAll(tx.gid, prepared);
-      throw failure;
-    }
-    tx.prepared = true;
-    await this.o.waitFor.update(tx);
-    this.crashIf('after-prepare');
-    // The decision: the commit point's local commit writes COMMITTED(gid), or nothing.
-    view.phase = 'deciding';
-    let decided: LocalResult;
+  /**
+   * The deciding call (a one-site `local` or the commit point's `commit-point`):
+   * its local commit IS the outcome. No answer after the request may have
+   * arrived, or a server error, leaves the outcome unknown to us: TX_IN_DOUBT,
+   * never "failed".
+   */
+  private async decideAt(tx: TxInfo, site: string, action: 'local' | 'commit-point', body: unknown): Promise<LocalResult> {
     try {
-      decided = await this.untilNotBusy(tx, plan.commitSite, () =>
-        this.o.client.call<LocalResult>(plan.commitSite, 'commit-point', { gid: tx.gid, ops: plan.ops.get(plan.commitSite), lines: plan.lines }),
-      );
+      return await this.untilNotBusy(tx, site, () => this.o.client.call<LocalResult>(site, action, body));
     } catch (error) {
-      if (error instanceof ParticipantUnreachable && !error.delivered) {
-        view.phase = 'aborting';
-        await this.abortAll(tx.gid, prepared);
-        throw unavailable(error);
+      if (error instanceof ParticipantUnreachable && !error.delivered) throw unavailable(error);
+      if (error instanceof ParticipantFailed && error.status < 500) {
+        throw libfedError('BAD_USER_INPUT', `branch ${site} refused the mutation's request (HTTP ${error.status}): ${error.body.slice(0, 200)}; nothing was changed`, { site });
       }
-      if (error instanceof ParticipantUnreachable) {
-        // The request may have committed there: only the commit point knows. Recovery will ask it.
-        throw libfedError('TX_IN_DOUBT', `transaction ${tx.gid}: commit point ${plan.commitSite} did not answer; the outcome is settled by recovery`, { gid: tx.gid, site: plan.commitSite });
-      }
+      if (error instanceof ParticipantUnreachable || error instanceof ParticipantFailed) throw inDoubt(tx.gid, site, error.message);
       throw error;
     }
-    if (!('outcome' in decided)) {
+  }
+
+  private async twoPhase(tx: TxInfo, plan: TxPlan, view: TxView, idempotency?: Idempotency): Promise<Applied[]> {
+    const participants = [...plan.ops.keys()].filter((s) => s !== plan.commitSite);
+    const deadline = new Date(this.o.clock() + this.o.preparedTtlMs).toISOString();
+    // Every site a PREPARE was sent to, answered or not: each gets ABORT on any way out that does not commit.
+    const prepared: string[] = [];
+    let decided: LocalResult;
+    try {
+      // Phase 1: every participant but the commit point votes.
+      const failure = await this.prepareAll(tx, plan, participants, deadline, prepared);
+      if (failure) throw failure;
+      tx.prepared = true;
+      await this.bookkeeping(() => this.o.waitFor.update(tx));
+      this.crashIf('after-prepare');
+      // The decision: the commit point's local commit writes COMMITTED(gid), or nothing.
+      view.phase = 'deciding';
+      decided = await this.decideAt(tx, plan.commitSite, 'commit-point', { gid: tx.gid, ops: plan.ops.get(plan.commitSite), lines: plan.lines, idempotency });
+      if (!('outcome' in decided)) throw refusal(decided);
+    } catch (error) {
+      if (error instanceof CoordinatorCrashed) throw error;
+      // In doubt: the commit point may have committed, so nothing may be aborted; recovery asks it.
+      if ((error as GraphQLError).extensions?.code === 'TX_IN_DOUBT') throw error;
+      // Any other way out did not commit (presumed abort): release every site that may have prepared, then answer.
       view.phase = 'aborting';
       await this.abortAll(tx.gid, prepared);
-      throw refusal(decided);
+      throw error;
     }
     this.crashIf('after-decision');
     // Phase 2: the decision is durable, so commit is retried until every participant has it.
@@ -141,23 +180,19 @@ export class Coordinator {
 
   private async prepareAll(tx: TxInfo, plan: TxPlan, sites: string[], deadline: string, prepared: string[]): Promise<GraphQLError | undefined> {
     const prepareAt = async (site: string): Promise<GraphQLError | undefined> => {
+      // Recorded before the request leaves: a prepare that may have arrived is aborted too (abort is idempotent and fences a late prepare).
+      prepared.push(site);
       try {
         const vote = await this.untilNotBusy(tx, site, () =>
           this.o.client.call<Vote>(site, 'prepare', { gid: tx.gid, ops: plan.ops.get(site), commitSite: plan.commitSite, deadline, lines: plan.lines }),
         );
-        if (vote.vote === 'PREPARED') {
-          prepared.push(site);
-          return undefined;
-        }
+        if (vote.vote === 'PREPARED') return undefined;
         return refusal(vote);
       } catch (error) {
-        // A prepare that may have arrived is aborted too: abort is idempotent and fences a late prepare.
-        if (error instanceof ParticipantUnreachable) {
-          prepared.push(site);
-          return unavailable(error);
-        }
+        if (error instanceof ParticipantUnreachable) return unavailable(error);
+        if (error instanceof ParticipantFailed) return libfedError('BRANCH_UNAVAILABLE', `${error.message} to PREPARE; nothing was changed`, { site });
         if ((error as GraphQLError).extensions?.code) return error as GraphQLError;
-        throw error;
+        return libfedError('INTERNAL_SERVER_ERROR', `PREPARE at ${site} failed: ${(error as Error).message}`);
       }
     };
     const seq = this.o.sequentialPrepare;
@@ -180,10 +215,10 @@ export class Coordinator {
     for (;;) {
       const answer = await call();
       if (!('vote' in answer) || answer.vote !== 'BUSY') {
-        await this.o.waitFor.forget(tx.gid).then(() => this.o.waitFor.update(tx));
+        await this.bookkeeping(() => this.o.waitFor.forget(tx.gid).then(() => this.o.waitFor.update(tx)));
         return answer;
       }
-      const victim = await this.o.waitFor.wait(tx, answer.holder);
+      const victim = await this.bookkeeping(() => this.o.waitFor.wait(tx, answer.holder));
       if (victim === tx.gid) {
         throw libfedError('TX_ABORTED_DEADLOCK', `transaction ${tx.gid} was chosen as deadlock victim (it waited for ${answer.holder} at ${site}, which waits for it); retry the mutation`, { gid: tx.gid, holder: answer.holder, site });
       }
@@ -232,46 +267,106 @@ export class Coordinator {
   /** Resolves participants of `sites` that are PREPARED past their deadline, asking each one's commit point (any gateway may run this). */
   async recover(sites: string[]): Promise<{ site: string; gid: string; outcome: Outcome }[]> {
     const resolved: { site: string; gid: string; outcome: Outcome }[] = [];
-    for (const site of sites) {
-      let status: { prepared: { gid: string; commitSite: string; deadline: string }[] };
-      try {
-        status = await this.o.client.call(site, 'status', {});
-      } catch {
-        continue;
-      }
-      for (const t of status.prepared) {
-        if (new Date(t.deadline).getTime() > this.o.clock()) continue;
+    // Sites in parallel: one frozen site must not hold up the others' in-doubt transactions.
+    await Promise.all(
+      sites.map(async (site) => {
+        let status: { prepared: { gid: string; commitSite: string; deadline: string }[] };
         try {
-          const { outcome } = await this.o.client.call<{ outcome: Outcome }>(t.commitSite, 'decide', { gid: t.gid });
-          await this.o.client.call(site, outcome === 'COMMITTED' ? 'commit' : 'abort', { gid: t.gid });
-          resolved.push({ site, gid: t.gid, outcome });
+          status = await this.o.client.call(site, 'status', {});
         } catch {
-          // The commit point or the site is down: try again on the next round.
+          return;
         }
-      }
-    }
+        for (const t of status.prepared) {
+          if (new Date(t.deadline).getTime() > this.o.clock()) continue;
+          const key = `${site}/${t.gid}`;
+          try {
+            const { outcome } = await this.o.client.call<{ outcome: Outcome }>(t.commitSite, 'decide', { gid: t.gid });
+            try {
+              await this.o.client.call(site, outcome === 'COMMITTED' ? 'commit' : 'abort', { gid: t.gid });
+            } catch (error) {
+              this.stuck.set(key, `decided ${outcome} at ${t.commitSite}, but ${site} did not take it: ${(error as Error).message}`);
+              continue;
+            }
+            this.stuck.delete(key);
+            resolved.push({ site, gid: t.gid, outcome });
+          } catch (error) {
+            this.stuck.set(key, `commit point ${t.commitSite} did not answer: ${(error as Error).message}`);
+          }
+        }
+      }),
+    );
+    if (this.stuck.size > 1000) this.stuck.clear();
     return resolved;
   }
 
+  /** Why the last recovery round could not resolve a participant (for `transactions.inDoubt`). */
+  stuckReason(site: string, gid: string): string | undefined {
+    return this.stuck.get(`${site}/${gid}`);
+  }
+
   /**
-   * DESIGN §5 after a crash: the lines each commit made stale are logged at its
-   * deciding site; this drains them into the cache (invalidating again what the
-   * committing gateway already did is harmless) and clears the log.
+   * The outcome of `gid` as its commit point recorded it, without waiting for
+   * recovery. A transaction past its prepared deadline with no decision is
+   * decided ABORTED now (presumed abort: that row fences a request still on
+   * its way); one still within it is PENDING.
    */
-  async drainDirty(sites: string[], invalidate: (lines: string[]) => Promise<unknown>): Promise<number> {
-    let drained = 0;
-    for (const site of sites) {
-      try {
-        const { dirty } = await this.o.client.call<{ dirty: { gid: string; line: string }[] }>(site, 'dirty', {});
-        if (dirty.length === 0) continue;
-        await invalidate([...new Set(dirty.map((d) => d.line))]);
-        await this.o.client.call(site, 'clean', { gids: [...new Set(dirty.map((d) => d.gid))] });
-        drained += dirty.length;
-      } catch {
-        // The site is down: its log waits for the next round.
-      }
+  async outcome(gid: string): Promise<{ gid: string; outcome: Outcome | 'PENDING'; commitSite: string; entityId: string | null } | null> {
+    const parsed = parseGid(gid);
+    if (!parsed) return null;
+    const { commitSite, startedAt } = parsed;
+    const pending = { gid, outcome: 'PENDING' as const, commitSite, entityId: null };
+    let known: { decision: Decision | null };
+    try {
+      known = await this.o.client.call(commitSite, 'decision', { gid });
+    } catch {
+      return pending;
     }
-    return drained;
+    if (known.decision) return { gid, outcome: known.decision.outcome, commitSite, entityId: known.decision.entity?.id ?? null };
+    if (this.inFlight.has(gid) || this.o.clock() < startedAt + this.o.preparedTtlMs + this.o.lockWaitMs) return pending;
+    try {
+      const { outcome } = await this.o.client.call<{ outcome: Outcome }>(commitSite, 'decide', { gid });
+      return { gid, outcome, commitSite, entityId: null };
+    } catch {
+      return pending;
+    }
+  }
+
+  /**
+   * DESIGN §5, the dirty-line logs: each commit logs the lines it made stale at
+   * its deciding site (and each phase 2 at its participant). One drain round
+   * reads every site's log, invalidates those lines through the cache, and
+   * deletes exactly the rows whose invalidation was delivered — never a row it
+   * did not read, never one whose invalidation was deferred. Answers whether
+   * the round was complete: every site read to the end and every line
+   * delivered (the drain fence is renewed only then).
+   */
+  async drainDirty(sites: string[], invalidate: (lines: string[]) => Promise<'invalidated' | 'deferred'>, pageSize = 1000): Promise<{ complete: boolean; drained: number }> {
+    const rounds = await Promise.all(sites.map((site) => this.drainSite(site, invalidate, pageSize)));
+    return { complete: rounds.every((r) => r.complete), drained: rounds.reduce((n, r) => n + r.drained, 0) };
+  }
+
+  private async drainSite(site: string, invalidate: (lines: string[]) => Promise<'invalidated' | 'deferred'>, pageSize: number): Promise<{ complete: boolean; drained: number }> {
+    let drained = 0;
+    // Bounded: a log that keeps growing faster than it drains is left for the next round.
+    for (let page = 0; page < 20; page++) {
+      let dirty: { gid: string; line: string }[];
+      try {
+        ({ dirty } = await this.o.client.call<{ dirty: { gid: string; line: string }[] }>(site, 'dirty', { limit: pageSize }));
+      } catch {
+        return { complete: false, drained };
+      }
+      if (dirty.length === 0) return { complete: true, drained };
+      if ((await invalidate([...new Set(dirty.map((d) => d.line))])) !== 'invalidated') return { complete: false, drained };
+      try {
+        await this.o.client.call(site, 'clean', { rows: dirty });
+      } catch {
+        // Delivered but not deleted: invalidating again next round is harmless.
+        return { complete: true, drained };
+      }
+      drained += dirty.length;
+      if (dirty.length < pageSize) return { complete: true, drained };
+    }
+    return { complete: false, drained };
   }
 
   /** In-flight transactions of this gateway, for the managers' `transactions` query. */
@@ -288,6 +383,22 @@ export class Coordinator {
 function refusal(vote: { vote: 'REFUSED' | 'BUSY'; code?: string; message?: string; holder?: string }): GraphQLError {
   if (vote.vote === 'BUSY') return libfedError('TX_LOCK_TIMEOUT', `the rows are held by transaction ${vote.holder}; retry later`);
   return libfedError(vote.code as never, vote.message ?? 'refused');
+}
+
+/** A gid's commit site and start time (see `newGid`); undefined for an id this coordinator could not have made. */
+export function parseGid(gid: string): { commitSite: string; startedAt: number } | undefined {
+  const m = /^([A-Z][A-Z0-9]{0,7})\.[0-9a-z]+-([0-9a-z]+)-[0-9a-f]+$/.exec(gid);
+  if (!m) return undefined;
+  const startedAt = parseInt(m[2], 36);
+  return Number.isFinite(startedAt) ? { commitSite: m[1], startedAt } : undefined;
+}
+
+function inDoubt(gid: string, site: string, reason: string): GraphQLError {
+  return libfedError(
+    'TX_IN_DOUBT',
+    `transaction ${gid}: the deciding branch ${site} did not answer (${reason}); the mutation may have committed. Query transaction(gid: "${gid}") for the outcome before retrying, or retry with the same idempotencyKey`,
+    { gid, site },
+  );
 }
 
 function unavailable(error: ParticipantUnreachable): GraphQLError {

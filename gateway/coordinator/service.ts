@@ -1,29 +1,43 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { libfedError } from '../../schema';
 import type { MutationResult, MutationRunner } from '../router';
-import { ParticipantUnreachable, type ParticipantClient } from '../../subgraphs/participant';
+import { ParticipantUnreachable, type Decision, type Idempotency, type ParticipantClient } from '../../subgraphs/participant';
 import { Coordinator, type TxView } from './coordinator';
 import { planMutation, type PlanningContext } from './mutations';
 import type { WaitForGraph } from './waitfor';
 
-/** The write side of the coherence cache: called after commit, before the client's answer. */
+/**
+ * The write side of the coherence cache: called after commit, before the
+ * client's answer. `deferred` means other gateways were not reached.
+ */
 export interface CacheWriter {
-  write(lines: readonly string[]): Promise<unknown>;
+  write(lines: readonly string[]): Promise<{ kind: 'invalidated' | 'deferred' }>;
 }
 
 export interface MutationServiceOptions {
   coordinator: Coordinator;
   cache?: CacheWriter;
+  /**
+   * The coherence bound (cache README, rule "acknowledged means coherent"): no
+   * gateway serves a cached answer longer than this after a commit unless it
+   * has drained the commit's dirty-line record. A write whose invalidation was
+   * deferred answers only once this much time has passed since its commit.
+   */
+  coherenceBoundMs: number;
   planning: PlanningContext;
   client: ParticipantClient;
   waitFor: WaitForGraph;
   log: Logger;
+  sleep?: (ms: number) => Promise<void>;
 }
+
+const MAX_KEY_LENGTH = 100;
 
 /** What managers see through `transactions`. */
 export interface TransactionsReport {
   inFlight: TxView[];
-  inDoubt: { site: string; gid: string; commitSite: string; deadline: string; createdAt: string }[];
+  inDoubt: { site: string; gid: string; commitSite: string; deadline: string; createdAt: string; reason: string | null }[];
   waitFor: { waiter: string; holder: string }[];
   unavailableSites: string[];
 }
@@ -32,32 +46,108 @@ export interface TransactionsReport {
 export class MutationService implements MutationRunner {
   constructor(private readonly o: MutationServiceOptions) {}
 
-  async run(field: string, args: Record<string, unknown>): Promise<MutationResult> {
+  /**
+   * Plans, runs and audit-logs one mutation. The client is told exactly one
+   * of: committed (the entity's key), a refusal whose code guarantees nothing
+   * changed, or TX_IN_DOUBT with the gid. Only the commit-point site's outcome
+   * decides which; nothing that fails after it (the cache, the wait-for graph)
+   * turns a commit into an error.
+   */
+  async run(field: string, args: Record<string, unknown>, key?: string): Promise<MutationResult> {
     const started = Date.now();
+    const idempotency = key === undefined ? undefined : idempotencyOf(field, args, key);
     let gid: string | undefined;
     let sites: string[] = [];
+    const audit = (outcome: string, extra: Record<string, unknown> = {}) =>
+      this.o.log.info({ audit: true, mutation: field, args, idempotencyKey: key, gid, sites, outcome, ms: Date.now() - started, ...extra }, `mutation ${outcome.toLowerCase()}`);
     try {
+      // A retry of a request that already committed answers its first outcome.
+      const first = idempotency && (await this.firstOutcome(idempotency));
+      if (first) {
+        audit('REPLAYED', { firstGid: first.gid });
+        return first;
+      }
       const plan = await planMutation(this.o.planning, field, args);
-      gid = this.o.coordinator.newGid();
+      gid = this.o.coordinator.newGid(plan.commitSite);
       sites = [...plan.ops.keys()];
-      const applied = await this.o.coordinator.run(plan, gid);
-      // DESIGN §5: every other gateway's copy of what changed is invalid before the client hears of the commit.
-      await this.o.cache?.write(plan.lines);
+      const applied = await this.o.coordinator.run(plan, gid, idempotency);
+      const committedAt = Date.now();
+      await this.invalidate(plan.lines, committedAt);
       const entity = applied.find((a) => a.entity)?.entity;
       if (!entity) throw new Error(`mutation ${field} produced no entity to answer with`);
-      this.o.log.info({ audit: true, mutation: field, args, gid, sites, outcome: 'COMMITTED', ms: Date.now() - started }, 'mutation committed');
+      audit('COMMITTED');
       return { key: entity.id, gid, moved: plan.moved };
     } catch (error) {
       const e = error instanceof ParticipantUnreachable ? libfedError('BRANCH_UNAVAILABLE', `${error.message}; nothing was changed`, { site: error.siteId }) : error;
       const code = (e as { extensions?: { code?: string } }).extensions?.code ?? 'INTERNAL_SERVER_ERROR';
-      this.o.log.info({ audit: true, mutation: field, args, gid, sites, outcome: 'ABORTED', code, ms: Date.now() - started }, 'mutation refused');
+      // A refusal of a keyed retry may only mean the first attempt got there first (its effect is why this one is refused).
+      if (idempotency && code !== 'TX_IN_DOUBT' && code !== 'INTERNAL_SERVER_ERROR') {
+        const first = await this.firstOutcome(idempotency).catch(() => undefined);
+        if (first) {
+          audit('REPLAYED', { firstGid: first.gid, refusedWith: code });
+          return first;
+        }
+      }
+      if (code === 'DUPLICATE_REQUEST') {
+        audit('IN_DOUBT', { code });
+        throw libfedError('TX_IN_DOUBT', `a request with idempotency key "${key}" committed, but its outcome could not be read; retry with the same key`, { gid });
+      }
+      audit(code === 'TX_IN_DOUBT' ? 'IN_DOUBT' : 'ABORTED', { code });
       throw e;
     }
   }
 
-  view(field: string, _args: Record<string, unknown>): Promise<unknown> {
-    if (field === 'transactions') return this.transactions();
-    throw new Error(`no coordinator view ${field}`);
+  /**
+   * DESIGN §5, "acknowledged means coherent": every other gateway's copy of
+   * what changed is invalid before the client hears of the commit. When this
+   * gateway cannot reach the directory, the commit's dirty-line record at its
+   * deciding site reaches every gateway instead, and no gateway serves a hit
+   * past the coherence bound without having drained it: so wait that out.
+   */
+  private async invalidate(lines: string[], committedAt: number): Promise<void> {
+    if (!this.o.cache) return;
+    let deferred: boolean;
+    try {
+      deferred = (await this.o.cache.write(lines)).kind === 'deferred';
+    } catch (error) {
+      this.o.log.warn({ err: String(error) }, 'cache write failed after commit; waiting out the coherence bound');
+      deferred = true;
+    }
+    if (!deferred) return;
+    const sleep = this.o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    // A timer may fire a millisecond early: the bound is passed only once the clock says so.
+    const until = committedAt + this.o.coherenceBoundMs;
+    while (Date.now() <= until) await sleep(until - Date.now() + 1);
+  }
+
+  /** The committed decision that recorded this key at any site, as the first attempt's result. */
+  private async firstOutcome(idempotency: Idempotency): Promise<MutationResult | undefined> {
+    const answers = await Promise.all(
+      this.o.planning.siteIds.map((site) =>
+        this.o.client.call<{ decision: Decision | null }>(site, 'by-key', { key: idempotency.key }).then(
+          (a) => a.decision,
+          () => null,
+        ),
+      ),
+    );
+    const found = answers.find((d): d is Decision => d !== null);
+    if (!found) return undefined;
+    if (found.idempotency && found.idempotency.fingerprint !== idempotency.fingerprint) {
+      throw libfedError('IDEMPOTENCY_KEY_REUSED', `idempotency key "${idempotency.key}" was used for a different mutation or arguments (transaction ${found.gid}); use a new key for a new request`, { gid: found.gid });
+    }
+    if (!found.entity) throw libfedError('TX_IN_DOUBT', `transaction ${found.gid} committed, but recorded no entity to answer with`, { gid: found.gid });
+    return { key: found.entity.id, gid: found.gid };
+  }
+
+  view(field: string, args: Record<string, unknown>): Promise<unknown> {
+    switch (field) {
+      case 'transactions':
+        return this.transactions();
+      case 'transaction':
+        return this.o.coordinator.outcome(String(args.gid ?? ''));
+      default:
+        throw new Error(`no coordinator view ${field}`);
+    }
   }
 
   async transactions(): Promise<TransactionsReport> {
@@ -66,8 +156,8 @@ export class MutationService implements MutationRunner {
     await Promise.all(
       this.o.planning.siteIds.map(async (site) => {
         try {
-          const status = await this.o.client.call<{ prepared: Omit<TransactionsReport['inDoubt'][number], 'site'>[] }>(site, 'status', {});
-          inDoubt.push(...status.prepared.map((p) => ({ site, ...p })));
+          const status = await this.o.client.call<{ prepared: Omit<TransactionsReport['inDoubt'][number], 'site' | 'reason'>[] }>(site, 'status', {});
+          inDoubt.push(...status.prepared.map((p) => ({ site, ...p, reason: this.o.coordinator.stuckReason(site, p.gid) ?? null })));
         } catch {
           unavailableSites.push(site);
         }
@@ -76,4 +166,20 @@ export class MutationService implements MutationRunner {
     const inFlight = this.o.coordinator.inFlightView().map((t) => ({ ...t, phase: t.phase.toUpperCase() as TxView['phase'] }));
     return { inFlight, inDoubt, waitFor: await this.o.waitFor.edges(), unavailableSites };
   }
+}
+
+/** What the request was: the mutation and its arguments (the key aside), hashed; a key is bound to one request. */
+function idempotencyOf(field: string, args: Record<string, unknown>, key: string): Idempotency {
+  if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    throw libfedError('BAD_USER_INPUT', `idempotencyKey must be 1 to ${MAX_KEY_LENGTH} characters, got ${key.length}`, { argument: 'idempotencyKey' });
+  }
+  const { idempotencyKey: _, ...rest } = args;
+  const fingerprint = createHash('sha256').update(JSON.stringify([field, canonical(rest)])).digest('hex').slice(0, 32);
+  return { key, fingerprint };
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  return value;
 }

@@ -19,8 +19,8 @@ const bodies = {
   'commit-point': z.object({ gid, ops, lines, idempotency }),
   decision: z.object({ gid }),
   'by-key': z.object({ key: z.string().min(1).max(100) }),
-  dirty: z.object({}),
-  clean: z.object({ gids: z.array(gid).max(1000) }),
+  dirty: z.object({ limit: z.number().int().min(1).max(1000).default(1000) }),
+  clean: z.object({ rows: z.array(z.object({ gid, line: z.string().max(120) })).max(1000) }),
   prepare: z.object({ gid, ops, commitSite: z.string(), deadline: z.string(), lines }),
   commit: z.object({ gid }),
   abort: z.object({ gid }),
@@ -49,9 +49,9 @@ export async function handleTx(participant: Participant, db: SqlExecutor, siteId
     case 'by-key':
       return { decision: await participant.byKey(b.key as string) };
     case 'dirty':
-      return { dirty: await participant.dirty() };
+      return { dirty: await participant.dirty(b.limit as number) };
     case 'clean':
-      await participant.clean(b.gids as string[]);
+      await participant.clean(b.rows as { gid: string; line: string }[]);
       return { ok: true };
     case 'prepare':
       return participant.prepare(b.gid as string, operations, b.commitSite as string, new Date(b.deadline as string), b.lines as string[]);

@@ -1,4 +1,4 @@
-import { list, raw, sql, type SqlExecutor } from '../../sql';
+import { raw, sql, type SqlExecutor } from '../../sql';
 import { apply, check, resources, type Applied, type Operation, type Refusal } from './ops';
 
 /**
@@ -203,12 +203,13 @@ export class Participant {
    * invalidating yet (at most `limit`), by transaction.
    */
   async dirty(limit = 1000): Promise<{ gid: string; line: string }[]> {
-    const rows = await this.o.db.query<{ gid: string; line: string }>(sql`SELECT gid, line FROM libfed_dirty ORDER BY gid ${this.o.db.dialect.limit(limit)}`);
+    const rows = await this.o.db.query<{ gid: string; line: string }>(sql`SELECT gid, line FROM libfed_dirty ORDER BY gid, line ${this.o.db.dialect.limit(limit)}`);
     return rows;
   }
 
-  async clean(gids: string[]): Promise<void> {
-    if (gids.length) await this.o.db.query(sql`DELETE FROM libfed_dirty WHERE gid IN ${list(gids)}`);
+  /** Deletes exactly these rows: the ones a gateway read and delivered (a row it did not read stays). */
+  async clean(rows: { gid: string; line: string }[]): Promise<void> {
+    for (const { gid, line } of rows) await this.o.db.query(sql`DELETE FROM libfed_dirty WHERE gid = ${gid} AND line = ${line}`);
   }
 
   /** Participants still PREPARED (in doubt once past their deadline), and the number of held locks. */

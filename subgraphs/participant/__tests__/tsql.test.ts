@@ -62,7 +62,11 @@ describe('participant statements rendered for SQL Server', () => {
     await p.decide('g5');
     await p.status();
     await p.dirty();
-    await p.clean(['g1', 'g2']);
+    await p.decision('g6');
+    await p.byKey('k');
+    await p.releaseOrphanLocks();
+    await p.commitPoint('g7', [{ kind: 'copy.add', isbn: '9786040000017', branchId: 'Q1' }], ['Book:9786040000017'], { key: 'k', fingerprint: 'f' });
+    await p.clean([{ gid: 'g1', line: 'Reader:Q1-DG0001' }]);
     await locate(db, 'Copy', 'Q1-QS00001');
     await locate(db, 'Reader', 'Q1-DG0001');
     await loanRow(db, 'Q1', 'Q1-00000007');
