@@ -7,7 +7,7 @@ import { birthSite, loadDistribution, readSupergraph, type SitesConfig, type Sub
 import { listen, sendJson, serveApollo } from '../subgraphs/http';
 import { formatError } from './errors';
 import { gatewayMetrics } from './metrics';
-import { FragmentRouter, HttpSiteClient, SiteHealth } from './router';
+import { FragmentRouter, HttpSiteClient, lruLocations, SiteHealth } from './router';
 import { Coordinator, HttpParticipantClient, LocalWaitForGraph, MutationService, RedisWaitForGraph, type CrashPoint } from './coordinator';
 import pino, { type Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
@@ -142,6 +142,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
       .finally(() => (recovering = false));
   }, o.recoveryIntervalMs);
   recovery.unref();
+  // One store for every router: a move committed through one is where all of them look next (DESIGN §3 rule 4).
+  const locations = lruLocations();
   const gateway = new ApolloGateway({
     supergraphSdl: readSupergraph(),
     buildService: ({ name }) =>
@@ -151,6 +153,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
         client,
         health,
         birthSite: (id) => birthSite(o.config, id),
+        locations,
         mutations,
         cache,
         // `overdue` and overdue counts change when a due time passes, with no write to invalidate them.

@@ -43,6 +43,32 @@ export function reindex(error: SubgraphError, indices: number[]): SubgraphError 
   return { ...error, path: ['_entities', indices[error.path[1]], ...error.path.slice(2)] };
 }
 
+/**
+ * Where, in a merged gathered value, lies what `path` names in one site's part
+ * of it. A site's list index is its own; merges keep the sites' item objects,
+ * so the item is found in the merged list by identity. An item that is not in
+ * the merged answer (past `first`, or summed into a new group) leaves the path
+ * at its list.
+ */
+export function pathInMerged(path: readonly (string | number)[], part: unknown, merged: unknown): (string | number)[] {
+  const out: (string | number)[] = [];
+  for (const step of path) {
+    if (typeof step === 'number') {
+      const item = Array.isArray(part) ? (part[step] as unknown) : undefined;
+      const at = item !== null && typeof item === 'object' && Array.isArray(merged) ? merged.indexOf(item) : -1;
+      if (at < 0) return out;
+      out.push(at);
+      part = item;
+      merged = (merged as unknown[])[at];
+    } else {
+      out.push(step);
+      part = (part as Json | null | undefined)?.[step];
+      merged = (merged as Json | null | undefined)?.[step];
+    }
+  }
+  return out;
+}
+
 /** Every site raises the same argument error; the client should see it once. */
 export function dedupe(errors: SubgraphError[]): SubgraphError[] | undefined {
   const seen = new Set<string>();

@@ -1,14 +1,14 @@
-import type { LRUCache } from 'lru-cache';
-import { dedupe, limitOf, movedTo, reindex, unavailable, withoutMoved, type Answer, type Json } from './answers';
+import { dedupe, limitOf, movedTo, pathInMerged, reindex, unavailable, withoutMoved, type Answer, type Json } from './answers';
+import type { Locations } from './locations';
 import { mergeGathered } from './merge';
 import type { EntityTypePlan, FetchPlan, GatheredField } from './plan';
-import type { SiteHealth, SubgraphError, SubgraphResponse } from './sites';
+import type { SiteHealth, SiteUnavailable, SubgraphError, SubgraphResponse } from './sites';
 
 /** What the entity router borrows from its FragmentRouter: the sites, their health, the remembered locations and how to ask. */
 export interface EntityRouterDeps {
   siteIds: readonly string[];
   health: SiteHealth;
-  locations: LRUCache<string, string>;
+  locations: Locations;
   birthSite: (id: string) => string | undefined;
   ask(site: string, query: string, variables: Json): Promise<Answer>;
   askAny(query: string, variables: Json): Promise<Answer>;
@@ -27,6 +27,10 @@ interface EntityBatch {
   remembered: Set<number>;
   answers: { site: string; value: unknown }[][];
   errors: SubgraphError[];
+  /** Errors inside a gathered entity's fields, by the site that raised them: their list indices are re-pointed after the merge. */
+  gatheredErrors: { site: string; error: SubgraphError }[];
+  /** Sites that did not answer this fetch: a move pointing at one is not sent there again. */
+  down: Map<string, SiteUnavailable>;
 }
 
 /**
@@ -49,12 +53,15 @@ export class EntityRouter {
       remembered: new Set(),
       answers: reps.map(() => []),
       errors: [],
+      gatheredErrors: [],
+      down: new Map(),
     };
     batch.targets.forEach((t, i) => {
       if (plan.types.get(String(reps[i].__typename))?.rule.kind !== 'fragmented') return;
       if (t !== 'any' && t.length > 1) batch.lookups.add(i);
       const id = String(reps[i].id);
-      if (this.o.locations.has(id) && this.o.locations.get(id) !== this.o.birthSite(id)) batch.remembered.add(i);
+      const remembered = this.o.locations.get(id);
+      if (remembered !== undefined && remembered !== this.o.birthSite(id)) batch.remembered.add(i);
     });
     const replicatedSite = this.o.health.preferred()[0];
     const bySite = new Map<string, number[]>();
@@ -64,6 +71,11 @@ export class EntityRouter {
     await Promise.all([...bySite].map(([site, indices]) => this.entitiesAt(batch, site, indices)));
     await this.retryStale(batch);
     const data = batch.answers.map((answers, i) => this.entityResult(plan.types.get(String(reps[i].__typename)), answers, batch.targets[i], variables));
+    for (const { site, error } of batch.gatheredErrors) {
+      const i = error.path![1] as number;
+      const part = batch.answers[i].find((a) => a.site === site)?.value;
+      batch.errors.push({ ...error, path: ['_entities', i, ...pathInMerged(error.path!.slice(2), part, data[i])] });
+    }
     return { data: { _entities: data }, errors: dedupe(batch.errors) };
   }
 
@@ -88,17 +100,27 @@ export class EntityRouter {
     }
     const moves = new Map<string, number[]>();
     this.file(batch, answer, indices, (original, to) => moves.set(to, [...(moves.get(to) ?? []), original]));
-    await Promise.all([...moves].map(async ([to, moved]) => this.file(batch, await send(to, moved), moved, () => {})));
+    await Promise.all(
+      [...moves].map(async ([to, moved]) => {
+        // The birth site points at a site that just did not answer: asking it again would only wait again.
+        const down = batch.down.get(to);
+        this.file(batch, down ? { site: to, down } : await send(to, moved), moved, () => {});
+      }),
+    );
   }
 
-  /** Entities not found where they were last seen have moved on: forget that place and ask their birth site (or every site). */
+  /**
+   * Entities not found where they were last seen: their birth site (or every
+   * site) is asked instead. A site that answered without them is forgotten (they
+   * moved on); one that did not answer may still hold them and is kept.
+   */
   private async retryStale(batch: EntityBatch): Promise<void> {
     const stale = [...batch.remembered].filter((i) => batch.answers[i].every((a) => a.value === null));
     if (stale.length === 0) return;
     const bySite = new Map<string, number[]>();
     for (const i of stale) {
       const id = String(batch.reps[i].id);
-      this.o.locations.delete(id);
+      if (batch.answers[i].length > 0) this.o.locations.delete(id);
       batch.answers[i] = [];
       const born = this.o.birthSite(id);
       if (!born) batch.lookups.add(i);
@@ -112,6 +134,7 @@ export class EntityRouter {
   private file(batch: EntityBatch, answer: Answer, indices: number[], onMoved: (original: number, to: string) => void): void {
     const gathered = (i: number) => batch.targets[i] !== 'any' && batch.targets[i].length > 1 && !batch.lookups.has(i);
     if ('down' in answer) {
+      batch.down.set(answer.site, answer.down);
       for (const i of indices) if (!gathered(i) && !batch.lookups.has(i)) batch.errors.push(unavailable(answer.down, ['_entities', i]));
       if (indices.some((i) => gathered(i) || batch.lookups.has(i))) batch.errors.push(unavailable(answer.down));
       return;
@@ -130,7 +153,12 @@ export class EntityRouter {
       if (value !== null && batch.lookups.has(original)) this.o.locations.set(id, answer.site);
       batch.answers[original].push({ site: answer.site, value });
     });
-    for (const e of withoutMoved(answer.response.errors)) batch.errors.push(reindex(e, indices));
+    for (const e of withoutMoved(answer.response.errors)) {
+      const error = reindex(e, indices);
+      const i = error.path?.[0] === '_entities' ? error.path[1] : undefined;
+      if (typeof i === 'number' && gathered(i) && error.path!.length > 2) batch.gatheredErrors.push({ site: answer.site, error });
+      else batch.errors.push(error);
+    }
   }
 
   private entityResult(type: EntityTypePlan | undefined, answers: { site: string; value: unknown }[], targets: string[] | 'any', variables: Json): unknown {

@@ -5,8 +5,9 @@ import type { GraphQLError } from 'graphql';
 import type { SubgraphDistribution } from '../../schema';
 import { stripReserved } from './inject';
 import { mergeGathered } from './merge';
-import { dedupe, limitOf, movedTo, responseOf, unavailable, withoutMoved, type Answer, type Json } from './answers';
+import { dedupe, limitOf, movedTo, pathInMerged, responseOf, unavailable, withoutMoved, type Answer, type Json } from './answers';
 import { EntityRouter } from './entities';
+import type { Locations } from './locations';
 import { planFetch, READ_BACK_KEY, type FetchPlan, type GatheredField, type MutationFieldPlan, type RootFieldPlan } from './plan';
 import { argumentValue, argumentValues, project } from './selection';
 import { SiteUnavailable, type SiteClient, type SiteHealth, type SubgraphError, type SubgraphResponse } from './sites';
@@ -20,8 +21,11 @@ export interface FragmentRouterOptions {
   birthSite: (id: string) => string | undefined;
   /** Distinct fetch texts whose plans are kept. */
   planCacheSize?: number;
-  /** Entities whose current site is remembered after a move or an ask-all lookup. */
-  locationCacheSize?: number;
+  /**
+   * Where moved entities and ids without a site prefix were last seen. One store
+   * for every router of the gateway, so a committed move is known to all at once.
+   */
+  locations: Locations;
   /** Carries out coordinated mutations; returns the key of the entity to read back. */
   mutations?: MutationRunner;
   /** The coherent entity cache (DESIGN §5); without it every entity is fetched. */
@@ -69,13 +73,13 @@ type GatewayGraphQLResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
  */
 export class FragmentRouter implements GraphQLDataSource {
   private readonly plans: LRUCache<string, FetchPlan>;
-  private readonly locations: LRUCache<string, string>;
+  private readonly locations: Locations;
 
   private readonly entityRouter: EntityRouter;
 
   constructor(private readonly o: FragmentRouterOptions) {
     this.plans = new LRUCache({ max: o.planCacheSize ?? 1000 });
-    this.locations = new LRUCache({ max: o.locationCacheSize ?? 100_000 });
+    this.locations = o.locations;
     this.entityRouter = new EntityRouter({
       siteIds: o.siteIds,
       health: o.health,
@@ -104,30 +108,49 @@ export class FragmentRouter implements GraphQLDataSource {
   /**
    * DESIGN §4: mutations are carried out by the coordinator, not the planner.
    * Fields run one after another (GraphQL's serial mutation order); each answer
-   * is read back from the committed data through the read path.
+   * is read back from the committed data through the read path. Every field is
+   * nullable: a refusal or a failed read-back nulls that field only, and always
+   * with an error at its path.
    */
   private async mutation(fields: MutationFieldPlan[], variables: Json): Promise<SubgraphResponse> {
     const data: Json = {};
     const errors: SubgraphError[] = [];
     for (const f of fields) {
-      if (!this.o.mutations) throw new Error('this gateway has no coordinator');
-      let key: string;
-      try {
-        const args = argumentValues(f.field, variables);
-        ({ key } = await this.o.mutations.run(f.field.name.value, args, typeof args.idempotencyKey === 'string' ? args.idempotencyKey : undefined));
-      } catch (error) {
-        const e = error as GraphQLError;
-        if (!e.extensions?.code) throw error;
-        data[f.key] = null;
-        errors.push({ message: e.message, path: [f.key], extensions: e.extensions });
-        continue;
-      }
-      const readBack = this.plan(f.readBackQuery);
-      const answer = await this.roots((readBack as Extract<FetchPlan, { kind: 'roots' }>).fields, { ...variables, [READ_BACK_KEY]: key });
-      data[f.key] = answer.data?.[f.key] ?? null;
-      errors.push(...(answer.errors ?? []));
+      const answer = await this.mutationField(f, variables);
+      data[f.key] = answer.value;
+      errors.push(...answer.errors);
     }
     return { data, errors: errors.length ? errors : undefined };
+  }
+
+  private async mutationField(f: MutationFieldPlan, variables: Json): Promise<{ value: unknown; errors: SubgraphError[] }> {
+    if (!this.o.mutations) throw new Error('this gateway has no coordinator');
+    let result: MutationResult;
+    try {
+      const args = argumentValues(f.field, variables);
+      result = await this.o.mutations.run(f.field.name.value, args, typeof args.idempotencyKey === 'string' ? args.idempotencyKey : undefined);
+    } catch (error) {
+      const e = error as GraphQLError;
+      if (!e.extensions?.code) throw error;
+      return { value: null, errors: [{ message: e.message, path: [f.key], extensions: e.extensions }] };
+    }
+    // Rule 4: the move is durable now, while the birth site may not have its phase 2 yet: read the entity where it went.
+    if (result.moved) this.locations.set(result.moved.id, result.moved.site);
+    // A site down or slow after the commit: once more. `locate` falls back from a remembered site that does not answer to the birth site.
+    let read = await this.readBack(f, variables, result.key);
+    if (read.kind === 'failed') read = await this.readBack(f, variables, result.key);
+    if (read.kind === 'read') return { value: read.value, errors: [] };
+    return { value: null, errors: [committedReadFailed(f.key, result, read.cause)] };
+  }
+
+  /** The committed entity through the read path; anything short of the whole entity without errors is a failed read. */
+  private async readBack(f: MutationFieldPlan, variables: Json, key: string): Promise<{ kind: 'read'; value: unknown } | { kind: 'failed'; cause: string }> {
+    const plan = this.plan(f.readBackQuery) as Extract<FetchPlan, { kind: 'roots' }>;
+    const answer = await this.roots(plan.fields, { ...variables, [READ_BACK_KEY]: key });
+    const value = answer.data?.[f.key];
+    if (value != null && !answer.errors?.length) return { kind: 'read', value };
+    const error = answer.errors?.[0];
+    return { kind: 'failed', cause: error ? `${String(error.extensions?.code ?? 'error')}: ${error.message}` : `no site answered ${key}` };
   }
 
   private timeBucket(): number {
@@ -226,31 +249,35 @@ export class FragmentRouter implements GraphQLDataSource {
 
   /**
    * Rule 4: to where the id was last seen, else its birth site, following one
-   * ENTITY_MOVED; ids without a site prefix are asked of every site. A remembered
-   * site that no longer has the entity (it moved on) is forgotten and the birth
-   * site, which always knows, is asked instead.
+   * ENTITY_MOVED; ids without a site prefix are asked of every site. A
+   * remembered site is a hint: when it does not answer, or no longer has the
+   * entity (it moved on, and is forgotten), the birth site, which always
+   * knows, is asked instead.
    */
   private async locate(plan: RootFieldPlan, id: string, variables: Json): Promise<SubgraphResponse> {
     const remembered = this.locations.get(id);
     const born = this.o.birthSite(id);
     const site = remembered ?? born;
     if (!site) return this.askAll(plan, id, variables);
-    const response = await this.askFollowing(site, plan, id, variables);
-    if (remembered && remembered !== born && response.data?.[plan.key] == null && !response.errors?.length) {
-      this.locations.delete(id);
-      return born ? this.askFollowing(born, plan, id, variables) : this.askAll(plan, id, variables);
-    }
-    return response;
+    const answer = await this.askFollowing(site, plan, id, variables);
+    if (remembered === undefined || remembered === born) return responseOf(answer, [plan.key]);
+    const down = 'down' in answer && answer.site === remembered;
+    const gone = 'response' in answer && answer.response.data?.[plan.key] == null && !answer.response.errors?.length;
+    if (!down && !gone) return responseOf(answer, [plan.key]);
+    // A site that is down may still hold the entity: only one that answered without it is forgotten.
+    if (gone) this.locations.delete(id);
+    if (!born) return this.askAll(plan, id, variables);
+    return responseOf(await this.askFollowing(born, plan, id, variables, down ? answer : undefined), [plan.key]);
   }
 
-  private async askFollowing(site: string, plan: RootFieldPlan, id: string, variables: Json): Promise<SubgraphResponse> {
-    let answer = await this.ask(site, plan.query, variables);
+  /** Asks `site`, following one ENTITY_MOVED; a move to the site that was just `down` answers that instead of waiting on it again. */
+  private async askFollowing(site: string, plan: RootFieldPlan, id: string, variables: Json, down?: Answer): Promise<Answer> {
+    const answer = await this.ask(site, plan.query, variables);
     const moved = 'response' in answer ? movedTo(answer.response, [plan.key]) : undefined;
-    if (moved) {
-      this.locations.set(id, moved);
-      answer = await this.ask(moved, plan.query, variables);
-    }
-    return responseOf(answer, [plan.key]);
+    if (!moved) return answer;
+    this.locations.set(id, moved);
+    if (down?.site === moved) return down;
+    return this.ask(moved, plan.query, variables);
   }
 
   private async askAll(plan: RootFieldPlan, id: string, variables: Json): Promise<SubgraphResponse> {
@@ -274,15 +301,19 @@ export class FragmentRouter implements GraphQLDataSource {
     const answers = await Promise.all(sites.map((s) => this.ask(s, plan.query, variables)));
     const errors: SubgraphError[] = [];
     const parts: unknown[] = [];
+    for (const a of answers) if ('response' in a) parts.push(a.response.data?.[plan.key] ?? null);
+    const merged = mergeGathered(parts, gathered.shape, limitOf(gathered, variables)) ?? null;
     for (const a of answers) {
       if ('down' in a) errors.push(unavailable(a.down));
       else {
-        parts.push(a.response.data?.[plan.key] ?? null);
-        errors.push(...(a.response.errors ?? []));
+        // A site's error inside the list names its own index: the client needs the merged list's.
+        const part = a.response.data?.[plan.key];
+        for (const e of a.response.errors ?? []) {
+          errors.push(e.path?.[0] === plan.key ? { ...e, path: [plan.key, ...pathInMerged(e.path.slice(1), part, merged)] } : e);
+        }
       }
     }
-    const merged = mergeGathered(parts, gathered.shape, limitOf(gathered, variables));
-    return { data: { [plan.key]: merged ?? null }, errors };
+    return { data: { [plan.key]: merged }, errors };
   }
 
   /** Sites for gathered fields: all of them unless every field names a branch; a string is an unknown-branch message. */
@@ -350,6 +381,18 @@ export class FragmentRouter implements GraphQLDataSource {
     return { data: { _entities: results.map((r) => r.value) }, errors: dedupe(results.flatMap((r) => r.errors)) };
   }
 
+}
+
+/**
+ * After a commit, a failed read-back is not a failed mutation: the client must
+ * hear that the change is durable, or it retries and does the work twice.
+ */
+function committedReadFailed(key: string, result: MutationResult, cause: string): SubgraphError {
+  return {
+    message: `the mutation committed (transaction ${result.gid}); only reading back ${result.key} failed (${cause}). Do not retry the mutation: read ${result.key} later`,
+    path: [key],
+    extensions: { code: 'TX_COMMITTED_READ_FAILED', gid: result.gid, id: result.key },
+  };
 }
 
 /** One cache line per entity (DESIGN §5): its type and key, as mutations name them (`Reader:Q3-DG0042`). */

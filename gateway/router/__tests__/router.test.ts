@@ -1,38 +1,5 @@
-import { parse, print } from 'graphql';
-import { loadDistribution, type SubgraphName } from '../../../schema';
-import { FragmentRouter } from '../router';
-import { SiteHealth, SiteUnavailable, type SiteClient, type SubgraphRequest, type SubgraphResponse } from '../sites';
-
-type Handler = (request: SubgraphRequest) => SubgraphResponse | 'down';
-const SITES = ['Q1', 'Q3', 'Q5'];
-const distribution = loadDistribution();
-
-/** A SiteClient whose sites answer from `handlers`; returns [client, calls] so tests assert exact routing. */
-function fakeSites(handlers: Record<string, Handler>): [SiteClient, { site: string; request: SubgraphRequest }[]] {
-  const calls: { site: string; request: SubgraphRequest }[] = [];
-  const client: SiteClient = {
-    async send(site, _subgraph, request) {
-      calls.push({ site, request });
-      const answer = handlers[site]?.(request) ?? 'down';
-      if (answer === 'down') throw new SiteUnavailable(site, 'connection refused');
-      return JSON.parse(JSON.stringify(answer));
-    },
-  };
-  return [client, calls];
-}
-
-function router(subgraph: SubgraphName, client: SiteClient, health = new SiteHealth(SITES)) {
-  return new FragmentRouter({
-    distribution: distribution.get(subgraph)!,
-    siteIds: SITES,
-    client,
-    health,
-    birthSite: (id) => SITES.find((s) => id.startsWith(`${s}-`)),
-  });
-}
-
-const run = (r: FragmentRouter, query: string, variables: Record<string, unknown> = {}) =>
-  r.process({ request: { query: print(parse(query)), variables }, context: {}, kind: 'health check' } as never);
+import type { SubgraphRequest } from '../sites';
+import { fakeSites, router, run, SITES } from './fakes';
 
 const cursor = (...values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
 const edge = (t: string, id: string) => ({ cursor: cursor(t, id), node: { id } });
