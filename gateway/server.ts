@@ -33,6 +33,16 @@ export interface GatewayOptions {
   preparedTtlMs?: number;
   /** How often this gateway looks for participants stuck in PREPARED past their deadline. */
   recoveryIntervalMs?: number;
+  /**
+   * The coherence bound (cache/README.md, "acknowledged means coherent"): a
+   * gateway serves cached answers only within this long of the start of its
+   * last complete drain of every site's dirty-line log, and a write whose
+   * invalidation could not reach the directory answers only this long after
+   * its commit.
+   */
+  coherenceBoundMs?: number;
+  /** How often this gateway drains the sites' dirty-line logs (well under coherenceBoundMs). */
+  drainIntervalMs?: number;
   /** Redis shared by every gateway of the chain (wait-for graph; coherence later); without it, in-process. */
   redisUrl?: string;
   redisKeyPrefix?: string;
@@ -66,6 +76,8 @@ const DEFAULTS = {
   lockWaitMs: 5000,
   preparedTtlMs: 10_000,
   recoveryIntervalMs: 1000,
+  coherenceBoundMs: 3000,
+  drainIntervalMs: 250,
   cache: true,
 };
 
@@ -109,7 +121,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
           onError: (e) => log.warn({ err: String(e) }, 'coherence bus'),
         })
       : new LocalCoherenceBus();
-  const cache = bus ? new CoherentCache({ instanceId, bus, registry: metrics.registry, onError: (e) => log.warn({ err: String(e) }, 'coherent cache') }) : undefined;
+  if (o.drainIntervalMs * 2 > o.coherenceBoundMs) throw new Error(`drainIntervalMs (${o.drainIntervalMs}) must be at most half of coherenceBoundMs (${o.coherenceBoundMs})`);
+  const cache = bus
+    ? new CoherentCache({ instanceId, bus, registry: metrics.registry, fenceMs: o.coherenceBoundMs, onError: (e) => log.warn({ err: String(e) }, 'coherent cache') })
+    : undefined;
   // Not awaited: with Redis down the cache starts in bypass and becomes coherent when Redis is back.
   void cache?.start();
   const mutations = new MutationService({
@@ -118,6 +133,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     client: participants,
     waitFor,
     log,
+    coherenceBoundMs: o.coherenceBoundMs,
     planning: {
       client: participants,
       siteIds,
@@ -135,13 +151,27 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     (async () => {
       const resolved = await coordinator.recover(siteIds);
       if (resolved.length) log.info({ resolved }, 'recovered in-doubt participants');
-      // Without a cache there is nothing to invalidate, but the log is still cleared.
-      await coordinator.drainDirty(siteIds, async (lines) => cache?.write(lines));
     })()
       .catch((error: Error) => log.warn({ err: error.message }, 'recovery round failed'))
       .finally(() => (recovering = false));
   }, o.recoveryIntervalMs);
   recovery.unref();
+  // The drain fence: a complete round renews this gateway's right to serve hits
+  // for coherenceBoundMs from the round's start. A gateway without a cache
+  // leaves the logs to the gateways that have one (it must not delete lines
+  // they have not heard of).
+  let draining = false;
+  const drain = setInterval(() => {
+    if (!cache || draining) return;
+    draining = true;
+    const confirm = cache.startFenceRound();
+    coordinator
+      .drainDirty(siteIds, async (lines) => (await cache.write(lines)).kind)
+      .then(({ complete }) => complete && confirm())
+      .catch((error: Error) => log.warn({ err: error.message }, 'dirty-line drain failed'))
+      .finally(() => (draining = false));
+  }, o.drainIntervalMs);
+  drain.unref();
   // One store for every router: a move committed through one is where all of them look next (DESIGN §3 rule 4).
   const locations = lruLocations();
   const gateway = new ApolloGateway({
@@ -201,6 +231,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(recovery);
+        clearInterval(drain);
         await http.close();
         await apollo.stop();
         await coordinator.stop();
