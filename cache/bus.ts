@@ -36,8 +36,12 @@ export type DirectoryOp =
   | { kind: 'write'; instanceId: string; token: string; lines: readonly string[] }
   /** The instance no longer holds these lines (evicted, or invalidation acked). */
   | { kind: 'leave'; instanceId: string; token: string; lines: readonly string[] }
-  /** Ends a membership (a holder that did not ack, or the instance itself on stop). */
-  | { kind: 'revoke'; instanceId: string; token: string };
+  /**
+   * Ends a membership: a holder that did not ack (`fence: true`), or the
+   * instance itself on stop. A fenced membership's lease is kept in the
+   * directory until it ends: every write waits it out (`fenceLeftMs`).
+   */
+  | { kind: 'revoke'; instanceId: string; token: string; fence?: boolean };
 
 export type Expelled = { kind: 'expelled' };
 
@@ -61,7 +65,12 @@ export interface DirectoryReplies {
   register: { kind: 'registered' };
   renew: { kind: 'renewed' } | Expelled;
   join: Joined | Expelled;
-  write: { kind: 'written'; lines: WrittenLine[] } | Expelled;
+  /**
+   * `fenceLeftMs`: the longest that a revoked holder's lease still runs. Such a
+   * holder may serve any line it held, listed or not, until then; the writer
+   * answers only after it.
+   */
+  write: { kind: 'written'; lines: WrittenLine[]; fenceLeftMs: number } | Expelled;
   leave: { kind: 'left' };
   /** How long the revoked membership's lease still runs: its holder may serve hits until then. */
   revoke: { kind: 'revoked'; leaseLeftMs: number };

@@ -181,6 +181,8 @@ export class CoherentCache {
       }
       if (generation === this.generation) reply.lines.forEach((written) => this.l1.modified(written.line, written.epoch));
       const revoked = await this.invalidator.invalidate(reply.lines);
+      // A holder revoked by an earlier write may still serve these lines until its lease ends (issue 16 item 3).
+      if (reply.fenceLeftMs > 0) await this.o.clock.sleep(reply.fenceLeftMs);
       return { kind: 'invalidated', lines: unique, revoked };
     } catch (error) {
       this.onBusError(error);
@@ -367,6 +369,7 @@ export class CoherentCache {
       const reply = await this.o.bus.apply({ kind: 'write', instanceId: this.o.instanceId, token, lines });
       if (reply.kind === 'expelled') throw new Error(`membership of "${this.o.instanceId}" revoked while replaying writes`);
       await this.invalidator.invalidate(reply.lines);
+      if (reply.fenceLeftMs > 0) await this.o.clock.sleep(reply.fenceLeftMs);
       lines.forEach((line) => this.deferred.delete(line));
       replayed.push(...reply.lines);
     }

@@ -69,7 +69,8 @@ export class Invalidator {
 
   /** Unacknowledged invalidation: end the holder's membership, then outwait its lease. */
   private async revoke(holder: Holder): Promise<void> {
-    const reply = await this.o.bus.apply({ kind: 'revoke', instanceId: holder.instanceId, token: holder.token });
+    // Fenced: until its lease ends, every writer of any line waits for it too (it may hold lines we do not know of).
+    const reply = await this.o.bus.apply({ kind: 'revoke', instanceId: holder.instanceId, token: holder.token, fence: true });
     this.o.metrics.holdersRevoked.inc();
     if (reply.leaseLeftMs > 0) await this.o.clock.sleep(reply.leaseLeftMs);
   }

@@ -43,6 +43,8 @@ const EXPELLED: Expelled = { kind: 'expelled' };
 export class LocalCoherenceBus implements CoherenceBus {
   private readonly lines = new Map<string, LineDirectory>();
   private readonly members = new Map<string, { token: string; expiresAt: number }>();
+  /** Revoked memberships whose lease still runs: `instance:token` → when it ends. */
+  private readonly fences = new Map<string, number>();
   private readonly listeners = new Map<string, BusListener>();
   private readonly clock: Clock;
   private readonly deliver: (task: () => void) => void;
@@ -91,7 +93,7 @@ export class LocalCoherenceBus implements CoherenceBus {
       case 'join':
         return this.join(op);
       case 'write':
-        return { kind: 'written', lines: op.lines.map((line) => this.writeLine(line, op)) };
+        return { kind: 'written', lines: op.lines.map((line) => this.writeLine(line, op)), fenceLeftMs: this.fenceLeft() };
       case 'leave':
         op.lines.forEach((line) => this.leaveLine(line, op));
         return { kind: 'left' };
@@ -115,7 +117,20 @@ export class LocalCoherenceBus implements CoherenceBus {
     const member = this.members.get(op.instanceId);
     if (!member || member.token !== op.token) return { kind: 'revoked', leaseLeftMs: 0 };
     this.members.delete(op.instanceId);
-    return { kind: 'revoked', leaseLeftMs: Math.max(0, member.expiresAt - this.clock.now()) };
+    const leaseLeftMs = Math.max(0, member.expiresAt - this.clock.now());
+    if (op.fence && leaseLeftMs > 0) this.fences.set(`${op.instanceId}:${op.token}`, member.expiresAt);
+    return { kind: 'revoked', leaseLeftMs };
+  }
+
+  /** The longest remaining lease of a fenced membership; ended ones are forgotten. */
+  private fenceLeft(): number {
+    const now = this.clock.now();
+    let left = 0;
+    for (const [key, until] of this.fences) {
+      if (until <= now) this.fences.delete(key);
+      else left = Math.max(left, until - now);
+    }
+    return left;
   }
 
   private directory(line: string): LineDirectory {

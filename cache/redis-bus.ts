@@ -176,7 +176,7 @@ export class RedisCoherenceBus implements CoherenceBus {
         if (op.lines.length > 0) await this.run(LEAVE, op.lines.map((line) => this.dir(line)), args);
         return { kind: 'left' };
       case 'revoke':
-        return { kind: 'revoked', leaseLeftMs: Number(await this.run(REVOKE, [], args)) };
+        return { kind: 'revoked', leaseLeftMs: Number(await this.run(REVOKE, [], [...args, op.fence ? '1' : '0'])) };
     }
   }
 
@@ -208,7 +208,8 @@ function parseWritten(lines: readonly string[], reply: unknown): DirectoryReplie
   const r = reply as (string | number)[];
   if (r[0] === 'expelled') return { kind: 'expelled' };
   const written: WrittenLine[] = [];
-  let at = 1;
+  const fenceLeftMs = Number(r[1]);
+  let at = 2;
   for (const line of lines) {
     const epoch = Number(r[at]);
     const count = Number(r[at + 1]);
@@ -217,5 +218,5 @@ function parseWritten(lines: readonly string[], reply: unknown): DirectoryReplie
     written.push({ line, epoch, targets });
     at += 2 + 2 * count;
   }
-  return { kind: 'written', lines: written };
+  return { kind: 'written', lines: written, fenceLeftMs };
 }

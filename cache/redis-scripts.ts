@@ -30,12 +30,21 @@ redis.call('PEXPIRE', prefix .. 'member:' .. ARGV[2], ARGV[4])
 return 'renewed'
 `;
 
-/** ARGV: prefix, id, token. Returns the revoked lease's remaining milliseconds. */
+/**
+ * ARGV: prefix, id, token, fence ('1' or '0'). Returns the revoked lease's
+ * remaining milliseconds. A fenced revocation keeps P..'fence:'..id..':'..token
+ * until that lease ends, listed in the set P..'fences', for WRITE to wait out.
+ */
 export const REVOKE = `${LIVE}
 if not live(ARGV[2], ARGV[3]) then return 0 end
 local left = redis.call('PTTL', prefix .. 'member:' .. ARGV[2])
 redis.call('DEL', prefix .. 'member:' .. ARGV[2])
 if left < 0 then return 0 end
+if ARGV[4] == '1' and left > 0 then
+  local fence = prefix .. 'fence:' .. ARGV[2] .. ':' .. ARGV[3]
+  redis.call('SET', fence, '1', 'PX', left)
+  redis.call('SADD', prefix .. 'fences', fence)
+end
 return left
 `;
 
@@ -77,12 +86,18 @@ return reply
 
 /**
  * KEYS: the lines. ARGV: prefix, id, token.
- * Returns {'written', then per line: epoch, n, id1, token1, ... idn, tokenn} or {'expelled'}.
+ * Returns {'written', fenceLeftMs, then per line: epoch, n, id1, token1, ... idn, tokenn} or {'expelled'}.
  */
 export const WRITE = `${LIVE}
 local me, token = ARGV[2], ARGV[3]
 if not live(me, token) then return {'expelled'} end
-local reply = {'written'}
+local fenceLeft = 0
+for _, fence in ipairs(redis.call('SMEMBERS', prefix .. 'fences')) do
+  local left = redis.call('PTTL', fence)
+  if left < 0 then redis.call('SREM', prefix .. 'fences', fence)
+  elseif left > fenceLeft then fenceLeft = left end
+end
+local reply = {'written', fenceLeft}
 for k = 1, #KEYS do
   local dir = KEYS[k]
   local epoch = redis.call('HINCRBY', dir, '#epoch', 1)

@@ -79,6 +79,32 @@ describe('a holder that does not acknowledge an invalidation', () => {
     expect(await counterValue(registryOf(b), 'libfed_cache_l1_drops_total', { reason: 'lease-expired' })).toBe(1);
   });
 
+  it('fences a revoked holder: a later write of ANOTHER line it holds waits out its lease too', async () => {
+    // Issue 16 item 3: B misses invalidations and its renewals hang. A's write revokes B; C then writes a line
+    // B also holds. The directory no longer lists B as live, yet B may still serve that line within its lease.
+    const frozen = (id: string, bus: CoherenceBus): CoherenceBus => {
+      if (id !== 'B') return bus;
+      const deaf = losingBus(bus, invalidations);
+      return { ...deaf, apply: (op) => (op.kind === 'renew' ? new Promise(() => undefined) : deaf.apply(op)), listen: deaf.listen };
+    };
+    const other = 'Copy:Q3-QS00042';
+    const [a, b, c] = (caches = await startCaches(kind, ['A', 'B', 'C'], { ...options, clock }, frozen));
+    await b.read(line, 'sel', fromDb);
+    await b.read(other, 'sel', async () => 'copy-v1');
+    await c.read(other, 'sel', async () => 'copy-v1');
+    const first = a.write([line]);
+    await clock.advance(100); // B is revoked at the ack timeout; A waits out its lease (to t=1000)
+    let returned = false;
+    const second = c.write([other]).then(() => (returned = true));
+    await clock.advance(800);
+    expect(returned).toBe(false);
+    expect(await b.read(other, 'sel', async () => 'copy-v2')).toBe('copy-v1'); // allowed: C has not answered yet
+    await clock.advance(100);
+    await Promise.all([first, second]);
+    expect(returned).toBe(true);
+    expect(await b.read(other, 'sel', async () => 'copy-v2')).toBe('copy-v2');
+  });
+
   it('does not wait for an instance that stopped: stop ends its membership', async () => {
     const bus = new LocalCoherenceBus({ clock });
     kind = { name: 'local', busFor: () => bus, cleanup: () => bus.stop() };
