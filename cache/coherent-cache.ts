@@ -73,6 +73,15 @@ export function cacheLine(type: string, key: string): string {
 }
 
 /**
+ * The line every write of a `type` row makes stale (`Loan:*`): answers whose
+ * content depends on which rows of that type exist — lists, counts, an
+ * entity's gathered loans — depend on it (see `read`'s `dependsOn`).
+ */
+export function typeLine(type: string): string {
+  return `${type}:*`;
+}
+
+/**
  * One gateway instance's L1 of entity answers, kept coherent with the other
  * instances' by the MESI protocol of DESIGN §5 over a `CoherenceBus`.
  * Values are shared with callers as they are: treat them as immutable.
@@ -143,8 +152,14 @@ export class CoherentCache {
    * FIRST and then fills, so a write committed after the fill began always finds
    * this instance as a holder. The fill's value is returned to the caller in
    * every case, but installed only if its line was not invalidated meanwhile.
+   *
+   * `dependsOn`: further lines whose writes make this answer stale too (a
+   * list's type line, `Loan:*`). They are joined before the fill like the line
+   * itself; the answer is installed only if none of them was invalidated
+   * meanwhile, and an invalidation, eviction or write of any of them later
+   * drops this line's record.
    */
-  async read<T>(line: string, variant: string, fill: () => Promise<T>): Promise<T> {
+  async read<T>(line: string, variant: string, fill: () => Promise<T>, dependsOn: readonly string[] = []): Promise<T> {
     const token = this.coherentToken();
     if (token === undefined) {
       this.metrics.bypassed.inc();
@@ -152,13 +167,21 @@ export class CoherentCache {
     }
     const record = this.l1.get(line);
     if (record?.entries.has(variant)) {
+      // Keep the dependency lines recently used: evicting one would drop this line.
+      dependsOn.forEach((dep) => this.l1.get(dep));
       this.metrics.hits.inc();
       return record.entries.get(variant) as T;
     }
     this.metrics.misses.inc();
     const target = record ?? (await this.joinLine(line, token));
+    const deps: LineRecord[] = [];
+    for (const dep of dependsOn) {
+      const held = this.l1.get(dep) ?? (await this.joinLine(dep, token));
+      if (held) deps.push(held);
+    }
     const value = await fill();
-    if (target && !this.l1.install(line, target, variant, value)) this.metrics.fillsDiscarded.inc();
+    const installed = target && deps.length === dependsOn.length && this.l1.install(line, target, variant, value, dependsOn.map((dep, i) => [dep, deps[i]]));
+    if (!installed) this.metrics.fillsDiscarded.inc();
     return value;
   }
 

@@ -32,6 +32,8 @@ export interface L1Options {
 export class L1 {
   private readonly lines: LRUCache<string, LineRecord>;
   private readonly pendingJoins = new Map<string, Set<PendingJoin>>();
+  /** Dependency line → lines whose answers depend on it: dropped when it goes. */
+  private readonly dependents = new Map<string, Set<string>>();
 
   constructor(private readonly o: L1Options) {
     this.lines = new LRUCache<string, LineRecord>({
@@ -68,11 +70,28 @@ export class L1 {
     this.lines.set(line, { state: 'M', epoch, entries: new Map() });
   }
 
-  /** The fill-race check (memcache leases): install only into the record the fill started with. */
-  install(line: string, record: LineRecord, variant: string, value: unknown): boolean {
+  /**
+   * The fill-race check (memcache leases): install only into the record the
+   * fill started with, and only while every dependency line still has the
+   * record it had when the fill started (none was invalidated meanwhile).
+   */
+  install(line: string, record: LineRecord, variant: string, value: unknown, deps: [string, LineRecord][] = []): boolean {
     if (this.lines.peek(line) !== record) return false;
+    if (deps.some(([dep, held]) => this.lines.peek(dep) !== held)) return false;
     record.entries.set(variant, value);
+    for (const [dep] of deps) {
+      const set = this.dependents.get(dep) ?? new Set();
+      this.dependents.set(dep, set.add(line));
+    }
     return true;
+  }
+
+  /** A dependency line's record is gone: so are the answers that depended on it. */
+  private dropDependents(dep: string): void {
+    const lines = this.dependents.get(dep);
+    if (!lines) return;
+    this.dependents.delete(dep);
+    for (const line of lines) this.lines.delete(line);
   }
 
   drop(line: string): void {
@@ -81,6 +100,7 @@ export class L1 {
 
   /** The whole L1, and the joins in flight (their replies belong to a membership that is over). */
   clear(): void {
+    this.dependents.clear();
     this.lines.clear();
     this.pendingJoins.forEach((joins) => joins.forEach((join) => (join.invalidatedAt = Number.POSITIVE_INFINITY)));
   }
@@ -125,6 +145,7 @@ export class L1 {
 
   /** LRU disposal: count the way to I; an eviction also leaves the directory. */
   private gone(record: LineRecord, line: string, reason: LRUCache.DisposeReason): void {
+    this.dropDependents(line);
     if (reason === 'set') return; // replaced by our own write; `modified` counted it
     this.o.metrics.transition(record.state, 'I');
     if (reason !== 'evict') return;

@@ -23,6 +23,8 @@ export interface ChainOptions {
   readyTimeoutMs?: number;
   /** More flags for the gateway processes (see gateway/main.ts). */
   gatewayArgs?: string[];
+  /** Flags for gateway `i` only (0-based), after `gatewayArgs`: e.g. one gateway with `--no-cache` beside cached ones. */
+  gatewayArgsFor?: (i: number) => string[];
   /** Gateway instances over the same sites, on consecutive ports from `port` (sites after them). */
   gateways?: number;
 }
@@ -125,7 +127,7 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
     const args = ['--config', o.configFile, '--port', String(o.port === 0 ? 0 : o.port + i), '--site-timeout-ms', String(o.siteTimeoutMs ?? 5000)];
     for (const [id, site] of sites) args.push('--site', `${id}=${site.url}`);
     if (gatewayCount > 1) args.push('--instance-id', `gateway-${i + 1}`);
-    return [...args, ...(o.gatewayArgs ?? [])];
+    return [...args, ...(o.gatewayArgs ?? []), ...(o.gatewayArgsFor?.(i) ?? [])];
   };
   let gateways: ChildHandle[];
   try {

@@ -35,7 +35,7 @@ function postgresUrl(db: string): string {
 }
 
 /** Starts the chain as real processes on port 0 over fresh copies of the demo data. */
-export async function startTestChain(backend: Backend, options: { siteTimeoutMs?: number; gatewayArgs?: string[]; gateways?: number } = {}): Promise<TestChain> {
+export async function startTestChain(backend: Backend, options: { siteTimeoutMs?: number; gatewayArgs?: string[]; gatewayArgsFor?: (i: number) => string[]; gateways?: number } = {}): Promise<TestChain> {
   const dir = mkdtempSync(join(tmpdir(), 'libfed-test-'));
   const config = baseConfig();
   const databases: string[] = [];

@@ -1,5 +1,6 @@
+import { cacheLine, typeLine } from '../../cache';
 import { libfedError } from '../../schema';
-import type { Located, Operation } from '../../subgraphs/participant';
+import { writes, type Located, type Operation, type Table } from '../../subgraphs/participant';
 import type { ParticipantClient } from '../../subgraphs/participant';
 import type { TxPlan } from './coordinator';
 
@@ -20,11 +21,24 @@ export interface PlanningContext {
 type Args = Record<string, unknown>;
 const DAY_MS = 86_400_000;
 
-/** Cached root fields whose answers a kind of write changes (see FragmentRouter.cachedRoot). */
-const LOAN_LISTS = ['Query.loans', 'Query.loanStats', 'Query.topBooks'];
-const READER_LISTS = ['Query.readers'];
-const BOOK_LISTS = ['Query.books', 'Query.book'];
-const BRANCH_LISTS = ['Query.branches', 'Query.branch'];
+/** The entity type whose rows each table holds. */
+const TYPE_OF: Record<Table, string> = { DOCGIA: 'Reader', PHIEUMUON: 'Loan', QUYENSACH: 'Copy', SACH: 'Book', CHINHANH: 'Branch' };
+
+/**
+ * Issue 16 item 2, one place for every mutation: the cache lines a set of
+ * operations makes stale, derived from the rows they write — each written
+ * row's entity line, and its type's line (`Loan:*`) for every answer whose
+ * content depends on which rows of that type exist (lists, counts, a reader's
+ * loans, a book's availability; see FragmentRouter's dependencies).
+ */
+export function staleLines(ops: Operation[]): string[] {
+  const lines = new Set<string>();
+  for (const { table, key } of ops.flatMap(writes)) {
+    if (key !== undefined) lines.add(cacheLine(TYPE_OF[table], key));
+    lines.add(typeLine(TYPE_OF[table]));
+  }
+  return [...lines];
+}
 
 function str(args: Args, name: string, max = 255): string {
   // The query planner prints an ID that looks like an integer (an ISBN) as an Int literal.
@@ -59,10 +73,10 @@ export async function locate(ctx: PlanningContext, entity: 'Copy' | 'Reader', id
   throw libfedError('NOT_FOUND', `${entity === 'Copy' ? 'copy' : 'reader'} ${id} does not exist`);
 }
 
-function plan(entries: [string, Operation][], commitSite: string, lines: (string | false | null | undefined)[] = []): TxPlan {
+function plan(entries: [string, Operation][], commitSite: string): TxPlan {
   const ops = new Map<string, Operation[]>();
   for (const [site, op] of entries) ops.set(site, [...(ops.get(site) ?? []), op]);
-  return { ops, commitSite, lines: lines.filter((l): l is string => typeof l === 'string') };
+  return { ops, commitSite, lines: staleLines(entries.map(([, op]) => op)) };
 }
 
 async function loanSite(ctx: PlanningContext, loanId: string) {
@@ -85,8 +99,6 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
         [copy.site, { kind: 'loan.open', copyId: str(args, 'copyId'), readerId: str(args, 'readerId'), at: at.toISOString(), dueAt: dueAt.toISOString() }],
       ],
       copy.site,
-      // The reader's loans, the copy's status and loans, the book's availability change.
-      [`Reader:${str(args, 'readerId')}`, `Copy:${str(args, 'copyId')}`, `Book:${copy.row.copy!.isbn}`, ...LOAN_LISTS],
     );
   },
   async returnCopy(ctx, args) {
@@ -96,19 +108,18 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     const reader = await locate(ctx, 'Reader', loan.readerId);
     return plan(
       [
-        [site, { kind: 'loan.close', loanId, at: ctx.now().toISOString() }],
+        [site, { kind: 'loan.close', loanId, at: ctx.now().toISOString(), copyId: loan.copyId }],
         [reader.site, { kind: 'reader.releaseLoan', readerId: loan.readerId }],
       ],
       site,
-      [`Loan:${loanId}`, `Reader:${loan.readerId}`, `Copy:${loan.copyId}`, loan.isbn && `Book:${loan.isbn}`, ...LOAN_LISTS],
     );
   },
   async renewLoan(ctx, args) {
     const loanId = str(args, 'loanId');
-    const { site, loan } = await loanSite(ctx, loanId);
+    const { site } = await loanSite(ctx, loanId);
     const now = ctx.now();
     const dueAt = new Date(now.getTime() + ctx.loanDays * DAY_MS).toISOString();
-    return plan([[site, { kind: 'loan.renew', loanId, now: now.toISOString(), dueAt }]], site, [`Loan:${loanId}`, `Reader:${loan.readerId}`, `Copy:${loan.copyId}`, ...LOAN_LISTS]);
+    return plan([[site, { kind: 'loan.renew', loanId, now: now.toISOString(), dueAt }]], site);
   },
   async transferCopy(ctx, args) {
     const copyId = str(args, 'copyId');
@@ -122,16 +133,16 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     const born = ctx.birthSite(copyId);
     // DESIGN §3 rule 4: the birth site learns the new place in the same transaction.
     if (born) entries.push([born, { kind: 'location.set', entity: 'Copy', id: copyId, site: to }]);
-    return { ...plan(entries, to, [`Copy:${copyId}`, `Book:${copy.row.copy!.isbn}`]), moved: { id: copyId, site: to } };
+    return { ...plan(entries, to), moved: { id: copyId, site: to } };
   },
   async addCopy(ctx, args) {
     const site = branch(ctx, str(args, 'branchId'));
-    return plan([[site, { kind: 'copy.add', isbn: str(args, 'isbn', 20), branchId: site }]], site, [`Book:${str(args, 'isbn', 20)}`]);
+    return plan([[site, { kind: 'copy.add', isbn: str(args, 'isbn', 20), branchId: site }]], site);
   },
   async registerReader(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const site = branch(ctx, str(input, 'branchId'));
-    return plan([[site, { kind: 'reader.register', name: str(input, 'name'), branchId: site }]], site, READER_LISTS);
+    return plan([[site, { kind: 'reader.register', name: str(input, 'name'), branchId: site }]], site);
   },
   async moveReader(ctx, args) {
     const readerId = str(args, 'readerId');
@@ -145,13 +156,13 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     ];
     const born = ctx.birthSite(readerId);
     if (born) entries.push([born, { kind: 'location.set', entity: 'Reader', id: readerId, site: to }]);
-    return { ...plan(entries, to, [`Reader:${readerId}`, ...READER_LISTS]), moved: { id: readerId, site: to } };
+    return { ...plan(entries, to), moved: { id: readerId, site: to } };
   },
   // Replicated tables: read one, write all, in one transaction over every site.
   async addBook(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const op: Operation = { kind: 'book.add', isbn: str(input, 'isbn', 20), title: str(input, 'title'), author: str(input, 'author') };
-    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], [`Book:${op.isbn}`, ...BOOK_LISTS]);
+    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
   },
   async updateBook(ctx, args) {
     const input = (args.input ?? {}) as Args;
@@ -161,14 +172,14 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
       title: input.title == null ? undefined : str(input, 'title'),
       author: input.author == null ? undefined : str(input, 'author'),
     };
-    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], [`Book:${op.isbn}`, ...BOOK_LISTS]);
+    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
   },
   async addBranch(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const id = str(input, 'id', 10);
     if (!/^[A-Z][A-Z0-9]{0,7}$/.test(id)) throw libfedError('BAD_USER_INPUT', `branch id must be an upper-case letter then up to 7 letters or digits, got "${id}"`);
     const op: Operation = { kind: 'branch.add', id, name: str(input, 'name'), address: str(input, 'address') };
-    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], [`Branch:${id}`, ...BRANCH_LISTS]);
+    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
   },
 };
 

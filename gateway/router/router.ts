@@ -2,6 +2,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import type { GraphQLError } from 'graphql';
+import { typeLine } from '../../cache';
 import type { SubgraphDistribution } from '../../schema';
 import { stripReserved } from './inject';
 import { mergeGathered } from './merge';
@@ -40,7 +41,8 @@ export interface FragmentRouterOptions {
 
 /** The part of the coherence cache the router uses: read through, keyed by line (`Type:key`) and variant. */
 export interface EntityCache {
-  read<T>(line: string, variant: string, fill: () => Promise<T>): Promise<T>;
+  /** `dependsOn`: further lines whose writes make the answer stale (see `dependencies`). */
+  read<T>(line: string, variant: string, fill: () => Promise<T>, dependsOn?: readonly string[]): Promise<T>;
 }
 
 /** A fill whose answer must not be cached (an error, a missing site, no such entity): it still answers this request. */
@@ -76,9 +78,12 @@ export class FragmentRouter implements GraphQLDataSource {
   private readonly locations: Locations;
 
   private readonly entityRouter: EntityRouter;
+  /** The types whose rows this subgraph's sites hold (their answers are made of them). */
+  private readonly ownedTypes: string[];
 
   constructor(private readonly o: FragmentRouterOptions) {
     this.plans = new LRUCache({ max: o.planCacheSize ?? 1000 });
+    this.ownedTypes = [...o.distribution.entities].filter(([, rule]) => rule.kind !== 'gather').map(([type]) => type);
     this.locations = o.locations;
     this.entityRouter = new EntityRouter({
       siteIds: o.siteIds,
@@ -153,6 +158,21 @@ export class FragmentRouter implements GraphQLDataSource {
     return { kind: 'failed', cause: error ? `${String(error.extensions?.code ?? 'error')}: ${error.message}` : `no site answered ${key}` };
   }
 
+  /**
+   * Issue 16 item 2, the read half of one rule: what a cached answer of this
+   * subgraph depends on besides its own line. A subgraph's answers are made of
+   * the rows of the types it owns (its @replicated and @fragmented types): an
+   * answer about one owned entity (`reader(id)` here, `_entities` of Reader)
+   * is that entity's row, so its own line is enough; any other answer — a
+   * list, a count, another type's gathered fields such as `Reader.loans` or
+   * `Book.availability` — depends on which rows of the owned types exist, so
+   * on their type lines (`Loan:*`), which every write of such a row makes
+   * stale (`staleLines` in gateway/coordinator).
+   */
+  private dependencies(entityType: string | undefined): string[] {
+    return this.ownedTypes.filter((t) => t !== entityType).map(typeLine);
+  }
+
   private timeBucket(): number {
     return this.o.timeBucketMs ? Math.floor(Date.now() / this.o.timeBucketMs) : 0;
   }
@@ -215,14 +235,20 @@ export class FragmentRouter implements GraphQLDataSource {
         ? `${plan.rule.type}:${String(argumentValue(plan.field, plan.rule.arg, variables))}`
         : `Query.${plan.field.name.value}`;
     const variant = `${this.o.distribution.name}:${this.timeBucket()}:${plan.query}:${JSON.stringify(variables)}`;
+    const dependsOn = this.dependencies(plan.rule.kind === 'locate' ? plan.rule.type : undefined);
     try {
       // Kept as JSON text: every reader gets its own objects, since the gateway merges later fetches into what it gets.
-      const text = await cache.read(line, variant, async () => {
-        const answer = await this.root(plan, variables);
-        if (answer.errors?.length || answer.data?.[plan.key] == null) throw new Uncacheable({ value: answer, errors: [] });
-        stripReserved(answer.data);
-        return JSON.stringify(answer);
-      });
+      const text = await cache.read(
+        line,
+        variant,
+        async () => {
+          const answer = await this.root(plan, variables);
+          if (answer.errors?.length || answer.data?.[plan.key] == null) throw new Uncacheable({ value: answer, errors: [] });
+          stripReserved(answer.data);
+          return JSON.stringify(answer);
+        },
+        dependsOn,
+      );
       return JSON.parse(text) as SubgraphResponse;
     } catch (error) {
       if (error instanceof Uncacheable) return error.result.value as SubgraphResponse;
@@ -362,12 +388,17 @@ export class FragmentRouter implements GraphQLDataSource {
     const results = await Promise.all(
       reps.map((rep, i) =>
         cache
-          .read(entityLine(rep), variant, async () => {
-            const r = await misses.load(i);
-            if (r.errors.length || r.partial || r.value === null) throw new Uncacheable(r);
-            stripReserved(r.value);
-            return JSON.stringify(r.value);
-          })
+          .read(
+            entityLine(rep),
+            variant,
+            async () => {
+              const r = await misses.load(i);
+              if (r.errors.length || r.partial || r.value === null) throw new Uncacheable(r);
+              stripReserved(r.value);
+              return JSON.stringify(r.value);
+            },
+            this.dependencies(String(rep.__typename)),
+          )
           .then(
             // Kept as JSON text: the gateway merges later fetches into the objects it gets.
             (text) => ({ value: JSON.parse(text) as unknown, errors: [] as SubgraphError[] }),

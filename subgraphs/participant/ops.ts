@@ -14,7 +14,7 @@ export type Operation =
   | { kind: 'reader.remove'; readerId: string; openLoans: number }
   | { kind: 'reader.insert'; readerId: string; name: string; branchId: string; openLoans: number }
   | { kind: 'loan.open'; copyId: string; readerId: string; at: string; dueAt: string }
-  | { kind: 'loan.close'; loanId: string; at: string }
+  | { kind: 'loan.close'; loanId: string; at: string; /** The loan's copy, whose status the return changes (for `writes`). */ copyId?: string }
   | { kind: 'loan.renew'; loanId: string; now: string; dueAt: string }
   | { kind: 'copy.add'; isbn: string; branchId: string }
   | { kind: 'copy.remove'; copyId: string }
@@ -64,6 +64,44 @@ export function resources(op: Operation): string[] {
       return [`SACH:${op.isbn}`];
     case 'branch.add':
       return [`CHINHANH:${op.id}`];
+  }
+}
+
+/** The tables whose rows an operation writes; `key` when the row's key is known before it runs (not for a row it numbers). */
+export type Table = 'DOCGIA' | 'PHIEUMUON' | 'QUYENSACH' | 'SACH' | 'CHINHANH';
+
+/**
+ * Every row an operation inserts, updates or deletes (beyond LibFed's own
+ * bookkeeping tables). The gateway derives the cache lines a mutation makes
+ * stale from this, in one place: keep it in step with `apply`.
+ */
+export function writes(op: Operation): { table: Table; key?: string }[] {
+  switch (op.kind) {
+    case 'reader.reserveLoan':
+    case 'reader.releaseLoan':
+    case 'reader.remove':
+    case 'reader.insert':
+      return [{ table: 'DOCGIA', key: op.readerId }];
+    case 'reader.register':
+      return [{ table: 'DOCGIA' }];
+    case 'loan.open':
+      return [{ table: 'QUYENSACH', key: op.copyId }, { table: 'PHIEUMUON' }];
+    case 'loan.close':
+      return [{ table: 'PHIEUMUON', key: op.loanId }, op.copyId ? { table: 'QUYENSACH', key: op.copyId } : { table: 'QUYENSACH' }];
+    case 'loan.renew':
+      return [{ table: 'PHIEUMUON', key: op.loanId }];
+    case 'copy.add':
+      return [{ table: 'QUYENSACH' }];
+    case 'copy.remove':
+    case 'copy.insert':
+      return [{ table: 'QUYENSACH', key: op.copyId }];
+    case 'location.set':
+      return [];
+    case 'book.add':
+    case 'book.update':
+      return [{ table: 'SACH', key: op.isbn }];
+    case 'branch.add':
+      return [{ table: 'CHINHANH', key: op.id }];
   }
 }
 
