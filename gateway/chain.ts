@@ -94,7 +94,8 @@ function spawnReady(name: string, script: string, args: string[], o: Pick<ChainO
         // Not our JSON line.
       }
     });
-    child.once('exit', (code, signal) => {
+    // 'close', not 'exit': it comes after the child's stderr is read to its end, so the reason is in the message.
+    child.once('close', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited (${signal ?? code}) before it was ready:\n${stderr.join('\n')}`));
     });

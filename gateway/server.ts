@@ -101,7 +101,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   const distribution = loadDistribution();
   const log = o.log ?? pino({ name: 'libfed-gateway' }, pino.destination(2));
   const participants = new HttpParticipantClient(o.config.sites, o.siteTimeoutMs);
-  const waitFor = o.redisUrl ? new RedisWaitForGraph({ url: o.redisUrl, keyPrefix: o.redisKeyPrefix ?? 'libfed:' }) : new LocalWaitForGraph();
+  const instanceId = o.instanceId ?? `gw-${randomBytes(4).toString('hex')}`;
+  const waitFor = o.redisUrl
+    ? new RedisWaitForGraph({ url: o.redisUrl, keyPrefix: o.redisKeyPrefix ?? 'libfed:', connectionName: `${o.redisKeyPrefix ?? 'libfed:'}${instanceId}:waitfor` })
+    : new LocalWaitForGraph();
   const coordinator = new Coordinator({
     client: participants,
     waitFor,
@@ -109,7 +112,6 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     preparedTtlMs: o.preparedTtlMs,
     crashAt: o.crashAt,
   });
-  const instanceId = o.instanceId ?? `gw-${randomBytes(4).toString('hex')}`;
   const bus = !o.cache
     ? undefined
     : o.redisUrl

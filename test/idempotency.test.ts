@@ -54,6 +54,21 @@ describe('idempotent mutations through two gateways', () => {
     expect(other.data.readers.totalCount).toBe(0);
   });
 
+  it('takes the key from an Idempotency-Key header too, one key per mutation field', async () => {
+    const post = (url: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'header-key-7' },
+        body: JSON.stringify({ query: `mutation { a: registerReader(input: { name: "Phan Văn Đầu", branchId: "Q3" }) { id } b: registerReader(input: { name: "Phan Văn Đuôi", branchId: "Q3" }) { id } }` }),
+      }).then((r) => r.json() as Promise<any>);
+    const first = await post(a);
+    expect(first.errors).toBeUndefined();
+    expect(first.data.a.id).not.toBe(first.data.b.id);
+    expect(await post(b)).toEqual(first);
+    const found = await chain.query(`{ readers(branchId: "Q3", search: "Phan Văn Đ", first: 10) { totalCount } }`, {}, a);
+    expect(found.data.readers.totalCount).toBe(2);
+  });
+
   it('refuses a key over 100 characters with BAD_USER_INPUT, and does nothing', async () => {
     const res = await chain.query(REGISTER, { n: 'Lê Văn Quá Dài', k: 'k'.repeat(101) }, a);
     expect(res.errors?.[0].extensions.code).toBe('BAD_USER_INPUT');

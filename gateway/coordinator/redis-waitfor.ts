@@ -8,6 +8,10 @@ export interface RedisWaitForGraphOptions {
   /** An edge not refreshed for this long belongs to a gateway that stopped: it is ignored and removed. */
   staleMs?: number;
   clock?: () => number;
+  /** Redis CLIENT name of the connection, so an operator (or the chaos run) can find it. */
+  connectionName?: string;
+  /** A command not answered by then fails; the coordinator then relies on its lock-wait bound. */
+  commandTimeoutMs?: number;
 }
 
 /**
@@ -24,7 +28,7 @@ export class RedisWaitForGraph implements WaitForGraph {
   private readonly clock: () => number;
 
   constructor(o: RedisWaitForGraphOptions) {
-    this.redis = new Redis(o.url, { lazyConnect: false, maxRetriesPerRequest: 2 });
+    this.redis = new Redis(o.url, { lazyConnect: false, maxRetriesPerRequest: 2, connectionName: o.connectionName, commandTimeout: o.commandTimeoutMs ?? 500 });
     // An unreachable Redis must not crash the gateway: calls fail and the coordinator falls back to its lock-wait bound.
     this.redis.on('error', () => {});
     this.edgesKey = `${o.keyPrefix}waitfor:edges`;

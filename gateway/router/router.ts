@@ -104,7 +104,7 @@ export class FragmentRouter implements GraphQLDataSource {
       plan.kind === 'entities'
         ? await this.entities(plan, variables)
         : plan.kind === 'mutation'
-          ? await this.mutation(plan.fields, variables)
+          ? await this.mutation(plan.fields, variables, headerKey(options))
           : await this.roots(plan.fields, variables);
     stripReserved(result.data);
     return result as GatewayGraphQLResponse;
@@ -117,23 +117,26 @@ export class FragmentRouter implements GraphQLDataSource {
    * nullable: a refusal or a failed read-back nulls that field only, and always
    * with an error at its path.
    */
-  private async mutation(fields: MutationFieldPlan[], variables: Json): Promise<SubgraphResponse> {
+  private async mutation(fields: MutationFieldPlan[], variables: Json, header?: string): Promise<SubgraphResponse> {
     const data: Json = {};
     const errors: SubgraphError[] = [];
     for (const f of fields) {
-      const answer = await this.mutationField(f, variables);
+      // An `Idempotency-Key` header names the whole operation; each field gets its own key from it.
+      const answer = await this.mutationField(f, variables, header === undefined ? undefined : `${header}#${f.key}`);
       data[f.key] = answer.value;
       errors.push(...answer.errors);
     }
     return { data, errors: errors.length ? errors : undefined };
   }
 
-  private async mutationField(f: MutationFieldPlan, variables: Json): Promise<{ value: unknown; errors: SubgraphError[] }> {
+  private async mutationField(f: MutationFieldPlan, variables: Json, headerKey?: string): Promise<{ value: unknown; errors: SubgraphError[] }> {
     if (!this.o.mutations) throw new Error('this gateway has no coordinator');
     let result: MutationResult;
     try {
       const args = argumentValues(f.field, variables);
-      result = await this.o.mutations.run(f.field.name.value, args, typeof args.idempotencyKey === 'string' ? args.idempotencyKey : undefined);
+      // The argument wins over the header.
+      const key = typeof args.idempotencyKey === 'string' ? args.idempotencyKey : headerKey;
+      result = await this.o.mutations.run(f.field.name.value, args, key);
     } catch (error) {
       const e = error as GraphQLError;
       if (!e.extensions?.code) throw error;
@@ -424,6 +427,12 @@ function committedReadFailed(key: string, result: MutationResult, cause: string)
     path: [key],
     extensions: { code: 'TX_COMMITTED_READ_FAILED', gid: result.gid, id: result.key },
   };
+}
+
+/** The client's `Idempotency-Key` HTTP header, if it sent one. */
+function headerKey(options: GraphQLDataSourceProcessOptions): string | undefined {
+  const incoming = 'incomingRequestContext' in options ? options.incomingRequestContext : undefined;
+  return incoming?.request.http?.headers.get('idempotency-key') ?? undefined;
 }
 
 /** One cache line per entity (DESIGN §5): its type and key, as mutations name them (`Reader:Q3-DG0042`). */
