@@ -34,8 +34,12 @@ export type DirectoryOp =
   | { kind: 'join'; instanceId: string; token: string; line: string }
   /** After a committed write: bump each line's epoch, mark other holders I, make the writer M. */
   | { kind: 'write'; instanceId: string; token: string; lines: readonly string[] }
-  /** The instance no longer holds these lines (evicted, or invalidation acked). */
-  | { kind: 'leave'; instanceId: string; token: string; lines: readonly string[] }
+  /**
+   * The instance no longer holds these lines (evicted, or invalidation acked).
+   * Each names the registration it leaves (`serial`): a LEAVE that arrives
+   * after a newer JOIN of the same line, however reordered, removes nothing.
+   */
+  | { kind: 'leave'; instanceId: string; token: string; lines: readonly { line: string; serial: number }[] }
   /**
    * Ends a membership: a holder that did not ack (`fence: true`), or the
    * instance itself on stop. A fenced membership's lease is kept in the
@@ -49,6 +53,8 @@ export interface Joined {
   kind: 'joined';
   state: 'M' | 'E' | 'S';
   epoch: number;
+  /** This registration's number, unique in the directory; a LEAVE names it. */
+  serial: number;
   /** Holders that were E or M and are S now; the joiner tells them. */
   downgraded: { instanceId: string; from: 'E' | 'M' }[];
 }
@@ -57,8 +63,10 @@ export interface WrittenLine {
   line: string;
   /** The line's epoch after this write; invalidations carry it. */
   epoch: number;
-  /** Other live holders, now I: each must drop the line and ack before the write returns. */
-  targets: Holder[];
+  /** The writer's own registration (M) of the line. */
+  serial: number;
+  /** Other live holders, now I (keeping their registration's serial): each must drop the line and ack before the write returns. */
+  targets: (Holder & { serial: number })[];
 }
 
 export interface DirectoryReplies {
@@ -80,7 +88,7 @@ export type DirectoryOpOf<K extends DirectoryOp['kind']> = Extract<DirectoryOp, 
 
 /** Messages between instances, delivered in order per receiver, at most once. */
 export type BusMessage =
-  | { type: 'invalidate'; from: string; ackId: string; lines: { line: string; epoch: number }[] }
+  | { type: 'invalidate'; from: string; ackId: string; lines: { line: string; epoch: number; serial: number }[] }
   | { type: 'ack'; from: string; ackId: string }
   | { type: 'downgrade'; from: string; line: string; epoch: number };
 

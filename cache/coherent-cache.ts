@@ -123,7 +123,7 @@ export class CoherentCache {
     validate(this.o);
     this.metrics = cacheMetrics(options.registry, options.instanceId);
     this.invalidator = new Invalidator({ ...this.o, metrics: this.metrics });
-    this.l1 = new L1({ maxLines: this.o.maxLines, metrics: this.metrics, onEvict: (line) => this.leave(line) });
+    this.l1 = new L1({ maxLines: this.o.maxLines, metrics: this.metrics, onEvict: (line, serial) => this.leave([{ line, serial }]) });
   }
 
   /** `coherent` when hits are served; `starting`/`bypass` send every read to its fill. */
@@ -202,7 +202,7 @@ export class CoherentCache {
         this.onExpelled();
         return this.defer(unique, 'expelled');
       }
-      if (generation === this.generation) reply.lines.forEach((written) => this.l1.modified(written.line, written.epoch));
+      if (generation === this.generation) reply.lines.forEach((written) => this.l1.modified(written.line, written.epoch, written.serial));
       const revoked = await this.invalidator.invalidate(reply.lines);
       // A holder revoked by an earlier write may still serve these lines until its lease ends (issue 16 item 3).
       if (reply.fenceLeftMs > 0) await this.o.clock.sleep(reply.fenceLeftMs);
@@ -326,15 +326,14 @@ export class CoherentCache {
   /** Holder side of a write: drop, then ack, then take the I marks out of the directory. */
   private onInvalidate(message: Extract<BusMessage, { type: 'invalidate' }>): void {
     this.metrics.invalidationsReceived.inc(message.lines.length);
-    const settled = message.lines.filter(({ line, epoch }) => this.l1.invalidate(line, epoch)).map(({ line }) => line);
+    const settled = message.lines.filter(({ line, epoch }) => this.l1.invalidate(line, epoch)).map(({ line, serial }) => ({ line, serial }));
     this.o.bus.send(message.from, { type: 'ack', from: this.o.instanceId, ackId: message.ackId }).catch(this.o.onError);
-    // Sent after the ack and before any later join of these lines on the same
-    // connection, so it can only remove the I mark, never a newer registration.
-    if (settled.length > 0) this.leave(...settled);
+    // Names the registration the write marked I: however late it arrives, it cannot remove a newer one (issue 16 item 4).
+    if (settled.length > 0) this.leave(settled);
   }
 
   /** Takes lines out of the directory, without waiting (a stale entry only costs an extra invalidation). */
-  private leave(...lines: string[]): void {
+  private leave(lines: { line: string; serial: number }[]): void {
     if (this.current.phase !== 'coherent') return;
     const op = { kind: 'leave' as const, instanceId: this.o.instanceId, token: this.current.token, lines };
     this.o.bus.apply(op).catch(this.o.onError);
@@ -381,7 +380,7 @@ export class CoherentCache {
     }
     if (generation !== this.generation || this.current.phase === 'stopped' || this.current.phase === 'coherent') return;
     this.current = { phase: 'coherent', token, leaseUntil: sentAt + this.o.leaseMs };
-    replayed.forEach((written) => this.l1.modified(written.line, written.epoch));
+    replayed.forEach((written) => this.l1.modified(written.line, written.epoch, written.serial));
   }
 
   /** Invalidations of writes made while cut off, until none is left; throws if the bus fails again. */

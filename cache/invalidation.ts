@@ -44,7 +44,7 @@ export class Invalidator {
     return outcomes.filter((o) => !o.acked).map((o) => o.instanceId);
   }
 
-  private async invalidateHolder(holder: Holder, lines: { line: string; epoch: number }[]): Promise<HolderOutcome> {
+  private async invalidateHolder(holder: Holder, lines: { line: string; epoch: number; serial: number }[]): Promise<HolderOutcome> {
     const ackId = `${this.o.instanceId}#${++this.sequence}`;
     const ack = new Promise<true>((resolve) => this.waiting.set(ackId, () => resolve(true)));
     const timer = new AbortController();
@@ -76,14 +76,14 @@ export class Invalidator {
   }
 }
 
-/** One message per holder membership, listing every line it must drop. */
-function groupByHolder(written: readonly WrittenLine[]): Map<Holder, { line: string; epoch: number }[]> {
-  const byKey = new Map<string, [Holder, { line: string; epoch: number }[]]>();
+/** One message per holder membership, listing every line it must drop (and the registration its I mark keeps). */
+function groupByHolder(written: readonly WrittenLine[]): Map<Holder, { line: string; epoch: number; serial: number }[]> {
+  const byKey = new Map<string, [Holder, { line: string; epoch: number; serial: number }[]]>();
   for (const { line, epoch, targets } of written) {
-    for (const holder of targets) {
+    for (const { serial, ...holder } of targets) {
       const key = `${holder.instanceId}\u0000${holder.token}`;
       const entry = byKey.get(key) ?? [holder, []];
-      entry[1].push({ line, epoch });
+      entry[1].push({ line, epoch, serial });
       byKey.set(key, entry);
     }
   }

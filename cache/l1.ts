@@ -7,6 +7,8 @@ export interface LineRecord {
   state: 'M' | 'E' | 'S';
   /** The directory epoch this copy is valid from; an invalidation with a higher one drops it. */
   epoch: number;
+  /** Our directory registration of the line; an eviction's LEAVE names it. */
+  serial: number;
   /** Answers per variant (the gateway's subgraph + selection hash). */
   entries: Map<string, unknown>;
 }
@@ -20,8 +22,8 @@ export interface PendingJoin {
 export interface L1Options {
   maxLines: number;
   metrics: CacheMetrics;
-  /** An evicted line: the cache takes it out of the directory. */
-  onEvict: (line: string) => void;
+  /** An evicted line: the cache takes that registration out of the directory. */
+  onEvict: (line: string, serial: number) => void;
 }
 
 /**
@@ -52,22 +54,22 @@ export class L1 {
   }
 
   /** A join's reply, unless something overtook it: then nothing is made (see `beginJoin`). */
-  joined(line: string, pending: PendingJoin, reply: { state: 'M' | 'E' | 'S'; epoch: number }): LineRecord | undefined {
+  joined(line: string, pending: PendingJoin, reply: { state: 'M' | 'E' | 'S'; epoch: number; serial: number }): LineRecord | undefined {
     // Invalidations travel apart from replies: a write after this join may have been seen first. Its epoch is newer.
     if (pending.invalidatedAt > reply.epoch) return undefined;
     const existing = this.lines.peek(line);
     if (existing) return existing; // a concurrent miss of the same line joined first
     const state = reply.state === 'E' && pending.downgradedAt >= reply.epoch ? 'S' : reply.state;
-    const record: LineRecord = { state, epoch: reply.epoch, entries: new Map() };
+    const record: LineRecord = { state, epoch: reply.epoch, serial: reply.serial, entries: new Map() };
     this.lines.set(line, record);
     this.o.metrics.transition('I', state);
     return record;
   }
 
   /** Our own write: a new, empty record, so fills begun before it cannot install their older answers. */
-  modified(line: string, epoch: number): void {
+  modified(line: string, epoch: number, serial: number): void {
     this.o.metrics.transition(this.stateOf(line), 'M');
-    this.lines.set(line, { state: 'M', epoch, entries: new Map() });
+    this.lines.set(line, { state: 'M', epoch, serial, entries: new Map() });
   }
 
   /**
@@ -151,6 +153,6 @@ export class L1 {
     if (reason !== 'evict') return;
     // A join of this line still in flight reached the directory before the leave that follows: void it too.
     this.pendingJoins.get(line)?.forEach((join) => (join.invalidatedAt = Number.POSITIVE_INFINITY));
-    this.o.onEvict(line);
+    this.o.onEvict(line, record.serial);
   }
 }

@@ -7,7 +7,6 @@ import type {
   DirectoryOpOf,
   DirectoryReplies,
   Expelled,
-  Holder,
   Joined,
   MesiState,
   WrittenLine,
@@ -27,7 +26,7 @@ export interface LocalCoherenceBusOptions {
 
 interface LineDirectory {
   epoch: number;
-  holders: Map<string, { state: MesiState; token: string }>;
+  holders: Map<string, { state: MesiState; token: string; serial: number }>;
 }
 
 type AnyReply = DirectoryReplies[DirectoryOp['kind']];
@@ -45,6 +44,8 @@ export class LocalCoherenceBus implements CoherenceBus {
   private readonly members = new Map<string, { token: string; expiresAt: number }>();
   /** Revoked memberships whose lease still runs: `instance:token` → when it ends. */
   private readonly fences = new Map<string, number>();
+  /** Registration numbers, unique over every line (a line's entry can be forgotten and made again). */
+  private serial = 0;
   private readonly listeners = new Map<string, BusListener>();
   private readonly clock: Clock;
   private readonly deliver: (task: () => void) => void;
@@ -95,7 +96,7 @@ export class LocalCoherenceBus implements CoherenceBus {
       case 'write':
         return { kind: 'written', lines: op.lines.map((line) => this.writeLine(line, op)), fenceLeftMs: this.fenceLeft() };
       case 'leave':
-        op.lines.forEach((line) => this.leaveLine(line, op));
+        op.lines.forEach(({ line, serial }) => this.leaveLine(line, serial, op));
         return { kind: 'left' };
       case 'revoke':
         return this.revoke(op);
@@ -148,7 +149,7 @@ export class LocalCoherenceBus implements CoherenceBus {
     const dir = this.directory(op.line);
     const mine = dir.holders.get(op.instanceId);
     if (mine && mine.token === op.token && mine.state !== 'I') {
-      return { kind: 'joined', state: mine.state, epoch: dir.epoch, downgraded: [] };
+      return { kind: 'joined', state: mine.state, epoch: dir.epoch, serial: mine.serial, downgraded: [] };
     }
     let others = 0;
     const downgraded: Joined['downgraded'] = [];
@@ -163,31 +164,33 @@ export class LocalCoherenceBus implements CoherenceBus {
       }
     }
     const state = others === 0 ? 'E' : 'S';
-    dir.holders.set(op.instanceId, { state, token: op.token });
-    return { kind: 'joined', state, epoch: dir.epoch, downgraded };
+    const serial = ++this.serial;
+    dir.holders.set(op.instanceId, { state, token: op.token, serial });
+    return { kind: 'joined', state, epoch: dir.epoch, serial, downgraded };
   }
 
   private writeLine(line: string, op: DirectoryOpOf<'write'>): WrittenLine {
     const dir = this.directory(line);
     dir.epoch += 1;
-    const targets: Holder[] = [];
+    const targets: WrittenLine['targets'] = [];
     for (const [id, holder] of dir.holders) {
       if (id === op.instanceId) continue;
       if (!this.live(id, holder.token)) {
         dir.holders.delete(id);
       } else {
         holder.state = 'I';
-        targets.push({ instanceId: id, token: holder.token });
+        targets.push({ instanceId: id, token: holder.token, serial: holder.serial });
       }
     }
-    dir.holders.set(op.instanceId, { state: 'M', token: op.token });
-    return { line, epoch: dir.epoch, targets };
+    const serial = ++this.serial;
+    dir.holders.set(op.instanceId, { state: 'M', token: op.token, serial });
+    return { line, epoch: dir.epoch, serial, targets };
   }
 
-  private leaveLine(line: string, op: DirectoryOpOf<'leave'>): void {
+  private leaveLine(line: string, serial: number, op: DirectoryOpOf<'leave'>): void {
     const dir = this.lines.get(line);
     const mine = dir?.holders.get(op.instanceId);
-    if (!dir || !mine || mine.token !== op.token) return;
+    if (!dir || !mine || mine.token !== op.token || mine.serial !== serial) return;
     dir.holders.delete(op.instanceId);
     // Epochs only need to grow while someone holds the line (see README), so an empty line is forgotten.
     if (dir.holders.size === 0) this.lines.delete(line);

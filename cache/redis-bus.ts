@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { BusListener, BusMessage, CoherenceBus, DirectoryOp, DirectoryOpOf, DirectoryReplies, Holder, WrittenLine } from './bus';
+import type { BusListener, BusMessage, CoherenceBus, DirectoryOp, DirectoryOpOf, DirectoryReplies, WrittenLine } from './bus';
 import { JOIN, LEAVE, REGISTER, RENEW, REVOKE, WRITE } from './redis-scripts';
+
+const SCRIPTS = [JOIN, LEAVE, REGISTER, RENEW, REVOKE, WRITE];
 
 export interface RedisCoherenceBusOptions {
   /** redis://host:port[/db] */
@@ -38,6 +40,7 @@ export class RedisCoherenceBus implements CoherenceBus {
   private readonly prefix: string;
   private readonly onError: (error: Error) => void;
   private subscribed = false;
+  private scriptsLoaded = false;
   private up = false;
   private stopping?: Promise<void>;
 
@@ -47,7 +50,9 @@ export class RedisCoherenceBus implements CoherenceBus {
     this.onError = options.onError ?? (() => undefined);
     this.commands = new Redis(options.url, this.connectionOptions(options, 'commands'));
     this.subscriber = new Redis(options.url, this.connectionOptions(options, 'subscriber'));
-    this.commands.on('ready', () => this.reportIfUp());
+    // Scripts are loaded before the bus reports up, after every (re)connection: a NOSCRIPT
+    // retry would send that one command a round trip late, behind later ones (issue 16 item 4).
+    this.commands.on('ready', () => void this.loadScripts());
     this.subscriber.on('ready', () => void this.resubscribe());
     this.subscriber.on('message', (channel: string, text: string) => this.route(channel, text));
     for (const connection of [this.commands, this.subscriber]) {
@@ -136,8 +141,20 @@ export class RedisCoherenceBus implements CoherenceBus {
     }
   }
 
+  private async loadScripts(): Promise<void> {
+    try {
+      for (const script of SCRIPTS) this.shas.set(script, String(await this.commands.script('LOAD', script)));
+      this.scriptsLoaded = true;
+      this.reportIfUp();
+    } catch (error) {
+      this.onError(error as Error);
+      // Still connected: try again shortly (a closed connection loads them on its next 'ready').
+      if (this.commands.status === 'ready' && !this.stopping) setTimeout(() => void this.loadScripts(), 200).unref();
+    }
+  }
+
   private reportIfUp(): void {
-    if (this.up || !this.subscribed || this.commands.status !== 'ready' || this.stopping) return;
+    if (this.up || !this.subscribed || !this.scriptsLoaded || this.commands.status !== 'ready' || this.stopping) return;
     this.up = true;
     for (const listener of this.listeners.values()) listener({ type: 'connection', up: true });
   }
@@ -145,6 +162,7 @@ export class RedisCoherenceBus implements CoherenceBus {
   /** Either connection closing means messages may have been missed (pub/sub keeps nothing for the absent). */
   private reportDown(connection: Redis): void {
     if (connection === this.subscriber) this.subscribed = false;
+    else this.scriptsLoaded = false;
     if (!this.up) return;
     this.up = false;
     for (const listener of this.listeners.values()) listener({ type: 'connection', up: false });
@@ -173,7 +191,7 @@ export class RedisCoherenceBus implements CoherenceBus {
       case 'write':
         return parseWritten(op.lines, await this.run(WRITE, op.lines.map((line) => this.dir(line)), args));
       case 'leave':
-        if (op.lines.length > 0) await this.run(LEAVE, op.lines.map((line) => this.dir(line)), args);
+        if (op.lines.length > 0) await this.run(LEAVE, op.lines.map(({ line }) => this.dir(line)), [...args, ...op.lines.map(({ serial }) => serial)]);
         return { kind: 'left' };
       case 'revoke':
         return { kind: 'revoked', leaseLeftMs: Number(await this.run(REVOKE, [], [...args, op.fence ? '1' : '0'])) };
@@ -200,8 +218,8 @@ function parseJoined(reply: unknown): DirectoryReplies['join'] {
   const r = reply as (string | number)[];
   if (r[0] === 'expelled') return { kind: 'expelled' };
   const downgraded: { instanceId: string; from: 'E' | 'M' }[] = [];
-  for (let i = 3; i < r.length; i += 2) downgraded.push({ instanceId: String(r[i]), from: r[i + 1] as 'E' | 'M' });
-  return { kind: 'joined', state: r[1] as 'M' | 'E' | 'S', epoch: Number(r[2]), downgraded };
+  for (let i = 4; i < r.length; i += 2) downgraded.push({ instanceId: String(r[i]), from: r[i + 1] as 'E' | 'M' });
+  return { kind: 'joined', state: r[1] as 'M' | 'E' | 'S', epoch: Number(r[2]), serial: Number(r[3]), downgraded };
 }
 
 function parseWritten(lines: readonly string[], reply: unknown): DirectoryReplies['write'] {
@@ -212,11 +230,14 @@ function parseWritten(lines: readonly string[], reply: unknown): DirectoryReplie
   let at = 2;
   for (const line of lines) {
     const epoch = Number(r[at]);
-    const count = Number(r[at + 1]);
-    const targets: Holder[] = [];
-    for (let i = 0; i < count; i += 1) targets.push({ instanceId: String(r[at + 2 + 2 * i]), token: String(r[at + 3 + 2 * i]) });
-    written.push({ line, epoch, targets });
-    at += 2 + 2 * count;
+    const serial = Number(r[at + 1]);
+    const count = Number(r[at + 2]);
+    const targets: WrittenLine['targets'] = [];
+    for (let i = 0; i < count; i += 1) {
+      targets.push({ instanceId: String(r[at + 3 + 3 * i]), token: String(r[at + 4 + 3 * i]), serial: Number(r[at + 5 + 3 * i]) });
+    }
+    written.push({ line, epoch, serial, targets });
+    at += 3 + 3 * count;
   }
   return { kind: 'written', lines: written, fenceLeftMs };
 }

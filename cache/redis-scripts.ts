@@ -4,7 +4,8 @@
  * `LocalCoherenceBus` step for step; the transition tests run on both.
  *
  * Layout under the key prefix P (ARGV[1] of every script):
- *   P..'dir:'..line      hash: '#epoch' -> integer, 'h:'..instanceId -> '<state>:<token>'
+ *   P..'dir:'..line      hash: '#epoch' -> integer, 'h:'..instanceId -> '<state>:<token>:<serial>'
+ *   P..'#serial'         integer: the last registration number handed out (JOIN, and WRITE for the writer)
  *   P..'member:'..id     string: the instance's membership token, expiring with its lease
  * Member keys are read by name inside the scripts, so this needs one Redis
  * node (not Cluster) — the directory is small and the bus is one node anyway.
@@ -14,6 +15,14 @@ const LIVE = `
 local prefix = ARGV[1]
 local function live(id, token)
   return redis.call('GET', prefix .. 'member:' .. id) == token
+end
+local function entry(value)
+  local state, token, serial = string.match(value, '^(%u):([^:]*):(%d+)$')
+  if not state then return string.sub(value, 1, 1), string.sub(value, 3), 0 end
+  return state, token, tonumber(serial)
+end
+local function nextSerial()
+  return redis.call('INCR', prefix .. '#serial')
 end
 `;
 
@@ -50,29 +59,30 @@ return left
 
 /**
  * KEYS[1]: the line. ARGV: prefix, id, token.
- * Returns {'joined', state, epoch, id1, from1, ...} (the downgraded E/M holders) or {'expelled'}.
+ * Returns {'joined', state, epoch, serial, id1, from1, ...} (the downgraded E/M holders) or {'expelled'}.
  */
 export const JOIN = `${LIVE}
 local me, token, dir = ARGV[2], ARGV[3], KEYS[1]
 if not live(me, token) then return {'expelled'} end
 local epoch = tonumber(redis.call('HGET', dir, '#epoch') or '0')
 local mine = redis.call('HGET', dir, 'h:' .. me)
-if mine and string.sub(mine, 3) == token and string.sub(mine, 1, 1) ~= 'I' then
-  return {'joined', string.sub(mine, 1, 1), epoch}
+if mine then
+  local state, mineToken, serial = entry(mine)
+  if mineToken == token and state ~= 'I' then return {'joined', state, epoch, serial} end
 end
 local fields = redis.call('HGETALL', dir)
-local others, reply = 0, {'joined', 'E', epoch}
+local others, reply = 0, {'joined', 'E', epoch, 0}
 for i = 1, #fields, 2 do
   local field, value = fields[i], fields[i + 1]
   local id = string.sub(field, 3)
   if string.sub(field, 1, 2) == 'h:' and id ~= me then
-    local state, holderToken = string.sub(value, 1, 1), string.sub(value, 3)
+    local state, holderToken, serial = entry(value)
     if not live(id, holderToken) then
       redis.call('HDEL', dir, field)
     elseif state ~= 'I' then
       others = others + 1
       if state ~= 'S' then
-        redis.call('HSET', dir, field, 'S:' .. holderToken)
+        redis.call('HSET', dir, field, 'S:' .. holderToken .. ':' .. serial)
         table.insert(reply, id)
         table.insert(reply, state)
       end
@@ -80,13 +90,14 @@ for i = 1, #fields, 2 do
   end
 end
 if others > 0 then reply[2] = 'S' end
-redis.call('HSET', dir, 'h:' .. me, reply[2] .. ':' .. token)
+reply[4] = nextSerial()
+redis.call('HSET', dir, 'h:' .. me, reply[2] .. ':' .. token .. ':' .. reply[4])
 return reply
 `;
 
 /**
  * KEYS: the lines. ARGV: prefix, id, token.
- * Returns {'written', fenceLeftMs, then per line: epoch, n, id1, token1, ... idn, tokenn} or {'expelled'}.
+ * Returns {'written', fenceLeftMs, then per line: epoch, serial, n, id1, token1, serial1, ... idn, tokenn, serialn} or {'expelled'}.
  */
 export const WRITE = `${LIVE}
 local me, token = ARGV[2], ARGV[3]
@@ -106,31 +117,40 @@ for k = 1, #KEYS do
   for i = 1, #fields, 2 do
     local field, value = fields[i], fields[i + 1]
     if string.sub(field, 1, 2) == 'h:' then
-      local id, holderToken = string.sub(field, 3), string.sub(value, 3)
+      local id = string.sub(field, 3)
+      local _, holderToken, serial = entry(value)
       if id ~= me and not live(id, holderToken) then
         redis.call('HDEL', dir, field)
       elseif id ~= me then
-        redis.call('HSET', dir, field, 'I:' .. holderToken)
+        redis.call('HSET', dir, field, 'I:' .. holderToken .. ':' .. serial)
         table.insert(targets, id)
         table.insert(targets, holderToken)
+        table.insert(targets, serial)
       end
     end
   end
-  redis.call('HSET', dir, 'h:' .. me, 'M:' .. token)
+  local serial = nextSerial()
+  redis.call('HSET', dir, 'h:' .. me, 'M:' .. token .. ':' .. serial)
   table.insert(reply, epoch)
-  table.insert(reply, #targets / 2)
+  table.insert(reply, serial)
+  table.insert(reply, #targets / 3)
   for _, v in ipairs(targets) do table.insert(reply, v) end
 end
 return reply
 `;
 
-/** KEYS: the lines. ARGV: prefix, id, token. An empty line is deleted (epochs need only grow while held). */
-export const LEAVE = `
+/**
+ * KEYS: the lines. ARGV: prefix, id, token, then the serial of the registration
+ * left on each line. Only that registration is removed. An empty line is
+ * deleted (epochs need only grow while held).
+ */
+export const LEAVE = `${LIVE}
 local me, token = ARGV[2], ARGV[3]
 for k = 1, #KEYS do
   local dir = KEYS[k]
   local mine = redis.call('HGET', dir, 'h:' .. me)
-  if mine and string.sub(mine, 3) == token then
+  local _, mineToken, serial = entry(mine or 'I::0')
+  if mine and mineToken == token and serial == tonumber(ARGV[3 + k]) then
     redis.call('HDEL', dir, 'h:' .. me)
     local left = redis.call('HLEN', dir)
     if left == 0 or (left == 1 and redis.call('HEXISTS', dir, '#epoch') == 1) then

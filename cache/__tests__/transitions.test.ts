@@ -109,7 +109,7 @@ describeEachBus('MESI transitions', (makeKind) => {
     db.set('Reader:Q1-DG1', 'v2');
     await a.write(['Reader:Q1-DG1']);
     expect(calls.filter((c) => c.method === 'send')).toEqual([
-      { method: 'send', to: 'B', message: expect.objectContaining({ type: 'invalidate', lines: [{ line: 'Reader:Q1-DG1', epoch: 1 }] }) },
+      { method: 'send', to: 'B', message: expect.objectContaining({ type: 'invalidate', lines: [{ line: 'Reader:Q1-DG1', epoch: 1, serial: expect.any(Number) }] }) },
     ]);
     expect(b.stateOf('Reader:Q1-DG1')).toBe('I');
     expect(await b.read('Reader:Q1-DG1', 'sel1', fillFor('B', 'Reader:Q1-DG1'))).toBe('v2');
