@@ -2,4 +2,4 @@ export { FragmentRouter, type EntityCache, type FragmentRouterOptions, type Muta
 export { lruLocations, type Locations, type LruLocationsOptions } from './locations';
 export { HttpSiteClient, SiteHealth, SiteUnavailable, type SiteClient, type SubgraphRequest, type SubgraphResponse } from './sites';
 export { planFetch, UnroutableFetch } from './plan';
-export { kWayMerge, compareValues, sumDeep, mergeGathered } from './merge';
+export { kWayMerge, compareText, compareValues, sumDeep, mergeGathered } from './merge';

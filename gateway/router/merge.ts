@@ -9,12 +9,35 @@ import { CURSORS, GROUP, MORE, sortKeyAlias, sumAlias, type MergeShape } from '.
 type Json = Record<string, unknown>;
 type Value = string | number | boolean | null | undefined;
 
-/** Code-point order for strings (what sites sort by with a binary collation), numeric for numbers, nulls last. */
+/**
+ * The one text order every merge uses: Unicode code points, which is what the
+ * sites' binary collation sorts by (PostgreSQL's "C" compares UTF-8 bytes, and
+ * UTF-8 byte order is code-point order). JavaScript's `<` compares UTF-16 code
+ * units instead, which disagrees for a character above U+FFFF against one in
+ * U+E000..U+FFFF (a surrogate 0xD800.. sorts before 0xE000..): a k-way merge on
+ * `<` then skips rows (issue 16 item 5).
+ */
+export function compareText(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Only where both are surrogate or both are not does code-unit order equal code-point order.
+    const sx = x >= 0xd800 && x <= 0xdfff;
+    const sy = y >= 0xd800 && y <= 0xdfff;
+    if (sx === sy) return x - y;
+    return sx ? 1 : -1; // a surrogate half starts a code point above U+FFFF
+  }
+  return a.length - b.length;
+}
+
+/** Code-point order for strings (see `compareText`), numeric for numbers, nulls last. */
 export function compareValues(a: Value, b: Value, direction: Direction): number {
   if (a === b) return 0;
   if (a === null || a === undefined) return 1;
   if (b === null || b === undefined) return -1;
-  const order = typeof a === 'number' && typeof b === 'number' ? a - b : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+  const order = typeof a === 'number' && typeof b === 'number' ? a - b : compareText(String(a), String(b));
   return direction === 'DESC' ? -order : order;
 }
 
@@ -106,7 +129,7 @@ function mergeTopK(parts: Json[][], shape: MergeShape, limit: number | undefined
     const sortValues = rule.orderBy.map((k) => g.sums[rule.sum.indexOf(k.field)] as Value);
     return { key, item: g.item, sortValues };
   });
-  ranked.sort((a, b) => compareTuples(a.sortValues, b.sortValues, rule.orderBy) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  ranked.sort((a, b) => compareTuples(a.sortValues, b.sortValues, rule.orderBy) || compareText(a.key, b.key));
   return ranked.slice(0, limit ?? ranked.length).map((r) => r.item);
 }
 
