@@ -162,18 +162,21 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   // for coherenceBoundMs from the round's start. A gateway without a cache
   // leaves the logs to the gateways that have one (it must not delete lines
   // they have not heard of).
-  let draining = false;
-  const drain = setInterval(() => {
-    if (!cache || draining) return;
-    draining = true;
+  let draining: Promise<void> | undefined;
+  const drainRound = () => {
+    if (!cache || draining) return draining;
     const confirm = cache.startFenceRound();
-    coordinator
+    draining = coordinator
       .drainDirty(siteIds, async (lines) => (await cache.write(lines)).kind)
-      .then(({ complete }) => complete && confirm())
+      .then(({ complete }) => void (complete && confirm()))
       .catch((error: Error) => log.warn({ err: error.message }, 'dirty-line drain failed'))
-      .finally(() => (draining = false));
-  }, o.drainIntervalMs);
+      .finally(() => (draining = undefined));
+    return draining;
+  };
+  const drain = setInterval(drainRound, o.drainIntervalMs);
   drain.unref();
+  // Cache from the first request: the first round runs before the gateway listens (bounded: a site down only delays caching).
+  if (cache) await Promise.race([cache.start().then(drainRound), new Promise((r) => setTimeout(r, o.coherenceBoundMs).unref())]);
   // One store for every router: a move committed through one is where all of them look next (DESIGN §3 rule 4).
   const locations = lruLocations();
   const gateway = new ApolloGateway({
