@@ -2,3 +2,4 @@ export * from './sites';
 export * from './distribution';
 export { composeSupergraph, readSupergraph, SUPERGRAPH_FILE } from './compose';
 export * from './errors';
+export * from './limits';

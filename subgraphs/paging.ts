@@ -1,9 +1,8 @@
-import { libfedError } from '../schema';
+import { DEFAULT_PAGE_SIZE, libfedError, MAX_PAGE_SIZE } from '../schema';
 import { sql, type Sql, type SqlExecutor } from '../sql';
 
 /** Relay-style connections with keyset cursors. A cursor holds the sort-key values of its row. */
-export const MAX_PAGE_SIZE = 100;
-export const DEFAULT_PAGE_SIZE = 20;
+export { MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE };
 
 export type CursorValue = string | number;
 

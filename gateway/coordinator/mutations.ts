@@ -1,5 +1,5 @@
 import { cacheLine, typeLine } from '../../cache';
-import { libfedError } from '../../schema';
+import { libfedError, MAX_ID_LENGTH } from '../../schema';
 import { writes, type Located, type Operation, type Table } from '../../subgraphs/participant';
 import type { ParticipantClient } from '../../subgraphs/participant';
 import type { TxPlan } from './coordinator';
@@ -44,9 +44,15 @@ function str(args: Args, name: string, max = 255): string {
   // The query planner prints an ID that looks like an integer (an ISBN) as an Int literal.
   const value = typeof args[name] === 'number' ? String(args[name]) : args[name];
   if (typeof value !== 'string' || value.trim() === '' || value.length > max) {
-    throw libfedError('BAD_USER_INPUT', `${name} must be a non-empty string of at most ${max} characters, got ${JSON.stringify(value)}`);
+    const shown = typeof value === 'string' && value.length > 60 ? `${value.length} characters` : JSON.stringify(value);
+    throw libfedError('BAD_USER_INPUT', `${name} must be a non-empty string of at most ${max} characters, got ${shown}`, { argument: name, max });
   }
   return value.trim();
+}
+
+/** An entity id argument, within the length every site accepts. */
+function id(args: Args, name: string): string {
+  return str(args, name, MAX_ID_LENGTH);
 }
 
 function branch(ctx: PlanningContext, id: string): string {
@@ -88,21 +94,21 @@ async function loanSite(ctx: PlanningContext, loanId: string) {
 
 const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxPlan>> = {
   async borrowCopy(ctx, args) {
-    const reader = await locate(ctx, 'Reader', str(args, 'readerId'));
-    const copy = await locate(ctx, 'Copy', str(args, 'copyId'));
+    const reader = await locate(ctx, 'Reader', id(args, 'readerId'));
+    const copy = await locate(ctx, 'Copy', id(args, 'copyId'));
     const at = ctx.now();
     const dueAt = new Date(at.getTime() + ctx.loanDays * DAY_MS);
     // The copy's site writes the loan, so its commit decides and returns the new id.
     return plan(
       [
-        [reader.site, { kind: 'reader.reserveLoan', readerId: str(args, 'readerId'), max: ctx.maxOpenLoans }],
-        [copy.site, { kind: 'loan.open', copyId: str(args, 'copyId'), readerId: str(args, 'readerId'), at: at.toISOString(), dueAt: dueAt.toISOString() }],
+        [reader.site, { kind: 'reader.reserveLoan', readerId: id(args, 'readerId'), max: ctx.maxOpenLoans }],
+        [copy.site, { kind: 'loan.open', copyId: id(args, 'copyId'), readerId: id(args, 'readerId'), at: at.toISOString(), dueAt: dueAt.toISOString() }],
       ],
       copy.site,
     );
   },
   async returnCopy(ctx, args) {
-    const loanId = str(args, 'loanId');
+    const loanId = id(args, 'loanId');
     const { site, loan } = await loanSite(ctx, loanId);
     if (!loan.open) throw libfedError('LOAN_CLOSED', `loan ${loanId} was already returned`);
     const reader = await locate(ctx, 'Reader', loan.readerId);
@@ -115,14 +121,14 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     );
   },
   async renewLoan(ctx, args) {
-    const loanId = str(args, 'loanId');
+    const loanId = id(args, 'loanId');
     const { site } = await loanSite(ctx, loanId);
     const now = ctx.now();
     const dueAt = new Date(now.getTime() + ctx.loanDays * DAY_MS).toISOString();
     return plan([[site, { kind: 'loan.renew', loanId, now: now.toISOString(), dueAt }]], site);
   },
   async transferCopy(ctx, args) {
-    const copyId = str(args, 'copyId');
+    const copyId = id(args, 'copyId');
     const to = branch(ctx, str(args, 'toBranchId'));
     const copy = await locate(ctx, 'Copy', copyId);
     if (copy.site === to) throw libfedError('SAME_BRANCH', `copy ${copyId} is already at ${to}`);
@@ -145,7 +151,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     return plan([[site, { kind: 'reader.register', name: str(input, 'name'), branchId: site }]], site);
   },
   async moveReader(ctx, args) {
-    const readerId = str(args, 'readerId');
+    const readerId = id(args, 'readerId');
     const to = branch(ctx, str(args, 'toBranchId'));
     const reader = await locate(ctx, 'Reader', readerId);
     if (reader.site === to) throw libfedError('SAME_BRANCH', `reader ${readerId} is already registered at ${to}`);

@@ -58,6 +58,8 @@ export class MutationService implements MutationRunner {
     const idempotency = key === undefined ? undefined : idempotencyOf(field, args, key);
     let gid: string | undefined;
     let sites: string[] = [];
+    /** Set once the plan went to the coordinator: from then on an unexplained failure may hide a commit. */
+    let handedOver = false;
     const audit = (outcome: string, extra: Record<string, unknown> = {}) =>
       this.o.log.info({ audit: true, mutation: field, args, idempotencyKey: key, gid, sites, outcome, ms: Date.now() - started, ...extra }, `mutation ${outcome.toLowerCase()}`);
     try {
@@ -70,6 +72,7 @@ export class MutationService implements MutationRunner {
       const plan = await planMutation(this.o.planning, field, args);
       gid = this.o.coordinator.newGid(plan.commitSite);
       sites = [...plan.ops.keys()];
+      handedOver = true;
       const applied = await this.o.coordinator.run(plan, gid, idempotency);
       const committedAt = Date.now();
       await this.invalidate(plan.lines, committedAt);
@@ -78,7 +81,7 @@ export class MutationService implements MutationRunner {
       audit('COMMITTED');
       return { key: entity.id, gid, moved: plan.moved };
     } catch (error) {
-      const e = error instanceof ParticipantUnreachable ? libfedError('BRANCH_UNAVAILABLE', `${error.message}; nothing was changed`, { site: error.siteId }) : error;
+      const e = this.coded(error, handedOver, gid);
       const code = (e as { extensions?: { code?: string } }).extensions?.code ?? 'INTERNAL_SERVER_ERROR';
       // A refusal of a keyed retry may only mean the first attempt got there first (its effect is why this one is refused).
       if (idempotency && code !== 'TX_IN_DOUBT' && code !== 'INTERNAL_SERVER_ERROR') {
@@ -95,6 +98,22 @@ export class MutationService implements MutationRunner {
       audit(code === 'TX_IN_DOUBT' ? 'IN_DOUBT' : 'ABORTED', { code });
       throw e;
     }
+  }
+
+  /**
+   * Every failure as a coded error the client can act on. An unexplained one
+   * (a bug, a site's HTTP error) before the coordinator had the plan changed
+   * nothing; after, it may hide a commit: TX_IN_DOUBT with the gid, never a
+   * plain failure.
+   */
+  private coded(error: unknown, handedOver: boolean, gid: string | undefined): unknown {
+    if (error instanceof ParticipantUnreachable) return libfedError('BRANCH_UNAVAILABLE', `${error.message}; nothing was changed`, { site: error.siteId });
+    if ((error as { extensions?: { code?: string } }).extensions?.code) return error;
+    this.o.log.error({ err: String((error as Error)?.stack ?? error), gid }, 'mutation failed unexpectedly');
+    if (handedOver && gid) {
+      return libfedError('TX_IN_DOUBT', `transaction ${gid} failed unexpectedly after it started; query transaction(gid: "${gid}") for the outcome before retrying`, { gid });
+    }
+    return libfedError('INTERNAL_SERVER_ERROR', 'internal error before anything was written: nothing was changed; the gateway log has the details');
   }
 
   /**

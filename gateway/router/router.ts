@@ -3,7 +3,7 @@ import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import type { GraphQLError } from 'graphql';
 import { typeLine } from '../../cache';
-import type { SubgraphDistribution } from '../../schema';
+import { MAX_PAGE_SIZE, type SubgraphDistribution } from '../../schema';
 import { stripReserved } from './inject';
 import { mergeGathered } from './merge';
 import { dedupe, limitOf, movedTo, pathInMerged, responseOf, unavailable, withoutMoved, type Answer, type Json } from './answers';
@@ -237,7 +237,9 @@ export class FragmentRouter implements GraphQLDataSource {
       plan.rule.kind === 'locate'
         ? `${plan.rule.type}:${String(argumentValue(plan.field, plan.rule.arg, variables))}`
         : `Query.${plan.field.name.value}`;
-    const variant = `${this.o.distribution.name}:${this.timeBucket()}:${plan.query}:${JSON.stringify(variables)}`;
+    // The client's own arguments too: the query sent to sites can drop one (TOPK sends `first: null`), so
+    // `topBooks(first: 3)` and `topBooks(first: 10)` would otherwise share an answer.
+    const variant = `${this.o.distribution.name}:${this.timeBucket()}:${plan.query}:${JSON.stringify(variables)}:${JSON.stringify(argumentValues(plan.field, variables))}`;
     const dependsOn = this.dependencies(plan.rule.kind === 'locate' ? plan.rule.type : undefined);
     try {
       // Kept as JSON text: every reader gets its own objects, since the gateway merges later fetches into what it gets.
@@ -323,6 +325,8 @@ export class FragmentRouter implements GraphQLDataSource {
 
   /** Rule 1 and 5: one site when the branch argument names it, else every site in parallel; merged; missing sites reported. */
   private async gather(plan: RootFieldPlan, gathered: GatheredField, variables: Json): Promise<SubgraphResponse> {
+    const badLimit = pageSizeError(gathered, variables);
+    if (badLimit) return { data: { [plan.key]: null }, errors: [{ ...badLimit, path: [plan.key] }] };
     const sites = this.gatherSites([gathered], variables);
     if (typeof sites === 'string') {
       return { data: { [plan.key]: null }, errors: [{ message: sites, path: [plan.key], extensions: { code: 'UNKNOWN_BRANCH' } }] };
@@ -427,6 +431,19 @@ function committedReadFailed(key: string, result: MutationResult, cause: string)
     path: [key],
     extensions: { code: 'TX_COMMITTED_READ_FAILED', gid: result.gid, id: result.key },
   };
+}
+
+/**
+ * The sites' page-size rule, checked at the gateway first (issue 16 item 8):
+ * TOPK asks the sites for every group (`first: null`), so only the gateway
+ * sees the client's `first`.
+ */
+function pageSizeError(g: GatheredField, variables: Json): SubgraphError | undefined {
+  const arg = g.shape.rule.limitArg;
+  const value = arg ? argumentValue(g.field, arg, variables) : undefined;
+  if (value === undefined || value === null) return undefined;
+  if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= MAX_PAGE_SIZE) return undefined;
+  return { message: `${arg} must be between 0 and ${MAX_PAGE_SIZE}, got ${JSON.stringify(value)}`, extensions: { code: 'PAGE_SIZE_OUT_OF_RANGE', argument: arg, max: MAX_PAGE_SIZE } };
 }
 
 /** The client's `Idempotency-Key` HTTP header, if it sent one. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_ID_LENGTH } from '../../schema';
 import type { Operation } from './ops';
 import { loanRow, locate } from './ops';
 import type { Idempotency, Participant } from './participant';
@@ -26,8 +27,8 @@ const bodies = {
   abort: z.object({ gid }),
   decide: z.object({ gid }),
   status: z.object({}),
-  locate: z.object({ entity: z.enum(['Copy', 'Reader']), id: z.string().min(1).max(40) }),
-  loan: z.object({ id: z.string().min(1).max(40) }),
+  locate: z.object({ entity: z.enum(['Copy', 'Reader']), id: z.string().min(1).max(MAX_ID_LENGTH) }),
+  loan: z.object({ id: z.string().min(1).max(MAX_ID_LENGTH) }),
 };
 export type TxAction = keyof typeof bodies;
 
