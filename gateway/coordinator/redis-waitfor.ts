@@ -7,7 +7,6 @@ export interface RedisWaitForGraphOptions {
   keyPrefix: string;
   /** An edge not refreshed for this long belongs to a gateway that stopped: it is ignored and removed. */
   staleMs?: number;
-  clock?: () => number;
   /** Redis CLIENT name of the connection, so an operator (or the chaos run) can find it. */
   connectionName?: string;
   /** A command not answered by then fails; the coordinator then relies on its lock-wait bound. */
@@ -25,7 +24,6 @@ export class RedisWaitForGraph implements WaitForGraph {
   private readonly edgesKey: string;
   private readonly infoKey: string;
   private readonly staleMs: number;
-  private readonly clock: () => number;
 
   constructor(o: RedisWaitForGraphOptions) {
     this.redis = new Redis(o.url, { lazyConnect: false, maxRetriesPerRequest: 2, connectionName: o.connectionName, commandTimeout: o.commandTimeoutMs ?? 500 });
@@ -34,11 +32,20 @@ export class RedisWaitForGraph implements WaitForGraph {
     this.edgesKey = `${o.keyPrefix}waitfor:edges`;
     this.infoKey = `${o.keyPrefix}waitfor:info`;
     this.staleMs = o.staleMs ?? 30_000;
-    this.clock = o.clock ?? (() => Date.now());
+  }
+
+  /**
+   * Edge ages are measured on Redis's clock, the one clock every gateway
+   * shares: gateways whose own clocks differ by more than `staleMs` would
+   * otherwise delete each other's live edges as stale (issue 16).
+   */
+  private async now(): Promise<number> {
+    const [seconds, micros] = await this.redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   }
 
   async wait(waiter: TxInfo, holder: string): Promise<string | undefined> {
-    const now = this.clock();
+    const now = await this.now();
     await this.redis.multi().hset(this.edgesKey, waiter.gid, holder).hset(this.infoKey, waiter.gid, JSON.stringify({ ...waiter, seenAt: now })).exec();
     const [edges, info] = await Promise.all([this.redis.hgetall(this.edgesKey), this.redis.hgetall(this.infoKey)]);
     const live = new Map<string, TxInfo>();
@@ -55,7 +62,7 @@ export class RedisWaitForGraph implements WaitForGraph {
 
   async update(tx: TxInfo): Promise<void> {
     if (await this.redis.hexists(this.infoKey, tx.gid)) {
-      await this.redis.hset(this.infoKey, tx.gid, JSON.stringify({ ...tx, seenAt: this.clock() }));
+      await this.redis.hset(this.infoKey, tx.gid, JSON.stringify({ ...tx, seenAt: await this.now() }));
     }
   }
 

@@ -64,3 +64,27 @@ describe.each(graphs)('wait-for graph %s', (_, make) => {
     }
   });
 });
+
+(process.env.REDIS_URL ? describe : describe.skip)('wait-for graph through Redis, gateways with different clocks', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('finds the cycle although the second gateway\'s clock runs a minute ahead of the first', async () => {
+    const keyPrefix = `libfed-test-${randomBytes(4).toString('hex')}:`;
+    const a = new RedisWaitForGraph({ url: process.env.REDIS_URL!, keyPrefix });
+    const b = new RedisWaitForGraph({ url: process.env.REDIS_URL!, keyPrefix });
+    // Only Date is faked: the connection's timers keep running.
+    const timers = ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'nextTick', 'queueMicrotask', 'hrtime', 'performance'] as const;
+    try {
+      jest.useFakeTimers({ now: Date.now(), doNotFake: [...timers] });
+      expect(await a.wait(tx('t1', 100), 't2')).toBeUndefined();
+      jest.setSystemTime(Date.now() + 60_000); // "gateway B"
+      expect(await b.wait(tx('t2', 200), 't1')).toBe('t2');
+    } finally {
+      jest.useRealTimers();
+      await a.forget('t1');
+      await a.forget('t2');
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
