@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { birthSite, loadDistribution, readSupergraph, type SitesConfig, type SubgraphName } from '../schema';
 import { listen, sendJson, serveApollo } from '../subgraphs/http';
 import { formatError } from './errors';
+import { NoReservedAliases } from './reserved';
 import { gatewayMetrics } from './metrics';
 import { FragmentRouter, HttpSiteClient, lruLocations, SiteHealth } from './router';
 import { Coordinator, HttpParticipantClient, LocalWaitForGraph, MutationService, RedisWaitForGraph, type CrashPoint } from './coordinator';
@@ -205,7 +206,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   const limits = armor.protect();
   const apollo = new ApolloServer({
     gateway,
-    validationRules: limits.validationRules,
+    validationRules: [...limits.validationRules, NoReservedAliases],
     // Developers explore the schema in Apollo Sandbox, whatever NODE_ENV says.
     plugins: [...limits.plugins, ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })],
     formatError,

@@ -3,3 +3,4 @@ export { lruLocations, type Locations, type LruLocationsOptions } from './locati
 export { HttpSiteClient, SiteHealth, SiteUnavailable, type SiteClient, type SubgraphRequest, type SubgraphResponse } from './sites';
 export { planFetch, UnroutableFetch } from './plan';
 export { kWayMerge, compareText, compareValues, sumDeep, mergeGathered } from './merge';
+export { RESERVED } from './inject';

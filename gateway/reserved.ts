@@ -1,0 +1,21 @@
+import { GraphQLError, type ValidationRule } from 'graphql';
+import { RESERVED as RESERVED_PREFIX } from './router';
+
+/**
+ * Issue 17 item 9: a client alias beginning with the gateway's reserved prefix
+ * would collide with its bookkeeping fields (and be stripped from the answer):
+ * refuse it during validation, naming the alias.
+ */
+export const NoReservedAliases: ValidationRule = (context) => ({
+  Field(node) {
+    const alias = node.alias?.value;
+    if (alias?.startsWith(RESERVED_PREFIX)) {
+      context.reportError(
+        new GraphQLError(`alias "${alias}" begins with "${RESERVED_PREFIX}", which the gateway reserves for its own fields; choose another alias`, {
+          nodes: [node],
+          extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+        }),
+      );
+    }
+  },
+});

@@ -1,0 +1,77 @@
+import type { DemoData } from '../sql/seed';
+import { demoData, loanId } from './fixture';
+import { startTestChain, type TestChain } from './harness';
+
+/**
+ * Issue 17 items 1, 2 and 9: the gateway reads every argument as GraphQL
+ * execution does (a variable's declared default, `null` meaning the schema's
+ * default page size), so the sites and the gateway agree on each page; and its
+ * own bookkeeping fields cannot collide with a client's alias.
+ */
+describe('arguments as GraphQL execution reads them', () => {
+  let chain: TestChain;
+  let data: DemoData;
+
+  beforeAll(async () => {
+    chain = await startTestChain('pglite');
+    data = demoData(chain.config);
+  }, 180_000);
+  afterAll(() => chain?.close());
+
+  /** Every open loan id reached by following endCursor, with pages asked for as `first`. */
+  const walk = async (query: string, variables: Record<string, unknown>) => {
+    const ids: string[] = [];
+    let after: string | null = null;
+    let total = 0;
+    for (let page = 0; page < 200; page++) {
+      const res: any = await chain.query(query, { ...variables, after });
+      expect(res.errors).toBeUndefined();
+      total = res.data.loans.totalCount;
+      ids.push(...res.data.loans.edges.map((e: any) => e.node.id));
+      if (!res.data.loans.pageInfo.hasNextPage) break;
+      after = res.data.loans.pageInfo.endCursor;
+    }
+    return { ids, total };
+  };
+  const open = () => data.loans.filter((l) => l.returnedAt === null).map(loanId);
+
+  it('first: null is the default page size (20), and paging reaches every open loan once', async () => {
+    const first = await chain.query(`query($f: Int) { loans(open: true, first: $f) { edges { node { id } } } }`, { f: null });
+    expect(first.data.loans.edges).toHaveLength(20);
+    const { ids, total } = await walk(`query($f: Int, $after: String) { loans(open: true, first: $f, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }`, { f: null });
+    expect(total).toBe(open().length);
+    expect([...ids].sort()).toEqual([...open()].sort());
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('a variable left out takes its declared default, for page sizes and TOPK limits', async () => {
+    const page = await chain.query(`query($f: Int = 5) { loans(open: true, first: $f) { edges { node { id } } } }`, {});
+    expect(page.data.loans.edges).toHaveLength(5);
+    const top = await chain.query(`query($f: Int = 3) { topBooks(first: $f) { loans } }`, {});
+    expect(top.data.topBooks).toHaveLength(3);
+    const { ids } = await walk(`query($f: Int = 7, $after: String) { loans(open: true, first: $f, after: $after) { totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }`, {});
+    expect([...ids].sort()).toEqual([...open()].sort());
+  });
+
+  it('a defaulted branch variable is checked like a literal one', async () => {
+    const res = await chain.query(`query($b: ID = "Q9") { loanStats(branchId: $b) { total } }`, {});
+    expect(res.errors?.[0].extensions.code).toBe('UNKNOWN_BRANCH');
+  });
+
+  it('a defaulted id variable is cached under the entity\'s own line: a borrow shows at once', async () => {
+    const reader = data.readers.find((r) => r.homeBranchId === 'Q1' && r.id.startsWith('Q1-') && data.loans.every((l) => l.readerId !== r.id || l.returnedAt !== null))!;
+    const copy = data.copies.find((c) => c.branchId === 'Q1' && c.id.startsWith('Q1-') && c.status === 'Có sẵn')!;
+    const READ = `query($id: ID = "${reader.id}") { reader(id: $id) { openLoanCount } }`;
+    const before = (await chain.query(READ, {})).data.reader.openLoanCount;
+    await chain.query(READ, {});
+    expect((await chain.query(`mutation { borrowCopy(readerId: "${reader.id}", copyId: "${copy.id}") { id } }`)).errors).toBeUndefined();
+    expect((await chain.query(READ, {})).data.reader.openLoanCount).toBe(before + 1);
+  });
+
+  it('refuses an alias in the gateway\'s reserved prefix, with an error rather than a blank answer', async () => {
+    const res = await chain.query(`{ __lf_x: branches { id } }`);
+    expect(res.data).toBeUndefined();
+    expect(res.errors?.map((e: any) => e.extensions.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(res.errors?.[0].message).toMatch(/__lf_x/);
+  });
+});
