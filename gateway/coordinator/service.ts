@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { libfedError } from '../../schema';
 import type { MutationResult, MutationRunner } from '../router';
-import { ParticipantUnreachable, type Decision, type Idempotency, type ParticipantClient } from '../../subgraphs/participant';
+import { ParticipantFailed, ParticipantUnreachable, type Decision, type Idempotency, type ParticipantClient } from '../../subgraphs/participant';
 import { Coordinator, type TxView } from './coordinator';
 import { planMutation, type PlanningContext } from './mutations';
 import type { WaitForGraph } from './waitfor';
@@ -109,6 +109,10 @@ export class MutationService implements MutationRunner {
   private coded(error: unknown, handedOver: boolean, gid: string | undefined): unknown {
     if (error instanceof ParticipantUnreachable) return libfedError('BRANCH_UNAVAILABLE', `${error.message}; nothing was changed`, { site: error.siteId });
     if ((error as { extensions?: { code?: string } }).extensions?.code) return error;
+    // Planning only reads: a site that failed a read (its database restarting, say) changed nothing.
+    if (error instanceof ParticipantFailed && !handedOver) {
+      return libfedError('BRANCH_UNAVAILABLE', `branch site ${error.siteId} failed a planning read (HTTP ${error.status}); nothing was changed, retry later`, { site: error.siteId });
+    }
     this.o.log.error({ err: String((error as Error)?.stack ?? error), gid }, 'mutation failed unexpectedly');
     if (handedOver && gid) {
       return libfedError('TX_IN_DOUBT', `transaction ${gid} failed unexpectedly after it started; query transaction(gid: "${gid}") for the outcome before retrying`, { gid });
