@@ -53,12 +53,40 @@ const configSchema = z
       if (seen.has(site.id)) ctx.addIssue({ code: 'custom', path: ['sites', i, 'id'], message: `duplicate site id "${site.id}"` });
       seen.add(site.id);
     });
+    // Issue 17 item 5: two sites on one database (or one address) would serve each other's fragments.
+    const claimed = new Map<string, string>();
+    config.sites.forEach((site, i) => {
+      const claims: [string, string][] = [[`url ${endpoint(site.url)}`, 'url']];
+      const db = databaseKey(site.database);
+      if (db) claims.push([`database ${db}`, 'database']);
+      for (const [claim, field] of claims) {
+        const other = claimed.get(claim);
+        if (other) ctx.addIssue({ code: 'custom', path: ['sites', i, field], message: `sites ${other} and ${site.id} name the same ${claim}; each site needs its own` });
+        else claimed.set(claim, site.id);
+      }
+    });
     for (const table of config.replicated) {
       if (table in config.fragments) {
         ctx.addIssue({ code: 'custom', path: ['replicated'], message: `table ${table} is both fragmented and replicated` });
       }
     }
   });
+
+/** host:port of a URL, with the protocol's default port, so `http://h` and `http://h:80/` are one endpoint. */
+function endpoint(url: string): string {
+  if (!URL.canParse(url)) return url; // refused as a bad url already
+  const u = new URL(url);
+  return `${u.hostname.toLowerCase()}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
+}
+
+/** What makes two server databases the same one: host, port and database name (PGlite sites each get their own directory). */
+function databaseKey(db: SiteDatabase): string | undefined {
+  if (db.kind === 'pglite' || !URL.canParse(db.url)) return undefined;
+  const u = new URL(db.url);
+  const port = u.port || (db.kind === 'postgres' ? '5432' : '1433');
+  const name = db.kind === 'postgres' ? decodeURIComponent(u.pathname.replace(/^\//, '')) : (u.searchParams.get('database') ?? decodeURIComponent(u.pathname.replace(/^\//, '')));
+  return `${db.kind}://${u.hostname.toLowerCase()}:${port}/${name}`;
+}
 
 export class SitesConfigError extends Error {
   constructor(file: string, problems: string[]) {

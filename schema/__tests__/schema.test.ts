@@ -32,6 +32,12 @@ describe('sites.yaml', () => {
     ['a bad url', valid.replace('url: http://127.0.0.1:4001', 'url: not a url'), 'sites.0.url'],
     ['a table both fragmented and replicated', valid.replace('replicated: [SACH, CHINHANH]', 'replicated: [SACH, DOCGIA]'), 'DOCGIA is both'],
     ['broken YAML', 'sites: [', 'not valid YAML'],
+    [
+      'two sites on one database',
+      valid.replace(/database: pglite/g, (_, at: number) => (at < valid.indexOf('id: Q5') ? 'database: postgres://postgres@127.0.0.1:5432/libfed' : 'database: pglite')),
+      'sites Q1 and Q3 name the same database postgres://127.0.0.1:5432/libfed',
+    ],
+    ['two sites on one address', valid.replace('url: http://127.0.0.1:4003', 'url: http://127.0.0.1:4001/'), 'sites Q1 and Q5 name the same url 127.0.0.1:4001'],
   ])('refuses %s and names the field', (_, text, expected) => {
     expect(() => parseSites(text)).toThrow(SitesConfigError);
     expect(() => parseSites(text)).toThrow(expected);
