@@ -85,13 +85,15 @@ function mergeConnection(parts: Json[], shape: MergeShape, limit: number | undef
   const total = cursors.reduce((n, list) => n + list.length, 0);
   const hasNextPage = order.length < total || parts.some((p) => (p[MORE] as Json | undefined)?.hasNextPage === true);
   const endCursor = order.length ? cursors[order[order.length - 1][0]][order[order.length - 1][1]] : null;
+  // Only keys the sites answered: a field under @skip / @include(if: false) is absent, and stays absent (issue 17 item 6).
+  const answered = (key: string) => parts.some((p) => key in p);
   const merged: Json = { ...parts[0] };
-  for (const key of shape.keys('edges')) merged[key] = order.map(([l, i]) => (parts[l][key] as unknown[])[i]);
-  for (const key of shape.keys('totalCount')) merged[key] = parts.reduce((n, p) => n + Number(p[key] ?? 0), 0);
-  for (const info of shape.pageInfoKeys) {
-    const page: Json = { ...(parts[0][info.key] as Json) };
-    for (const k of info.hasNextPage) page[k] = hasNextPage;
-    for (const k of info.endCursor) page[k] = endCursor;
+  for (const key of shape.keys('edges').filter(answered)) merged[key] = order.map(([l, i]) => ((parts[l][key] as unknown[] | undefined) ?? [])[i] ?? null);
+  for (const key of shape.keys('totalCount').filter(answered)) merged[key] = parts.reduce((n, p) => n + Number(p[key] ?? 0), 0);
+  for (const info of shape.pageInfoKeys.filter((i) => answered(i.key))) {
+    const page: Json = { ...(parts.find((p) => info.key in p)![info.key] as Json) };
+    for (const k of info.hasNextPage) if (k in page) page[k] = hasNextPage;
+    for (const k of info.endCursor) if (k in page) page[k] = endCursor;
     merged[info.key] = page;
   }
   return merged;
@@ -124,7 +126,7 @@ function mergeTopK(parts: Json[][], shape: MergeShape, limit: number | undefined
   }
   const ranked = [...groups].map(([key, g]) => {
     rule.sum.forEach((name, i) => {
-      for (const k of shape.keys(name)) g.item[k] = g.sums[i];
+      for (const k of shape.keys(name)) if (k in g.item) g.item[k] = g.sums[i];
     });
     const sortValues = rule.orderBy.map((k) => g.sums[rule.sum.indexOf(k.field)] as Value);
     return { key, item: g.item, sortValues };
