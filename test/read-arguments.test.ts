@@ -68,6 +68,16 @@ describe('arguments as GraphQL execution reads them', () => {
     expect((await chain.query(READ, {})).data.reader.openLoanCount).toBe(before + 1);
   });
 
+  it.each([true, false])('@skip(if: %p) on edges of loans and readers answers what was asked', async (skip) => {
+    for (const list of ['loans', 'readers']) {
+      const res = await chain.query(`query($s: Boolean!) { ${list}(first: 3) { totalCount edges @skip(if: $s) { node { id } } } }`, { s: skip });
+      expect(res.errors).toBeUndefined();
+      expect('edges' in res.data[list]).toBe(!skip);
+      if (!skip) expect(res.data[list].edges).toHaveLength(3);
+      expect(res.data[list].totalCount).toBeGreaterThan(3);
+    }
+  });
+
   it('refuses an alias in the gateway\'s reserved prefix, with an error rather than a blank answer', async () => {
     const res = await chain.query(`{ __lf_x: branches { id } }`);
     expect(res.data).toBeUndefined();
