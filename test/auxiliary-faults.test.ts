@@ -384,15 +384,14 @@ const told = (answer: Answer) => (answer.ok ? 'COMMITTED' : `${answer.code}: ${a
     expect(await leftovers()).toEqual(clean);
   });
   /**
-   * Product bug, found while writing this file (not an auxiliary fault, the same rule): the commit
-   * point commits, then its call throws an error that is neither ParticipantUnreachable nor
-   * ParticipantFailed (a bug; HttpParticipantClient's JSON.parse of a 200 body runs outside its
-   * try). Coordinator.decideAt rethrows it uncoded and twoPhase's catch takes it for "did not
-   * commit": it ABORTs every prepared participant although COMMITTED(gid) is durable at the commit
-   * point. The client is told TX_IN_DOUBT, outcome(gid) says COMMITTED, and the reader's site has
-   * rolled back its half (open-loan count 0 beside an open loan).
+   * Found while writing this file (the same rule, not an auxiliary fault): the commit point
+   * commits, then its call throws an error that is neither ParticipantUnreachable nor
+   * ParticipantFailed (an answer that cannot be read, a bug). decideAt rethrew it uncoded and
+   * twoPhase took it for "did not commit", aborting the prepared participants although
+   * COMMITTED(gid) was durable: an open loan beside a reader counter of 0. Now any unexplained
+   * failure of a deciding call is TX_IN_DOUBT, which aborts nothing.
    */
-  it.failing('a deciding call that fails unexpectedly after the commit point committed aborts no participant (coordinator.ts decideAt/twoPhase)', async () => {
+  it('a deciding call that fails unexpectedly after the commit point committed aborts no participant (coordinator.ts decideAt/twoPhase)', async () => {
     const f = await fixture('2PC borrowCopy');
     const broken: ParticipantClient = {
       call: async <T>(site: string, action: string, body: unknown) => {

@@ -139,8 +139,10 @@ export class Coordinator {
       if (error instanceof ParticipantFailed && error.status < 500) {
         throw libfedError('BAD_USER_INPUT', `branch ${site} refused the mutation's request (HTTP ${error.status}): ${error.body.slice(0, 200)}; nothing was changed`, { site });
       }
-      if (error instanceof ParticipantUnreachable || error instanceof ParticipantFailed) throw inDoubt(tx.gid, site, error.message);
-      throw error;
+      // A deadlock victim or a lock-wait timeout decided nothing: the request was refused before it ran.
+      if ((error as GraphQLError).extensions?.code) throw error;
+      // Anything else (no answer, a server error, an answer we could not read, a bug) may hide a commit.
+      throw inDoubt(tx.gid, site, (error as Error).message);
     }
   }
 
