@@ -209,7 +209,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     validationRules: [...limits.validationRules, NoReservedAliases],
     // Developers explore the schema in Apollo Sandbox, whatever NODE_ENV says.
     plugins: [...limits.plugins, ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })],
-    formatError,
+    formatError: (formatted) => formatError(formatted, (ref, original) => log.error({ ref, error: original }, 'internal error answered to a client')),
     includeStacktraceInErrorResponses: false,
     introspection: true,
     stopOnTerminationSignals: false,

@@ -1,6 +1,6 @@
 import { list, sql } from '../sql';
 import { loader, type SiteContext } from './context';
-import { pageByTextAndId, pageSize } from './paging';
+import { cursorScope, pageByTextAndId, pageSize } from './paging';
 
 /** catalog subgraph: branches and books, fully replicated — this site answers from its own replica. */
 
@@ -34,6 +34,7 @@ async function books(ctx: SiteContext, args: { search?: string | null; first?: n
     first: pageSize(args.first),
     after: args.after,
     keyOf: (row) => [row.title, row.isbn],
+    scope: cursorScope('books', { search: args.search }),
   });
 }
 

@@ -1,7 +1,7 @@
 import { libfedError } from '../schema';
 import { raw, sql, list, type Sql } from '../sql';
 import { listLoader, loader, type SiteContext } from './context';
-import { connection, decodeCursor, pageSize } from './paging';
+import { connection, cursorScope, decodeCursor, pageSize } from './paging';
 
 /** loans subgraph: the loan slips written at this site, per reader and per copy lists, and reports. */
 
@@ -24,10 +24,21 @@ export function loanId(siteId: string, seq: number): string {
   return `${siteId}-${String(seq).padStart(SEQ_DIGITS, '0')}`;
 }
 
+/** Largest MaPM an int column holds: a larger number names no loan (and must not reach SQL). */
+const MAX_SEQ = 2_147_483_647;
+
+/**
+ * The local number of a loan id of this site, or null for an id that cannot
+ * be one of its loans: another site's, not canonical (`Q1-1` for `Q1-00000001`:
+ * one loan, one id, one cache line), or past the column's range.
+ */
 export function localSeq(siteId: string, id: string): number | null {
   const prefix = `${siteId}-`;
-  if (!id.startsWith(prefix) || !/^\d+$/.test(id.slice(prefix.length))) return null;
-  return Number(id.slice(prefix.length));
+  const digits = id.slice(prefix.length);
+  if (!id.startsWith(prefix) || !/^\d{8,10}$/.test(digits)) return null;
+  const seq = Number(digits);
+  if (seq > MAX_SEQ || String(seq).padStart(8, '0') !== digits) return null;
+  return seq;
 }
 
 const LOAN_COLUMNS = sql`MaPM AS seq, MaDG AS reader_id, MaQuyenSach AS copy_id, MaCN AS branch_id,
@@ -71,10 +82,15 @@ function loansBy(ctx: SiteContext, column: 'MaDG' | 'MaQuyenSach', key: 'reader_
 interface LoansArgs { branchId?: string | null; readerId?: string | null; open?: boolean | null; overdue?: boolean | null; first?: number | null; after?: string | null }
 
 /** Keyset condition "sorts after (t, id)" in (borrowedAt DESC, id DESC) order, for this site's ids. */
-function afterCursor(ctx: SiteContext, cursor: string): Sql {
-  const [t, id] = decodeCursor(cursor, ['string', 'string']) as [string, string];
+function afterCursor(ctx: SiteContext, cursor: string, scope: string): Sql {
+  const [t, id] = decodeCursor(cursor, ['string', 'string'], scope) as [string, string];
   const at = new Date(t);
-  if (Number.isNaN(at.getTime())) throw libfedError('INVALID_CURSOR', `after must be a cursor returned by loans, got "${cursor}"`);
+  // Only instants and loan ids this list could have produced: anything else would reach SQL as an error.
+  const year = at.getUTCFullYear();
+  const siteOf = /^([A-Z][A-Z0-9]{0,7})-\d{8,10}$/.exec(id)?.[1];
+  if (Number.isNaN(at.getTime()) || year < 1 || year > 9999 || !siteOf || localSeq(siteOf, id) === null) {
+    throw libfedError('INVALID_CURSOR', `after must be a cursor returned by loans with the same filters (pageInfo.endCursor), got "${cursor.slice(0, 80)}"`);
+  }
   const prefix = `${ctx.siteId}-`;
   const seq = localSeq(ctx.siteId, id);
   // Ids of this site compare with `id` as one block unless `id` is also from this site.
@@ -96,10 +112,11 @@ async function loans(ctx: SiteContext, args: LoansArgs) {
   const first = pageSize(args.first);
   const d = ctx.db.dialect;
   const filters = args.branchId && args.branchId !== ctx.siteId ? sql`1 = 0` : loanFilters(ctx, args);
-  const after = args.after ? afterCursor(ctx, args.after) : sql`1 = 1`;
+  const scope = cursorScope('loans', { branchId: args.branchId, readerId: args.readerId, open: args.open, overdue: args.overdue });
+  const after = args.after ? afterCursor(ctx, args.after, scope) : sql`1 = 1`;
   const rows = await ctx.db.query<LoanRow>(sql`SELECT ${LOAN_COLUMNS} FROM PHIEUMUON
     WHERE ${filters} AND ${after} ${NEWEST_FIRST} ${d.limit(first + 1)}`);
-  return connection(rows, first, (row) => [row.borrowed_at.toISOString(), loanId(row.branch_id, row.seq)], async () => {
+  return connection(rows, first, scope, (row) => [row.borrowed_at.toISOString(), loanId(row.branch_id, row.seq)], async () => {
     const [row] = await ctx.db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM PHIEUMUON WHERE ${filters}`);
     return Number(row.n);
   });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DEFAULT_PAGE_SIZE, libfedError, MAX_PAGE_SIZE } from '../schema';
 import { sql, type Sql, type SqlExecutor } from '../sql';
 
@@ -14,22 +15,39 @@ export function pageSize(first: number | null | undefined): number {
   return size;
 }
 
-export function encodeCursor(values: readonly CursorValue[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
+/**
+ * What a cursor belongs to: the list and its filters (issue 17 item 8). It
+ * rides at the END of the cursor's values, after the sort key, so the gateway's
+ * merge (which compares the leading sort-key values) reads it unchanged, and a
+ * site refuses a cursor of another list or other filters with INVALID_CURSOR.
+ */
+export function cursorScope(list: string, filters: Record<string, unknown>): string {
+  const canonical = Object.keys(filters).sort().map((k) => [k, filters[k] ?? null]);
+  return `${list}:${createHash('sha256').update(JSON.stringify(canonical)).digest('base64url').slice(0, 12)}`;
+}
+
+export function encodeCursor(values: readonly CursorValue[], scope?: string): string {
+  return Buffer.from(JSON.stringify(scope === undefined ? values : [...values, scope])).toString('base64url');
 }
 
 /** Decodes a cursor made by `encodeCursor` for a list whose sort key has `kinds` (one per key part). */
-export function decodeCursor(cursor: string, kinds: readonly ('string' | 'number')[]): CursorValue[] {
+export function decodeCursor(cursor: string, kinds: readonly ('string' | 'number')[], scope?: string): CursorValue[] {
   let values: unknown;
   try {
     values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     values = undefined;
   }
-  if (!Array.isArray(values) || values.length !== kinds.length || values.some((v, i) => typeof v !== kinds[i])) {
-    throw libfedError('INVALID_CURSOR', `after must be a cursor returned by this list (pageInfo.endCursor), got "${cursor}"`);
+  const length = kinds.length + (scope === undefined ? 0 : 1);
+  if (
+    !Array.isArray(values) ||
+    values.length !== length ||
+    values.slice(0, kinds.length).some((v, i) => typeof v !== kinds[i]) ||
+    (scope !== undefined && values[kinds.length] !== scope)
+  ) {
+    throw libfedError('INVALID_CURSOR', `after must be a cursor returned by this list with the same filters (pageInfo.endCursor), got "${cursor.slice(0, 80)}"`);
   }
-  return values as CursorValue[];
+  return values.slice(0, kinds.length) as CursorValue[];
 }
 
 export interface Connection<T> {
@@ -43,11 +61,12 @@ export interface Connection<T> {
 export function connection<T>(
   rows: T[],
   first: number,
+  scope: string,
   sortKey: (row: T) => readonly CursorValue[],
   count: () => Promise<number>,
 ): Connection<T> {
   const page = rows.slice(0, first);
-  const edges = page.map((node) => ({ cursor: encodeCursor(sortKey(node)), node }));
+  const edges = page.map((node) => ({ cursor: encodeCursor(sortKey(node), scope), node }));
   return {
     edges,
     pageInfo: { hasNextPage: rows.length > first, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
@@ -69,6 +88,8 @@ export interface TextIdPage<T> {
   first: number;
   after?: string | null;
   keyOf: (row: T) => [string, string];
+  /** The list and filters its cursors belong to (`cursorScope`). */
+  scope: string;
 }
 
 /**
@@ -82,11 +103,11 @@ export async function pageByTextAndId<T extends object>(db: SqlExecutor, q: Text
   const id = sql`${q.id} ${d.binaryCollation}`;
   let after = sql`1 = 1`;
   if (q.after) {
-    const [t, i] = decodeCursor(q.after, ['string', 'string']);
+    const [t, i] = decodeCursor(q.after, ['string', 'string'], q.scope);
     after = sql`(${text} > ${t} OR (${text} = ${t} AND ${id} > ${i}))`;
   }
   const rows = await db.query<T>(sql`SELECT ${q.select} FROM ${q.from} WHERE ${q.where} AND ${after} ORDER BY ${text}, ${id} ${d.limit(q.first + 1)}`);
-  return connection(rows, q.first, q.keyOf, async () => {
+  return connection(rows, q.first, q.scope, q.keyOf, async () => {
     const [row] = await db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${q.from} WHERE ${q.where}`);
     return Number(row.n);
   });

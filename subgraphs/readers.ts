@@ -1,7 +1,7 @@
 import { list, sql } from '../sql';
 import { loader, type SiteContext } from './context';
 import { notHeldHere } from './location';
-import { emptyConnection, pageByTextAndId, pageSize } from './paging';
+import { cursorScope, emptyConnection, pageByTextAndId, pageSize } from './paging';
 
 /** readers subgraph: the readers registered at this site's branch. */
 
@@ -30,6 +30,7 @@ async function readers(ctx: SiteContext, args: ReadersArgs) {
     first,
     after: args.after,
     keyOf: (row) => [row.name, row.id],
+    scope: cursorScope('readers', { branchId: args.branchId, search: args.search }),
   });
 }
 

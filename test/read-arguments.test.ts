@@ -78,6 +78,37 @@ describe('arguments as GraphQL execution reads them', () => {
     }
   });
 
+  it('an id that cannot exist is null, not a database error; non-canonical loan ids name no loan', async () => {
+    for (const id of ['Q1-9999999999', 'Q1-1', 'Q1-000000001', 'Q9-00000001']) {
+      expect(await chain.query(`query($id: ID!) { loan(id: $id) { id } }`, { id })).toEqual({ data: { loan: null } });
+    }
+  });
+
+  it('a cursor of another list, other filters, or forged values is INVALID_CURSOR (issue 17 items 7, 8)', async () => {
+    const end = async (q: string) => (await chain.query(q)).data;
+    const books = (await end(`{ books(first: 2) { pageInfo { endCursor } } }`)).books.pageInfo.endCursor;
+    const loans = (await end(`{ loans(open: true, first: 2) { pageInfo { endCursor } } }`)).loans.pageInfo.endCursor;
+    const readers = (await end(`{ readers(first: 2) { pageInfo { endCursor } } }`)).readers.pageInfo.endCursor;
+    const forged = (values: unknown[]) => Buffer.from(JSON.stringify(values)).toString('base64url');
+    const attempts: [string, string][] = [
+      ['readers', books],
+      ['books', loans],
+      ['readers', loans],
+      ['loans', readers],
+      ['loans(open: false', loans],
+      ['loans', forged(['2026-05-01T00:00:00.000Z', 'Q1-9999999999'])],
+      ['loans', forged(['-271821-04-20T00:00:00.000Z', 'Q1-00000001'])],
+    ];
+    for (const [list, after] of attempts) {
+      const field = list.includes('(') ? `${list}, first: 2, after: $a)` : `${list}(first: 2, after: $a)`;
+      const res = await chain.query(`query($a: String) { ${field} { edges { cursor } } }`, { a: after });
+      expect([list, res.errors?.map((e: any) => e.extensions.code)]).toEqual([list, ['INVALID_CURSOR']]);
+      expect(JSON.stringify(res.errors)).not.toMatch(/out of range|displacement|integer/);
+    }
+    // Its own list still pages on.
+    expect((await chain.query(`query($a: String) { loans(open: true, first: 2, after: $a) { edges { cursor } } }`, { a: loans })).errors).toBeUndefined();
+  });
+
   it('refuses an alias in the gateway\'s reserved prefix, with an error rather than a blank answer', async () => {
     const res = await chain.query(`{ __lf_x: branches { id } }`);
     expect(res.data).toBeUndefined();

@@ -195,7 +195,7 @@ export class Coordinator {
         if (error instanceof ParticipantFailed) return libfedError('BRANCH_UNAVAILABLE', `${error.message} to PREPARE; nothing was changed`, { site });
         if ((error as GraphQLError).extensions?.code) return error as GraphQLError;
         // A bug or an unexpected answer: its details are for the log, not the client. Every prepared site is aborted.
-        return libfedError('INTERNAL_SERVER_ERROR', `the PREPARE at ${site} failed unexpectedly; every branch was told to abort, so nothing was changed (see the gateway log)`, { site });
+        return libfedError('INTERNAL_SERVER_ERROR', `the PREPARE at ${site} failed unexpectedly; every branch was told to abort, so nothing was changed (see the gateway log)`, { site, nothingChanged: true });
       }
     };
     const seq = this.o.sequentialPrepare;

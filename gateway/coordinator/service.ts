@@ -117,7 +117,7 @@ export class MutationService implements MutationRunner {
     if (handedOver && gid) {
       return libfedError('TX_IN_DOUBT', `transaction ${gid} failed unexpectedly after it started; query transaction(gid: "${gid}") for the outcome before retrying`, { gid });
     }
-    return libfedError('INTERNAL_SERVER_ERROR', 'internal error before anything was written: nothing was changed; the gateway log has the details');
+    return libfedError('INTERNAL_SERVER_ERROR', 'internal error before anything was written: nothing was changed; the gateway log has the details', { nothingChanged: true });
   }
 
   /**

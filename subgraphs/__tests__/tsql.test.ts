@@ -3,7 +3,7 @@ import { catalogResolvers } from '../catalog';
 import type { SiteContext } from '../context';
 import { inventoryResolvers } from '../inventory';
 import { loansResolvers } from '../loans';
-import { encodeCursor } from '../paging';
+import { cursorScope, encodeCursor } from '../paging';
 import { readersResolvers } from '../readers';
 
 /**
@@ -34,7 +34,7 @@ describe('site read statements rendered for SQL Server', () => {
       await run((ctx) => [
         catalogResolvers.Query.branches(none, none, ctx),
         catalogResolvers.Query.branch(none, { id: 'Q1' }, ctx),
-        catalogResolvers.Query.books(none, { search: 'Kiều', first: 5, after: encodeCursor(['Số đỏ', '9786040000017']) }, ctx),
+        catalogResolvers.Query.books(none, { search: 'Kiều', first: 5, after: encodeCursor(['Số đỏ', '9786040000017'], cursorScope('books', { search: 'Kiều' })) }, ctx),
         catalogResolvers.Book.__resolveReference({ isbn: '9786040000017' }, ctx),
       ]),
     );
@@ -54,7 +54,7 @@ describe('site read statements rendered for SQL Server', () => {
     expectTsql(
       await run((ctx) => [
         readersResolvers.Query.reader(none, { id: 'Q1-DG0001' }, ctx),
-        readersResolvers.Query.readers(none, { search: 'Lan', first: 10, after: encodeCursor(['Nguyễn', 'Q1-DG0001']) }, ctx),
+        readersResolvers.Query.readers(none, { search: 'Lan', first: 10, after: encodeCursor(['Nguyễn', 'Q1-DG0001'], cursorScope('readers', { branchId: undefined, search: 'Lan' })) }, ctx),
       ]),
     );
   });
@@ -63,7 +63,7 @@ describe('site read statements rendered for SQL Server', () => {
     expectTsql(
       await run((ctx) => [
         Promise.resolve(loansResolvers.Query.loan(none, { id: 'Q1-00000007' }, ctx)),
-        loansResolvers.Query.loans(none, { readerId: 'Q1-DG0001', open: true, overdue: true, first: 10, after: encodeCursor(['2026-05-01T00:00:00.000Z', 'Q3-00000002']) }, ctx),
+        loansResolvers.Query.loans(none, { readerId: 'Q1-DG0001', open: true, overdue: true, first: 10, after: encodeCursor(['2026-05-01T00:00:00.000Z', 'Q3-00000002'], cursorScope('loans', { branchId: undefined, readerId: 'Q1-DG0001', open: true, overdue: true })) }, ctx),
         loansResolvers.Query.loans(none, { open: false, overdue: false, first: 0 }, ctx),
         loansResolvers.Query.loanStats(none, {}, ctx),
         loansResolvers.Query.topBooks(none, { first: 3 }, ctx),
