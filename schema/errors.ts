@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   ENTITY_MOVED:
     'Between a site and the gateway only: the entity now lives at `extensions.site`. The gateway follows it; a client sees this only if the entity keeps moving.',
   UNKNOWN_BRANCH: 'A branch id argument names no branch in the chain. Query `branches` for the valid ids.',
-  INVALID_CURSOR: 'An `after` cursor was not produced by the same list field. Pass `pageInfo.endCursor` unchanged.',
+  INVALID_CURSOR: 'An `after` cursor was not produced by the same list field with the same filters. Pass `pageInfo.endCursor` unchanged, with the same arguments.',
   PAGE_SIZE_OUT_OF_RANGE: 'A `first` argument is outside 0..100. Page through larger lists with `after`.',
   NOT_FOUND: 'A mutation names a reader, copy, loan or book that does not exist. Check the id.',
   ALREADY_EXISTS: 'A mutation would create a book, branch, reader or copy whose key is taken. Use the update mutation instead.',
@@ -43,7 +43,7 @@ export const ERROR_CODES = {
   OPERATION_RESOLUTION_FAILURE: 'The request names an operation that the document does not contain.',
   PERSISTED_QUERY_NOT_FOUND: 'Automatic persisted query: the hash is not known yet; send the full query once.',
   PERSISTED_QUERY_NOT_SUPPORTED: 'Persisted queries are disabled on this server.',
-  INTERNAL_SERVER_ERROR: 'A bug or an unexpected failure. The message is generic; the server log has the details.',
+  INTERNAL_SERVER_ERROR: 'A bug or an unexpected failure. The message is generic; `extensions.ref` names the gateway log entry with the details.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
