@@ -14,6 +14,10 @@ export interface CoherentCacheOptions {
   registry: Registry;
   /** Lines (entities) kept in L1; the least recently used one is evicted and leaves the directory. */
   maxLines?: number;
+  /** Bytes of answers (and their variant keys) kept in L1, all lines together. */
+  maxBytes?: number;
+  /** Answers kept per line (distinct selections, variables, time buckets); the oldest goes first. */
+  maxVariantsPerLine?: number;
   /** How long a write waits for a holder's ack before revoking it from the directory. */
   ackTimeoutMs?: number;
   /** Membership lease: hits are served only within it, so a revoked holder goes silent by its end. */
@@ -37,6 +41,9 @@ export interface CoherentCacheOptions {
 const DEFAULTS = {
   /** About 10k entities with a few selections each: tens of MB of answers at most. */
   maxLines: 10_000,
+  /** Bounded in bytes, entries included: no client can grow the heap by asking many distinct queries (issue 17 item 4). */
+  maxBytes: 64 * 1024 * 1024,
+  maxVariantsPerLine: 64,
   /** A holder answers in a Redis round trip or two; a quarter second means it is stuck or gone. */
   ackTimeoutMs: 250,
   /** The longest a write waits, after the ack timeout, for a silent holder (and how long a cut-off instance may serve hits). */
@@ -112,6 +119,8 @@ export class CoherentCache {
       instanceId: options.instanceId,
       bus: options.bus,
       maxLines: options.maxLines ?? DEFAULTS.maxLines,
+      maxBytes: options.maxBytes ?? DEFAULTS.maxBytes,
+      maxVariantsPerLine: options.maxVariantsPerLine ?? DEFAULTS.maxVariantsPerLine,
       ackTimeoutMs: options.ackTimeoutMs ?? DEFAULTS.ackTimeoutMs,
       leaseMs,
       heartbeatMs: options.heartbeatMs ?? Math.floor(leaseMs / 3),
@@ -123,7 +132,7 @@ export class CoherentCache {
     validate(this.o);
     this.metrics = cacheMetrics(options.registry, options.instanceId);
     this.invalidator = new Invalidator({ ...this.o, metrics: this.metrics });
-    this.l1 = new L1({ maxLines: this.o.maxLines, metrics: this.metrics, onEvict: (line, serial) => this.leave([{ line, serial }]) });
+    this.l1 = new L1({ maxLines: this.o.maxLines, maxBytes: this.o.maxBytes, maxVariantsPerLine: this.o.maxVariantsPerLine, metrics: this.metrics, onEvict: (line, serial) => this.leave([{ line, serial }]) });
   }
 
   /** `coherent` when hits are served; `starting`/`bypass` send every read to its fill. */
@@ -424,7 +433,7 @@ export class CoherentCache {
 function validate(o: Required<Omit<CoherentCacheOptions, 'registry' | 'fenceMs'>> & Pick<CoherentCacheOptions, 'fenceMs'>): void {
   if (o.fenceMs !== undefined && !(Number.isFinite(o.fenceMs) && o.fenceMs > 0)) throw new Error(`CoherentCache option fenceMs must be a positive number, got ${o.fenceMs}`);
   if (!o.instanceId) throw new Error('CoherentCache needs an instanceId, got ""');
-  for (const name of ['maxLines', 'ackTimeoutMs', 'leaseMs', 'heartbeatMs'] as const) {
+  for (const name of ['maxLines', 'maxBytes', 'maxVariantsPerLine', 'ackTimeoutMs', 'leaseMs', 'heartbeatMs'] as const) {
     if (!(Number.isFinite(o[name]) && o[name] > 0)) throw new Error(`CoherentCache option ${name} must be a positive number, got ${o[name]}`);
   }
   if (o.heartbeatMs >= o.leaseMs) {

@@ -11,6 +11,8 @@ export interface LineRecord {
   serial: number;
   /** Answers per variant (the gateway's subgraph + selection hash). */
   entries: Map<string, unknown>;
+  /** What the entries weigh (see `sizeOf`). */
+  bytes: number;
 }
 
 /** A directory join in flight: what arrived for its line before its reply did. */
@@ -21,6 +23,10 @@ export interface PendingJoin {
 
 export interface L1Options {
   maxLines: number;
+  /** Bytes of answers and variant keys, all lines together; the least recently used lines go first. */
+  maxBytes: number;
+  /** Answers kept per line; the oldest variant goes first (a client cannot grow one line without bound). */
+  maxVariantsPerLine: number;
   metrics: CacheMetrics;
   /** An evicted line: the cache takes that registration out of the directory. */
   onEvict: (line: string, serial: number) => void;
@@ -36,6 +42,7 @@ export class L1 {
   private readonly pendingJoins = new Map<string, Set<PendingJoin>>();
   /** Dependency line → lines whose answers depend on it: dropped when it goes. */
   private readonly dependents = new Map<string, Set<string>>();
+  private bytes = 0;
 
   constructor(private readonly o: L1Options) {
     this.lines = new LRUCache<string, LineRecord>({
@@ -60,7 +67,7 @@ export class L1 {
     const existing = this.lines.peek(line);
     if (existing) return existing; // a concurrent miss of the same line joined first
     const state = reply.state === 'E' && pending.downgradedAt >= reply.epoch ? 'S' : reply.state;
-    const record: LineRecord = { state, epoch: reply.epoch, serial: reply.serial, entries: new Map() };
+    const record: LineRecord = { state, epoch: reply.epoch, serial: reply.serial, entries: new Map(), bytes: 0 };
     this.lines.set(line, record);
     this.o.metrics.transition('I', state);
     return record;
@@ -69,7 +76,7 @@ export class L1 {
   /** Our own write: a new, empty record, so fills begun before it cannot install their older answers. */
   modified(line: string, epoch: number, serial: number): void {
     this.o.metrics.transition(this.stateOf(line), 'M');
-    this.lines.set(line, { state: 'M', epoch, serial, entries: new Map() });
+    this.lines.set(line, { state: 'M', epoch, serial, entries: new Map(), bytes: 0 });
   }
 
   /**
@@ -80,7 +87,25 @@ export class L1 {
   install(line: string, record: LineRecord, variant: string, value: unknown, deps: [string, LineRecord][] = []): boolean {
     if (this.lines.peek(line) !== record) return false;
     if (deps.some(([dep, held]) => this.lines.peek(dep) !== held)) return false;
+    const size = sizeOf(variant, value);
+    if (size > this.o.maxBytes) return false;
+    const replaced = record.entries.get(variant);
+    if (replaced !== undefined) this.weigh(record, -sizeOf(variant, replaced));
+    record.entries.delete(variant);
+    while (record.entries.size >= this.o.maxVariantsPerLine) {
+      const [oldest, answer] = record.entries.entries().next().value as [string, unknown];
+      record.entries.delete(oldest);
+      this.weigh(record, -sizeOf(oldest, answer));
+      this.o.metrics.evictions.inc();
+    }
     record.entries.set(variant, value);
+    this.weigh(record, size);
+    // Least recently used lines leave until the answers fit (never the one just filled).
+    while (this.bytes > this.o.maxBytes && this.lines.size > 1) {
+      if (this.lines.rkeys().next().value === line) break;
+      this.lines.pop(); // disposed as an eviction: it leaves the directory
+      this.o.metrics.evictions.inc();
+    }
     for (const [dep] of deps) {
       const set = this.dependents.get(dep) ?? new Set();
       this.dependents.set(dep, set.add(line));
@@ -145,8 +170,15 @@ export class L1 {
     record.state = 'S';
   }
 
+  private weigh(record: LineRecord, delta: number): void {
+    record.bytes += delta;
+    this.bytes += delta;
+    this.o.metrics.bytes.set(this.bytes);
+  }
+
   /** LRU disposal: count the way to I; an eviction also leaves the directory. */
   private gone(record: LineRecord, line: string, reason: LRUCache.DisposeReason): void {
+    this.weigh(record, -record.bytes);
     this.dropDependents(line);
     if (reason === 'set') return; // replaced by our own write; `modified` counted it
     this.o.metrics.transition(record.state, 'I');
@@ -155,4 +187,14 @@ export class L1 {
     this.pendingJoins.get(line)?.forEach((join) => (join.invalidatedAt = Number.POSITIVE_INFINITY));
     this.o.onEvict(line, record.serial);
   }
+}
+
+/**
+ * What an answer weighs: UTF-16 code units of its variant key and of its text
+ * (the gateway keeps answers as JSON text), two bytes each. Other values are
+ * weighed by their JSON text.
+ */
+function sizeOf(variant: string, value: unknown): number {
+  const text = typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
+  return 2 * (variant.length + text.length) + 64;
 }

@@ -1,4 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { MesiState } from './bus';
 
 /** Why an instance dropped its whole L1 and went to bypass (README, "Lost connections"). */
@@ -14,6 +14,12 @@ function counter<L extends string>(registry: Registry, name: string, help: strin
   const existing = registry.getSingleMetric(name);
   if (existing) return existing as Counter<L>;
   return new Counter({ name, help, labelNames, registers: [registry] });
+}
+
+function gauge(registry: Registry, name: string, help: string): Gauge<'instance'> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Gauge<'instance'>;
+  return new Gauge({ name, help, labelNames: ['instance'], registers: [registry] });
 }
 
 /** The cache's counters for one instance, exported at the gateway's /metrics. */
@@ -46,6 +52,8 @@ export function cacheMetrics(registry: Registry, instance: string) {
       if (from !== to) transitions.inc({ instance, from, to });
     },
     l1Dropped: (reason: DropReason) => l1Drops.inc({ instance, reason }),
+    bytes: gauge(registry, 'libfed_cache_bytes', 'Bytes of answers (and their variant keys) held in this instance\'s L1').labels({ instance }),
+    evictions: perInstance('libfed_cache_evictions_total', 'Answers or lines evicted to keep the L1 within its line, byte and per-line bounds'),
   };
 }
 

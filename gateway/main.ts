@@ -23,6 +23,7 @@ async function main(): Promise<void> {
       'max-open-loans': { type: 'string', default: '5' },
       'redis-prefix': { type: 'string', default: 'libfed:' },
       'no-cache': { type: 'boolean', default: false },
+      'cache-max-bytes': { type: 'string' },
       'instance-id': { type: 'string' },
     },
   });
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
     redisUrl: process.env.REDIS_URL || undefined,
     redisKeyPrefix: values['redis-prefix'],
     cache: !values['no-cache'],
+    cacheMaxBytes: values['cache-max-bytes'] === undefined ? undefined : Number(values['cache-max-bytes']),
     instanceId: values['instance-id'],
     // Test hook only (crash-point tests): LIBFED_CRASH_AT=after-prepare|after-decision.
     crashAt: process.env.LIBFED_CRASH_AT as CrashPoint | undefined,

@@ -49,6 +49,8 @@ export interface GatewayOptions {
   redisKeyPrefix?: string;
   /** The coherent entity cache (DESIGN §5); on by default. */
   cache?: boolean;
+  /** Bytes of answers the cache keeps (variant keys included); least recently used lines go first. */
+  cacheMaxBytes?: number;
   /** This instance's name on the coherence bus; unique among gateways sharing Redis. */
   instanceId?: string;
   /** Test hook: the coordinator stops dead at this point of every cross-site mutation. */
@@ -126,7 +128,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
       : new LocalCoherenceBus();
   if (o.drainIntervalMs * 2 > o.coherenceBoundMs) throw new Error(`drainIntervalMs (${o.drainIntervalMs}) must be at most half of coherenceBoundMs (${o.coherenceBoundMs})`);
   const cache = bus
-    ? new CoherentCache({ instanceId, bus, registry: metrics.registry, fenceMs: o.coherenceBoundMs, onError: (e) => log.warn({ err: String(e) }, 'coherent cache') })
+    ? new CoherentCache({ instanceId, bus, registry: metrics.registry, fenceMs: o.coherenceBoundMs, maxBytes: o.cacheMaxBytes, onError: (e) => log.warn({ err: String(e) }, 'coherent cache') })
     : undefined;
   // Not awaited: with Redis down the cache starts in bypass and becomes coherent when Redis is back.
   void cache?.start();
