@@ -1,3 +1,4 @@
+import { FOLD_FROM, FOLD_TO, foldText } from './fold';
 import { raw, render, sql, Sql, type Rendered } from './fragment';
 
 /**
@@ -23,7 +24,7 @@ export interface Dialect {
   limit(n: number): Sql;
   /** Case- and accent-sensitive code-point ordering, so every site sorts strings as the gateway compares them. */
   readonly binaryCollation: Sql;
-  /** Case- and accent-insensitive substring match of `column` against `needle`. */
+  /** Case- and accent-insensitive substring match of `column` against `needle`, the same on every engine (sql/fold.ts). */
   contains(column: Sql, needle: string): Sql;
   /** Is this error a unique or primary-key violation? */
   isUniqueViolation(error: unknown): boolean;
@@ -49,8 +50,8 @@ export const postgres: Dialect = {
   },
   limit: (n) => sql`LIMIT ${raw(String(Math.trunc(n)))}`,
   binaryCollation: raw('COLLATE "C"'),
-  // unaccent is an extension PGlite does not ship; ILIKE is case-insensitive, accents must match.
-  contains: (column, needle) => sql`${column} ILIKE ${`%${escapeLike(needle)}%`} ESCAPE '\\'`,
+  // Folded with translate(), not unaccent (PGlite ships no extension) nor ILIKE (which folds only ASCII under "C").
+  contains: (column, needle) => sql`translate(${column}, ${FOLD_FROM}, ${FOLD_TO}) LIKE ${`%${escapeLike(foldText(needle))}%`} ESCAPE '\\'`,
   isUniqueViolation: (error) => (error as { code?: string })?.code === '23505',
   // The protocol allows 65,535; stay well below so batches are also sane for SQL Server parity.
   maxParameters: 2000,
@@ -81,15 +82,14 @@ export const mssql: Dialect = {
   // BIN2 compares nvarchar by UTF-16 code unit, as JavaScript's < does; PostgreSQL's "C"
   // compares UTF-8 bytes (code points). The two differ only above U+FFFF against U+E000-U+FFFF.
   binaryCollation: raw('COLLATE Latin1_General_100_BIN2'),
-  // Not Vietnamese_CI_AI: a language collation keeps its alphabet's letters apart even when
-  // accent-insensitive (as Czech_CI_AI keeps C and Č apart), and Vietnamese has ê, ơ, ư, ă,
-  // â as letters, so "nguyen" would miss "Nguyễn"; it also reads digraphs such as "tr" as
-  // one letter, which breaks substring matches. Latin1_General_100_CI_AI drops the marks
-  // Unicode decomposes (ễ = e + circumflex + tilde) on nvarchar text; its Latin1 code page
-  // only matters for varchar. ESCAPE '\' is a one-character literal: backslash is no escape
-  // in T-SQL strings. escapeLike also escapes '[', which LIKE reads as a character class.
+  // The same fold as PostgreSQL (sql/fold.ts): TRANSLATE (SQL Server 2017+) then an exact binary LIKE.
+  // Not a CI_AI collation: Vietnamese_CI_AI keeps ê, ơ, ư, ă, â apart from their base letters and reads
+  // digraphs such as "tr" as one letter; Latin1_General_100_CI_AI would fold differently from
+  // PostgreSQL. ESCAPE '\' is a one-character literal: backslash is no escape in T-SQL strings.
+  // escapeLike also escapes '[', which LIKE reads as a character class.
   contains: (column, needle) =>
-    sql`${column} COLLATE Latin1_General_100_CI_AI LIKE ${`%${escapeLike(needle)}%`} ESCAPE '\\'`,
+    // TRANSLATE's result keeps its input's collation, so the binary one goes on the column.
+    sql`TRANSLATE(${column} COLLATE Latin1_General_100_BIN2, ${FOLD_FROM}, ${FOLD_TO}) LIKE ${`%${escapeLike(foldText(needle))}%`} ESCAPE '\\'`,
   isUniqueViolation: (error) => {
     // 2627: PRIMARY KEY or UNIQUE constraint; 2601: unique index. mssql throws the batch's
     // last error and keeps the earlier ones in precedingErrors.

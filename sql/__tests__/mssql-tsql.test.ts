@@ -1,4 +1,5 @@
 import { mssql } from '../dialect';
+import { FOLD_FROM, FOLD_TO } from '../fold';
 import type { SqlExecutor } from '../executor';
 import { list, sql, type Rendered, type Sql } from '../fragment';
 import { MIGRATIONS, migrate } from '../migrations';
@@ -143,7 +144,7 @@ describe('T-SQL rendered by the mssql dialect', () => {
       return JSON.stringify(numbers) !== JSON.stringify(values.map((_, i) => i + 1));
     });
     expect(wrong).toEqual([]);
-    expect(mssql.render(QUERIES.readersPage).values).toHaveLength(4);
+    expect(mssql.render(QUERIES.readersPage).values).toHaveLength(6);
   });
 
   it('parses every statement as the kind it starts with', () => {
@@ -271,10 +272,11 @@ describe('mssql dialect helpers', () => {
 
   it('contains() binds an escaped pattern and renders ESCAPE with one backslash', () => {
     const { text, values } = mssql.render(mssql.contains(sql`HoTen`, 'Nguyễn 100%_[a]\\'));
-    expect(text).toBe("HoTen COLLATE Latin1_General_100_CI_AI LIKE @p1 ESCAPE '\\'");
+    expect(text).toBe("TRANSLATE(HoTen COLLATE Latin1_General_100_BIN2, @p1, @p2) LIKE @p3 ESCAPE '\\'");
     const [, escape] = /ESCAPE '([^']*)'/.exec(text) ?? [];
     expect([...escape]).toEqual(['\\']); // one character, which T-SQL does not treat as an escape
-    expect(values).toEqual(['%Nguyễn 100\\%\\_\\[a]\\\\%']);
+    // The needle is folded as the column is (sql/fold.ts): case and Vietnamese accents gone.
+    expect(values).toEqual([FOLD_FROM, FOLD_TO, '%nguyen 100\\%\\_\\[a]\\\\%']);
   });
 
   it('binaryCollation sorts by code unit in ORDER BY and comparisons', () => {
