@@ -116,10 +116,17 @@ async function loans(ctx: SiteContext, args: LoansArgs) {
   const after = args.after ? afterCursor(ctx, args.after, scope) : sql`1 = 1`;
   const rows = await ctx.db.query<LoanRow>(sql`SELECT ${LOAN_COLUMNS} FROM PHIEUMUON
     WHERE ${filters} AND ${after} ${NEWEST_FIRST} ${d.limit(first + 1)}`);
-  return connection(rows, first, scope, (row) => [row.borrowed_at.toISOString(), loanId(row.branch_id, row.seq)], async () => {
-    const [row] = await ctx.db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM PHIEUMUON WHERE ${filters}`);
-    return Number(row.n);
-  });
+  return connection(
+    rows,
+    first,
+    scope,
+    (row) => [row.borrowed_at.toISOString(), loanId(row.branch_id, row.seq)],
+    async () => {
+      const [row] = await ctx.db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM PHIEUMUON WHERE ${filters}`);
+      return Number(row.n);
+    },
+    args.after,
+  );
 }
 
 async function loanStats(ctx: SiteContext, args: { branchId?: string | null }) {

@@ -52,7 +52,7 @@ export function decodeCursor(cursor: string, kinds: readonly ('string' | 'number
 
 export interface Connection<T> {
   edges: { cursor: string; node: T }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
   /** A function, so the count query runs only when a client selects totalCount. */
   totalCount: () => Promise<number>;
 }
@@ -64,18 +64,25 @@ export function connection<T>(
   scope: string,
   sortKey: (row: T) => readonly CursorValue[],
   count: () => Promise<number>,
+  after?: string | null,
 ): Connection<T> {
   const page = rows.slice(0, first);
   const edges = page.map((node) => ({ cursor: encodeCursor(sortKey(node), scope), node }));
   return {
     edges,
-    pageInfo: { hasNextPage: rows.length > first, endCursor: edges.length ? edges[edges.length - 1].cursor : null },
+    pageInfo: {
+      hasNextPage: rows.length > first,
+      // Relay Cursor Connections: with first/after, true when rows come before `after` (its own row does).
+      hasPreviousPage: after != null,
+      startCursor: edges.length ? edges[0].cursor : null,
+      endCursor: edges.length ? edges[edges.length - 1].cursor : null,
+    },
     totalCount: count,
   };
 }
 
-export function emptyConnection<T>(): Connection<T> {
-  return { edges: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: async () => 0 };
+export function emptyConnection<T>(after?: string | null): Connection<T> {
+  return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: after != null, startCursor: null, endCursor: null }, totalCount: async () => 0 };
 }
 
 export interface TextIdPage<T> {
@@ -107,8 +114,15 @@ export async function pageByTextAndId<T extends object>(db: SqlExecutor, q: Text
     after = sql`(${text} > ${t} OR (${text} = ${t} AND ${id} > ${i}))`;
   }
   const rows = await db.query<T>(sql`SELECT ${q.select} FROM ${q.from} WHERE ${q.where} AND ${after} ORDER BY ${text}, ${id} ${d.limit(q.first + 1)}`);
-  return connection(rows, q.first, q.scope, q.keyOf, async () => {
-    const [row] = await db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${q.from} WHERE ${q.where}`);
-    return Number(row.n);
-  });
+  return connection(
+    rows,
+    q.first,
+    q.scope,
+    q.keyOf,
+    async () => {
+      const [row] = await db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM ${q.from} WHERE ${q.where}`);
+      return Number(row.n);
+    },
+    q.after,
+  );
 }

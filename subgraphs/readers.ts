@@ -20,7 +20,7 @@ interface ReadersArgs { branchId?: string | null; search?: string | null; first?
 
 async function readers(ctx: SiteContext, args: ReadersArgs) {
   const first = pageSize(args.first);
-  if (args.branchId && args.branchId !== ctx.siteId) return emptyConnection<ReaderRow>();
+  if (args.branchId && args.branchId !== ctx.siteId) return emptyConnection<ReaderRow>(args.after);
   return pageByTextAndId<ReaderRow>(ctx.db, {
     select: READER_COLUMNS,
     from: sql`DOCGIA`,

@@ -81,6 +81,14 @@ describe('arguments as GraphQL execution reads them', () => {
     }
   });
 
+  it('PageInfo follows the Relay spec through the merge: startCursor is the first edge\'s, hasPreviousPage after a cursor', async () => {
+    const Q = `query($a: String) { loans(open: true, first: 3, after: $a) { edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }`;
+    const first = (await chain.query(Q, { a: null })).data.loans;
+    expect(first.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false, startCursor: first.edges[0].cursor, endCursor: first.edges[2].cursor });
+    const second = (await chain.query(Q, { a: first.pageInfo.endCursor })).data.loans;
+    expect(second.pageInfo).toMatchObject({ hasPreviousPage: true, startCursor: second.edges[0].cursor });
+  });
+
   it('an id that cannot exist is null, not a database error; non-canonical loan ids name no loan', async () => {
     for (const id of ['Q1-9999999999', 'Q1-1', 'Q1-000000001', 'Q9-00000001']) {
       expect(await chain.query(`query($id: ID!) { loan(id: $id) { id } }`, { id })).toEqual({ data: { loan: null } });

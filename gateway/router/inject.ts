@@ -20,7 +20,7 @@ export interface MergeShape {
   /** Response keys the client selected, by field name, inside the connection or list item. */
   keys: (name: string) => string[];
   /** Response keys inside the client's `pageInfo` selections. */
-  pageInfoKeys: { key: string; hasNextPage: string[]; endCursor: string[] }[];
+  pageInfoKeys: { key: string; hasNextPage: string[]; startCursor: string[]; endCursor: string[] }[];
 }
 
 export function mergeShape(field: FieldNode, rule: GatherRule, fragments: Fragments): MergeShape {
@@ -32,6 +32,7 @@ export function mergeShape(field: FieldNode, rule: GatherRule, fragments: Fragme
     pageInfoKeys: pageInfo.map((p) => ({
       key: p.alias?.value ?? 'pageInfo',
       hasNextPage: keysNamed(p.selectionSet, fragments, 'hasNextPage'),
+      startCursor: keysNamed(p.selectionSet, fragments, 'startCursor'),
       endCursor: keysNamed(p.selectionSet, fragments, 'endCursor'),
     })),
   };

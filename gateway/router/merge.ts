@@ -85,6 +85,7 @@ function mergeConnection(parts: Json[], shape: MergeShape, limit: number | undef
   const total = cursors.reduce((n, list) => n + list.length, 0);
   const hasNextPage = order.length < total || parts.some((p) => (p[MORE] as Json | undefined)?.hasNextPage === true);
   const endCursor = order.length ? cursors[order[order.length - 1][0]][order[order.length - 1][1]] : null;
+  const startCursor = order.length ? cursors[order[0][0]][order[0][1]] : null;
   // Only keys the sites answered: a field under @skip / @include(if: false) is absent, and stays absent (issue 17 item 6).
   const answered = (key: string) => parts.some((p) => key in p);
   const merged: Json = { ...parts[0] };
@@ -94,6 +95,8 @@ function mergeConnection(parts: Json[], shape: MergeShape, limit: number | undef
     const page: Json = { ...(parts.find((p) => info.key in p)![info.key] as Json) };
     for (const k of info.hasNextPage) if (k in page) page[k] = hasNextPage;
     for (const k of info.endCursor) if (k in page) page[k] = endCursor;
+    // hasPreviousPage stays as the sites said: each was sent the same `after`.
+    for (const k of info.startCursor) if (k in page) page[k] = startCursor;
     merged[info.key] = page;
   }
   return merged;
