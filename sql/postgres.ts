@@ -23,16 +23,33 @@ function clientExecutor(client: pg.PoolClient): SqlExecutor {
   };
 }
 
+/** A connection failure names the database (without its password), so an operator knows which. */
+function named(error: unknown, url: string): unknown {
+  const e = error as Error & { code?: string };
+  if (!/timeout|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT/i.test(`${e.code ?? ''} ${e.message}`)) return error;
+  const where = new URL(url);
+  where.password = '';
+  e.message = `${e.message} (database ${where.toString()})`;
+  return e;
+}
+
 /** A PostgreSQL server through a pg connection pool. */
-export function openPostgres(url: string, maxConnections = 10): SqlExecutor {
-  const pool = new pg.Pool({ connectionString: url, max: maxConnections });
+export function openPostgres(url: string, maxConnections = 10, connectTimeoutMs = 10_000): SqlExecutor {
+  // Bounded: an unreachable host fails start-up with the database named instead of hanging it.
+  const pool = new pg.Pool({ connectionString: url, max: maxConnections, connectionTimeoutMillis: connectTimeoutMs });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   return {
     dialect: postgres,
-    query: (statement) => run(pool, statement),
+    async query(statement) {
+      try {
+        return await run(pool, statement);
+      } catch (error) {
+        throw named(error, url);
+      }
+    },
     async transaction(work) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((error) => Promise.reject(named(error, url)));
       try {
         await client.query('BEGIN');
         const result = await work(clientExecutor(client));

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { dropPostgresDatabase, openSiteDatabase, sql } from '..';
+import { createServer, type AddressInfo } from 'node:net';
+import { dropPostgresDatabase, openPostgres, openSiteDatabase, sql } from '..';
 
 const pgIt = process.env.PG_URL ? it : it.skip;
 
@@ -18,6 +19,22 @@ describe('openSiteDatabase', () => {
       await second.close();
     } finally {
       await dropPostgresDatabase(process.env.PG_URL!, name);
+    }
+  });
+
+  it('gives up on a server that accepts and never answers, naming the database but not its password', async () => {
+    // A local listener that takes the connection and says nothing: the pool's connect timeout must end the wait.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    const { port } = silent.address() as AddressInfo;
+    const db = openPostgres(`postgres://libfed:secret@127.0.0.1:${port}/nowhere`, 1, 300);
+    try {
+      const error = await db.query(sql`SELECT 1`).then(() => undefined, (e: Error) => e);
+      expect(error?.message).toMatch(new RegExp(`timeout.*\\(database postgres://libfed@127\\.0\\.0\\.1:${port}/nowhere\\)`, 'is'));
+      expect(error?.message).not.toMatch(/secret/);
+    } finally {
+      await db.close();
+      silent.close();
     }
   });
 
