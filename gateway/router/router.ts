@@ -245,8 +245,8 @@ export class FragmentRouter implements GraphQLDataSource {
   /**
    * Root fields through the coherent cache too: a located lookup is its
    * entity's line (`Copy:Q1-QS00001`), a list or replicated field is one line
-   * per field (`Query.loans`) with the arguments in the variant. Mutations name
-   * the lines they make stale.
+   * per field (`Query.loans`) with the arguments in the variant; both depend on
+   * the type lines `dependencies` names, which writes make stale (`staleLines`).
    */
   private async cachedRoot(plan: RootFieldPlan, variables: Json): Promise<SubgraphResponse> {
     const cache = this.o.cache;
