@@ -44,6 +44,9 @@ export interface TransactionsReport {
 
 /** The gateway's write path: plan, run, audit-log; answers the key of the entity to read back. */
 export class MutationService implements MutationRunner {
+  /** Keyed requests running on this gateway, by idempotency key. */
+  private readonly running = new Map<string, Promise<unknown>>();
+
   constructor(private readonly o: MutationServiceOptions) {}
 
   /**
@@ -54,6 +57,17 @@ export class MutationService implements MutationRunner {
    * turns a commit into an error.
    */
   async run(field: string, args: Record<string, unknown>, key?: string): Promise<MutationResult> {
+    if (key === undefined) return this.runOnce(field, args);
+    // A retry that arrives while the first attempt still runs here waits for it, rather than racing it
+    // (its outcome is not recorded yet, so the key lookup would not find it).
+    const running = this.running.get(key);
+    if (running) return running.then(() => this.runOnce(field, args, key));
+    const attempt = this.runOnce(field, args, key).finally(() => this.running.delete(key));
+    this.running.set(key, attempt.catch(() => undefined));
+    return attempt;
+  }
+
+  private async runOnce(field: string, args: Record<string, unknown>, key?: string): Promise<MutationResult> {
     const started = Date.now();
     const idempotency = key === undefined ? undefined : idempotencyOf(field, args, key);
     let gid: string | undefined;
