@@ -44,7 +44,7 @@ export interface GatewayOptions {
   coherenceBoundMs?: number;
   /** How often this gateway drains the sites' dirty-line logs (well under coherenceBoundMs). */
   drainIntervalMs?: number;
-  /** Redis shared by every gateway of the chain (wait-for graph; coherence later); without it, in-process. */
+  /** Redis shared by every gateway of the chain (wait-for graph, coherence directory and bus); without it, both in process. */
   redisUrl?: string;
   redisKeyPrefix?: string;
   /** The coherent entity cache (DESIGN §5); on by default. */
