@@ -89,6 +89,15 @@ describe('arguments as GraphQL execution reads them', () => {
     expect(second.pageInfo).toMatchObject({ hasPreviousPage: true, startCursor: second.edges[0].cursor });
   });
 
+  it('a gathered entity field naming no branch is UNKNOWN_BRANCH, as the root field is', async () => {
+    const isbn = data.books[0].isbn;
+    const res = await chain.query(`query($i: ID!) { book(isbn: $i) { title copies(branchId: "Q9") { id } } }`, { i: isbn });
+    expect(res.errors?.map((e: any) => e.extensions.code)).toEqual(['UNKNOWN_BRANCH']);
+    expect(res.errors?.[0].message).toMatch(/Q9/);
+    const fine = await chain.query(`query($i: ID!) { book(isbn: $i) { copies(branchId: "Q1") { id } } }`, { i: isbn });
+    expect(fine.errors).toBeUndefined();
+  });
+
   it('an id that cannot exist is null, not a database error; non-canonical loan ids name no loan', async () => {
     for (const id of ['Q1-9999999999', 'Q1-1', 'Q1-000000001', 'Q9-00000001']) {
       expect(await chain.query(`query($id: ID!) { loan(id: $id) { id } }`, { id })).toEqual({ data: { loan: null } });

@@ -56,6 +56,13 @@ export class EntityRouter {
       gatheredErrors: [],
       down: new Map(),
     };
+    // A gathered field naming no branch is refused as the root field is, not answered with nothing.
+    reps.forEach((rep, i) => {
+      const type = plan.types.get(String(rep.__typename));
+      if (type?.rule.kind !== 'gather') return;
+      const sites = this.o.gatherSites(type.gathered, variables);
+      if (typeof sites === 'string') batch.errors.push({ message: sites, path: ['_entities', i], extensions: { code: 'UNKNOWN_BRANCH' } });
+    });
     batch.targets.forEach((t, i) => {
       if (plan.types.get(String(reps[i].__typename))?.rule.kind !== 'fragmented') return;
       if (t !== 'any' && t.length > 1) batch.lookups.add(i);
