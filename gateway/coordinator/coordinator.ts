@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { libfedError } from '../../schema';
+import { isErrorCode, libfedError } from '../../schema';
 import type { GraphQLError } from 'graphql';
 import {
   ParticipantFailed,
@@ -385,7 +385,9 @@ export class Coordinator {
 
 function refusal(vote: { vote: 'REFUSED' | 'BUSY'; code?: string; message?: string; holder?: string }): GraphQLError {
   if (vote.vote === 'BUSY') return libfedError('TX_LOCK_TIMEOUT', `the rows are held by transaction ${vote.holder}; retry later`);
-  return libfedError(vote.code as never, vote.message ?? 'refused');
+  // A site speaks the catalogue's codes; anything else is a bug there, but the refusal still changed nothing.
+  if (isErrorCode(vote.code)) return libfedError(vote.code, vote.message ?? 'refused');
+  return libfedError('INTERNAL_SERVER_ERROR', `a branch refused with an unknown code ${JSON.stringify(vote.code)}; nothing was changed`, { nothingChanged: true });
 }
 
 /** A gid's commit site and start time (see `newGid`); undefined for an id this coordinator could not have made. */

@@ -147,6 +147,12 @@ export class EntityRouter {
       return;
     }
     const values = (answer.response.data?._entities ?? []) as unknown[];
+    if (answer.response.data?._entities && values.length !== indices.length) {
+      // As Apollo's gateway treats it: an answer that does not line up with the representations is no answer.
+      batch.errors.push({ message: `branch site ${answer.site} answered ${values.length} entities for ${indices.length} representations`, extensions: { code: 'INTERNAL_SERVER_ERROR', site: answer.site } });
+      for (const original of indices) batch.answers[original].push({ site: answer.site, value: null });
+      return;
+    }
     indices.forEach((original, j) => {
       const moved = movedTo(answer.response, ['_entities', j]);
       const id = String(batch.reps[original].id);

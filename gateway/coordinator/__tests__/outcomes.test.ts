@@ -62,6 +62,12 @@ describe('coordinator outcomes', () => {
     expect(codes).toEqual(['BRANCH_UNAVAILABLE', 'TX_IN_DOUBT', 'BAD_USER_INPUT']);
   });
 
+  it('a refusal with a code outside the catalogue is an internal error that still says nothing changed', async () => {
+    const [client] = spyClient(() => ({ vote: 'REFUSED', code: 'SOMETHING_NEW', message: 'x' }));
+    const error = await new Coordinator({ client, waitFor: new LocalWaitForGraph() }).run(oneSite).catch((e) => e);
+    expect(error.extensions).toMatchObject({ code: 'INTERNAL_SERVER_ERROR', nothingChanged: true });
+  });
+
   it('a committed mutation is answered committed when the wait-for graph (Redis) fails at every step', async () => {
     const busyOnce = new Set<string>();
     const [client] = spyClient((site, action) => {
