@@ -2,8 +2,7 @@ import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { parseArgs } from 'node:util';
 import { readSupergraph } from '../schema';
-import { listen, serveApollo } from '../subgraphs/http';
-import { exitOnSignals } from '../subgraphs/process';
+import { exitOnSignals, listen, serveApollo } from '../platform';
 
 /**
  * The centralised baseline of `npm run bench`: a plain @apollo/gateway with its

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { loadSites } from '../schema';
 import type { CrashPoint } from './coordinator';
-import { exitOnSignals } from '../subgraphs/process';
+import { exitOnSignals } from '../platform';
 import { startGateway } from './server';
 
 /**

@@ -4,7 +4,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { birthSite, loadDistribution, readSupergraph, type SitesConfig, type SubgraphName } from '../schema';
-import { listen, sendJson, serveApollo } from '../subgraphs/http';
+import { listen, sendJson, serveApollo } from '../platform';
 import { formatError } from './errors';
 import { NoReservedAliases } from './reserved';
 import { gatewayMetrics } from './metrics';

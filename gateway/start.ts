@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { exitOnSignals } from '../subgraphs/process';
+import { exitOnSignals } from '../platform';
 import { startChain } from './chain';
 
 /**

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadSites, siteById } from '../schema';
 import { migrate, openSiteDatabase } from '../sql';
 import { generateDemoData, isSeeded, loadDemoData } from '../sql/seed';
-import { exitOnSignals } from './process';
+import { exitOnSignals } from '../platform';
 import { startSiteServer } from './server';
 
 /**

@@ -5,7 +5,7 @@ import { Counter, Registry } from 'prom-client';
 import { SUBGRAPHS, type SubgraphName } from '../schema';
 import { countingExecutor, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
-import { listen, readBody, sendJson, serveApollo } from './http';
+import { listen, readBody, sendJson, serveApollo } from '../platform';
 import { BadTxRequest, handleTx, HttpParticipantClient, Participant, type Outcome } from './participant';
 import { buildSiteSchemas } from './schema';
 

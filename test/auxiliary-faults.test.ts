@@ -51,7 +51,7 @@ class InProcessClient implements ParticipantClient {
     try {
       answer = await handleTx(site.participant, site.db, siteId, action, JSON.parse(JSON.stringify(body ?? {})));
     } catch (error) {
-      // What subgraphs/http.ts answers: 400 for a malformed message, 500 for anything else.
+      // What subgraphs/server.ts answers: 400 for a malformed message, 500 for anything else.
       throw new ParticipantFailed(siteId, error instanceof BadTxRequest ? 400 : 500, String((error as Error).message));
     }
     const text = JSON.stringify(answer);

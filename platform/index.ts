@@ -1,0 +1,2 @@
+export { BodyTooLarge, listen, readBody, sendJson, serveApollo } from './http';
+export { exitOnSignals } from './process';
