@@ -4,7 +4,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { birthSite, loadDistribution, readSupergraph, type SitesConfig, type SubgraphName } from '../schema';
-import { listen, sendJson, serveApollo } from '../platform';
+import { listen, periodic, sendJson, serveApollo } from '../platform';
 import { formatError } from './errors';
 import { NoReservedAliases } from './reserved';
 import { gatewayMetrics } from './metrics';
@@ -149,37 +149,31 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     },
   });
   // Any gateway resolves participants left PREPARED past their deadline (a dead coordinator's).
-  let recovering = false;
-  const recovery = setInterval(() => {
-    if (recovering) return;
-    recovering = true;
-    (async () => {
+  const recovery = periodic(
+    async () => {
       const resolved = await coordinator.recover(siteIds);
       if (resolved.length) log.info({ resolved }, 'recovered in-doubt participants');
-    })()
-      .catch((error: Error) => log.warn({ err: error.message }, 'recovery round failed'))
-      .finally(() => (recovering = false));
-  }, o.recoveryIntervalMs);
-  recovery.unref();
+    },
+    o.recoveryIntervalMs,
+    (error) => log.warn({ err: (error as Error).message }, 'recovery round failed'),
+  );
   // The drain fence: a complete round renews this gateway's right to serve hits
   // for coherenceBoundMs from the round's start. A gateway without a cache
   // leaves the logs to the gateways that have one (it must not delete lines
   // they have not heard of).
-  let draining: Promise<void> | undefined;
-  const drainRound = () => {
-    if (!cache || draining) return draining;
-    const confirm = cache.startFenceRound();
-    draining = coordinator
-      .drainDirty(siteIds, async (lines) => (await cache.write(lines)).kind)
-      .then(({ complete }) => void (complete && confirm()))
-      .catch((error: Error) => log.warn({ err: error.message }, 'dirty-line drain failed'))
-      .finally(() => (draining = undefined));
-    return draining;
-  };
-  const drain = setInterval(drainRound, o.drainIntervalMs);
-  drain.unref();
+  const drain = cache
+    ? periodic(
+        async () => {
+          const confirm = cache.startFenceRound();
+          const { complete } = await coordinator.drainDirty(siteIds, async (lines) => (await cache.write(lines)).kind);
+          if (complete) confirm();
+        },
+        o.drainIntervalMs,
+        (error) => log.warn({ err: (error as Error).message }, 'dirty-line drain failed'),
+      )
+    : undefined;
   // Cache from the first request: the first round runs before the gateway listens (bounded: a site down only delays caching).
-  if (cache) await Promise.race([cache.start().then(drainRound), new Promise((r) => setTimeout(r, o.coherenceBoundMs).unref())]);
+  if (cache && drain) await Promise.race([cache.start().then(drain.runNow), new Promise((r) => setTimeout(r, o.coherenceBoundMs).unref())]);
   // One store for every router: a move committed through one is where all of them look next (DESIGN §3 rule 4).
   const locations = lruLocations();
   const gateway = new ApolloGateway({
@@ -238,8 +232,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     port: http.port,
     stop: () =>
       (stopping ??= (async () => {
-        clearInterval(recovery);
-        clearInterval(drain);
+        recovery.stop();
+        drain?.stop();
         await http.close();
         await apollo.stop();
         await coordinator.stop();

@@ -5,7 +5,7 @@ import { Counter, Registry } from 'prom-client';
 import { SUBGRAPHS, type SubgraphName } from '../schema';
 import { countingExecutor, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
-import { listen, readBody, sendJson, serveApollo } from '../platform';
+import { listen, periodic, readBody, sendJson, serveApollo, type Periodic } from '../platform';
 import { BadTxRequest, handleTx, HttpParticipantClient, Participant, type Outcome } from './participant';
 import { buildSiteSchemas } from './schema';
 
@@ -113,7 +113,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
     metrics: metrics.registry,
     stop: () =>
       (stopping ??= (async () => {
-        if (recovery) clearInterval(recovery);
+        recovery?.stop();
         await http.close();
         await Promise.all([...apollo.values()].map((s) => s.stop()));
       })()),
@@ -125,24 +125,13 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
  * asking each one's commit-point site — also right after a restart, when its
  * coordinator may be gone (presumed abort: no decision means abort).
  */
-function startRecovery(participant: Participant, siteId: string, peers: Record<string, string>, intervalMs: number): NodeJS.Timeout {
+function startRecovery(participant: Participant, siteId: string, peers: Record<string, string>, intervalMs: number): Periodic {
   // The coordinator's client: an answer that is not a decision throws, so it can never pass for ABORTED.
   const client = new HttpParticipantClient(Object.entries(peers).map(([id, url]) => ({ id, url })));
   const ask = async (commitSite: string, gid: string): Promise<Outcome> =>
     commitSite === siteId ? participant.decide(gid) : (await client.call<{ outcome: Outcome }>(commitSite, 'decide', { gid })).outcome;
-  let running = false;
-  const round = () => {
-    if (running) return;
-    running = true;
-    participant
-      .recover(ask)
-      .catch(() => {
-        // The commit point is unreachable: the next round tries again.
-      })
-      .finally(() => (running = false));
-  };
-  const timer = setInterval(round, intervalMs);
-  timer.unref();
-  round();
-  return timer;
+  // A round that fails (the commit point is unreachable) is tried again at the next tick.
+  const recovery = periodic(async () => void (await participant.recover(ask)), intervalMs);
+  void recovery.runNow();
+  return recovery;
 }
