@@ -32,7 +32,7 @@ export interface CoherentCacheOptions {
   /**
    * The drain fence (README, "acknowledged means coherent"): when set, hits are
    * served only within `fenceMs` of the start of the last drain round the
-   * owner confirmed with `renewFence`. Off when unset.
+   * owner confirmed (`startFenceRound`). Off when unset.
    */
   fenceMs?: number;
 }
