@@ -100,15 +100,16 @@ export class L1 {
     }
     record.entries.set(variant, value);
     this.weigh(record, size);
+    // Registered before any eviction below: whatever evicts a dependency drops this line with it.
+    for (const [dep] of deps) {
+      const set = this.dependents.get(dep) ?? new Set();
+      this.dependents.set(dep, set.add(line));
+    }
     // Least recently used lines leave until the answers fit (never the one just filled).
     while (this.bytes > this.o.maxBytes && this.lines.size > 1) {
       if (this.lines.rkeys().next().value === line) break;
       this.lines.pop(); // disposed as an eviction: it leaves the directory
       this.o.metrics.evictions.inc();
-    }
-    for (const [dep] of deps) {
-      const set = this.dependents.get(dep) ?? new Set();
-      this.dependents.set(dep, set.add(line));
     }
     return true;
   }
