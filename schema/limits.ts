@@ -10,3 +10,5 @@ export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
 /** Longest id (reader, copy, loan) a site accepts: the widest key column is varchar(40). */
 export const MAX_ID_LENGTH = 40;
+/** Longest idempotency key: the decision row keeps it in an nvarchar(100). */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 100;

@@ -23,7 +23,8 @@ export interface SitesConfig {
 }
 
 /** Site ids are inlined into CHECK constraints and ids, so they are kept to a safe alphabet. */
-export const SITE_ID = /^[A-Z][A-Z0-9]{0,7}$/;
+export const SITE_ID_PATTERN = '[A-Z][A-Z0-9]{0,7}';
+export const SITE_ID = new RegExp(`^${SITE_ID_PATTERN}$`);
 
 const databaseSchema = z.string().transform((value, ctx): SiteDatabase => {
   if (value === 'pglite') return { kind: 'pglite' };

@@ -1,4 +1,4 @@
-import { libfedError } from '../schema';
+import { libfedError, SITE_ID_PATTERN } from '../schema';
 import { raw, sql, list, type Sql } from '../sql';
 import { listLoader, loader, type SiteContext } from './context';
 import { connection, cursorScope, decodeCursor, pageSize } from './paging';
@@ -23,6 +23,9 @@ const SEQ_DIGITS = 8;
 export function loanId(siteId: string, seq: number): string {
   return `${siteId}-${String(seq).padStart(SEQ_DIGITS, '0')}`;
 }
+
+/** A loan id of any site: the site, then its loan number (`localSeq` checks the number). */
+const LOAN_ID = new RegExp(`^(${SITE_ID_PATTERN})-\\d{8,10}$`);
 
 /** Largest MaPM an int column holds: a larger number names no loan (and must not reach SQL). */
 const MAX_SEQ = 2_147_483_647;
@@ -87,7 +90,7 @@ function afterCursor(ctx: SiteContext, cursor: string, scope: string): Sql {
   const at = new Date(t);
   // Only instants and loan ids this list could have produced: anything else would reach SQL as an error.
   const year = at.getUTCFullYear();
-  const siteOf = /^([A-Z][A-Z0-9]{0,7})-\d{8,10}$/.exec(id)?.[1];
+  const siteOf = LOAN_ID.exec(id)?.[1];
   if (Number.isNaN(at.getTime()) || year < 1 || year > 9999 || !siteOf || localSeq(siteOf, id) === null) {
     throw libfedError('INVALID_CURSOR', `after must be a cursor returned by loans with the same filters (pageInfo.endCursor), got "${cursor.slice(0, 80)}"`);
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isErrorCode, libfedError } from '../../schema';
+import { isErrorCode, libfedError, SITE_ID_PATTERN } from '../../schema';
 import type { GraphQLError } from 'graphql';
 import {
   ParticipantFailed,
@@ -390,9 +390,11 @@ function refusal(vote: { vote: 'REFUSED' | 'BUSY'; code?: string; message?: stri
   return libfedError('INTERNAL_SERVER_ERROR', `a branch refused with an unknown code ${JSON.stringify(vote.code)}; nothing was changed`, { nothingChanged: true });
 }
 
+const GID = new RegExp(`^(${SITE_ID_PATTERN})\\.[0-9a-z]+-([0-9a-z]+)-[0-9a-f]+$`);
+
 /** A gid's commit site and start time (see `newGid`); undefined for an id this coordinator could not have made. */
 export function parseGid(gid: string): { commitSite: string; startedAt: number } | undefined {
-  const m = /^([A-Z][A-Z0-9]{0,7})\.[0-9a-z]+-([0-9a-z]+)-[0-9a-f]+$/.exec(gid);
+  const m = GID.exec(gid);
   if (!m) return undefined;
   const startedAt = parseInt(m[2], 36);
   return Number.isFinite(startedAt) ? { commitSite: m[1], startedAt } : undefined;

@@ -1,5 +1,5 @@
 import { cacheLine, typeLine } from '../../cache';
-import { libfedError, MAX_ID_LENGTH } from '../../schema';
+import { libfedError, MAX_ID_LENGTH, SITE_ID } from '../../schema';
 import { writes, type Located, type Operation, type Table } from '../../subgraphs/participant';
 import type { ParticipantClient } from '../../subgraphs/participant';
 import type { TxPlan } from './coordinator';
@@ -183,7 +183,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
   async addBranch(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const id = str(input, 'id', 10);
-    if (!/^[A-Z][A-Z0-9]{0,7}$/.test(id)) throw libfedError('BAD_USER_INPUT', `branch id must be an upper-case letter then up to 7 letters or digits, got "${id}"`);
+    if (!SITE_ID.test(id)) throw libfedError('BAD_USER_INPUT', `branch id must be an upper-case letter then up to 7 letters or digits, got "${id}"`);
     const op: Operation = { kind: 'branch.add', id, name: str(input, 'name'), address: str(input, 'address') };
     return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
   },

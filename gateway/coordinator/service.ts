@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { libfedError } from '../../schema';
+import { libfedError, MAX_IDEMPOTENCY_KEY_LENGTH as MAX_KEY_LENGTH } from '../../schema';
 import type { MutationResult, MutationRunner } from '../router';
 import { ParticipantFailed, ParticipantUnreachable, type Decision, type Idempotency, type ParticipantClient } from '../../subgraphs/participant';
 import { Coordinator, type TxView } from './coordinator';
@@ -32,7 +32,6 @@ export interface MutationServiceOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-const MAX_KEY_LENGTH = 100;
 
 /** What managers see through `transactions`. */
 export interface TransactionsReport {

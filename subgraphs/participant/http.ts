@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_ID_LENGTH } from '../../schema';
+import { MAX_ID_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from '../../schema';
 import type { Operation } from './ops';
 import { loanRow, locate } from './ops';
 import type { Idempotency, Participant } from './participant';
@@ -13,13 +13,14 @@ import type { SqlExecutor } from '../../sql';
 const gid = z.string().min(1).max(64);
 const ops = z.array(z.object({ kind: z.string() }).passthrough()).min(1).max(50);
 const lines = z.array(z.string().max(120)).max(100).default([]);
-const idempotency = z.object({ key: z.string().min(1).max(100), fingerprint: z.string().min(1).max(64) }).optional();
+const key = z.string().min(1).max(MAX_IDEMPOTENCY_KEY_LENGTH);
+const idempotency = z.object({ key, fingerprint: z.string().min(1).max(64) }).optional();
 
 const bodies = {
   local: z.object({ gid, ops, lines, idempotency }),
   'commit-point': z.object({ gid, ops, lines, idempotency }),
   decision: z.object({ gid }),
-  'by-key': z.object({ key: z.string().min(1).max(100) }),
+  'by-key': z.object({ key }),
   dirty: z.object({ limit: z.number().int().min(1).max(1000).default(1000) }),
   clean: z.object({ rows: z.array(z.object({ gid, line: z.string().max(120) })).max(1000) }),
   prepare: z.object({ gid, ops, commitSite: z.string(), deadline: z.string(), lines }),
