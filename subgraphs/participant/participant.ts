@@ -186,10 +186,9 @@ export class Participant {
   }
 
   /** The decision recorded here for `gid`, without deciding anything (`decide` presumes abort). */
-  async decision(gid: string): Promise<{ decision: Decision | null; prepared: boolean }> {
+  async decision(gid: string): Promise<{ decision: Decision | null }> {
     const [row] = await this.o.db.query<DecisionRow>(sql`SELECT ${DECISION_COLUMNS} FROM libfed_decision WHERE gid = ${gid}`);
-    const [tx] = await this.o.db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM libfed_tx WHERE gid = ${gid} AND state = 'PREPARED'`);
-    return { decision: row ? decisionOf(row) : null, prepared: Number(tx.n) > 0 };
+    return { decision: row ? decisionOf(row) : null };
   }
 
   /** The committed decision that recorded idempotency key `key`, if this site decided one. */

@@ -122,7 +122,7 @@ describe('coordinator outcomes', () => {
     let now = 1_000_000;
     const decisions = new Map<string, string>();
     const [client, calls] = spyClient((_site, action, body) => {
-      if (action === 'decision') return { decision: decisions.has(body.gid) ? { gid: body.gid, outcome: decisions.get(body.gid), entity: { type: 'Copy', id: 'Q1-QS00001' } } : null, prepared: false };
+      if (action === 'decision') return { decision: decisions.has(body.gid) ? { gid: body.gid, outcome: decisions.get(body.gid), entity: { type: 'Copy', id: 'Q1-QS00001' } } : null };
       if (action === 'decide') {
         if (!decisions.has(body.gid)) decisions.set(body.gid, 'ABORTED');
         return { outcome: decisions.get(body.gid) };
