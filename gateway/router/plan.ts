@@ -3,6 +3,7 @@ import {
   Kind,
   parse,
   print,
+  valueFromASTUntyped,
   visit,
   type DocumentNode,
   type FieldNode,
@@ -48,10 +49,15 @@ export interface MutationFieldPlan {
   readBackQuery: string;
 }
 
-export type FetchPlan =
+type FetchShape =
   | { kind: 'roots'; fields: RootFieldPlan[] }
   | { kind: 'entities'; query: string; types: Map<string, EntityTypePlan>; variant: string }
   | { kind: 'mutation'; fields: MutationFieldPlan[] };
+
+export type FetchPlan = FetchShape & {
+  /** The declared defaults of the fetch's variables (`query($f: Int = 5)`), as execution applies them. */
+  defaults: Record<string, unknown>;
+};
 
 export const READ_BACK_KEY = '__lf_key';
 
@@ -101,7 +107,7 @@ function singleFieldDocument(op: OperationDefinitionNode, field: FieldNode, frag
   return print(doc);
 }
 
-function planRoots(op: OperationDefinitionNode, fragments: Fragments, dist: SubgraphDistribution): FetchPlan {
+function planRoots(op: OperationDefinitionNode, fragments: Fragments, dist: SubgraphDistribution): FetchShape {
   const fields = fieldsOf(op.selectionSet, fragments).map((field): RootFieldPlan => {
     const key = responseKey(field);
     if (field.name.value === '__typename') {
@@ -116,7 +122,7 @@ function planRoots(op: OperationDefinitionNode, fragments: Fragments, dist: Subg
   return { kind: 'roots', fields };
 }
 
-function planEntities(op: OperationDefinitionNode, entities: FieldNode, fragments: Fragments, dist: SubgraphDistribution): FetchPlan {
+function planEntities(op: OperationDefinitionNode, entities: FieldNode, fragments: Fragments, dist: SubgraphDistribution): FetchShape {
   const types = new Map<string, EntityTypePlan>();
   const rewrite = (selection: SelectionNode): SelectionNode => {
     if (selection.kind !== Kind.INLINE_FRAGMENT || !selection.typeCondition) return selection;
@@ -143,7 +149,7 @@ function planEntities(op: OperationDefinitionNode, entities: FieldNode, fragment
   return { kind: 'entities', query: text, types, variant: `${dist.name}:${createHash('sha1').update(text).digest('base64url')}` };
 }
 
-function planMutation(op: OperationDefinitionNode, fragments: Fragments, dist: SubgraphDistribution): FetchPlan {
+function planMutation(op: OperationDefinitionNode, fragments: Fragments, dist: SubgraphDistribution): FetchShape {
   const fields = fieldsOf(op.selectionSet, fragments).map((field): MutationFieldPlan => {
     const rule = dist.mutations.get(field.name.value);
     if (!rule) throw new UnroutableFetch(`${dist.name} has no coordinated mutation ${field.name.value}`);
@@ -176,13 +182,14 @@ export function planFetch(query: string, dist: SubgraphDistribution): FetchPlan 
   const doc = parse(query);
   const op = operationOf(doc);
   const fragments = fragmentsOf(doc);
-  if (op.operation === 'mutation') return planMutation(op, fragments, dist);
+  const defaults = Object.fromEntries((op.variableDefinitions ?? []).filter((v) => v.defaultValue).map((v) => [v.variable.name.value, valueFromASTUntyped(v.defaultValue!)]));
+  if (op.operation === 'mutation') return { ...planMutation(op, fragments, dist), defaults };
   if (op.operation !== 'query') throw new UnroutableFetch(`${op.operation} operations are not routed`);
   const roots = fieldsOf(op.selectionSet, fragments);
   const entities = roots.find((f) => f.name.value === '_entities');
   if (entities) {
     if (roots.length !== 1) throw new UnroutableFetch('an _entities fetch carries no other root field');
-    return planEntities(op, entities, fragments, dist);
+    return { ...planEntities(op, entities, fragments, dist), defaults };
   }
-  return planRoots(op, fragments, dist);
+  return { ...planRoots(op, fragments, dist), defaults };
 }

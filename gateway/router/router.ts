@@ -1,7 +1,7 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
-import { Kind, parse, valueFromASTUntyped, type GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { typeLine } from '../../cache';
 import { MAX_PAGE_SIZE, type SubgraphDistribution } from '../../schema';
 import { stripReserved } from './inject';
@@ -75,7 +75,6 @@ type GatewayGraphQLResponse = Awaited<ReturnType<GraphQLDataSource['process']>>;
  */
 export class FragmentRouter implements GraphQLDataSource {
   private readonly plans: LRUCache<string, FetchPlan>;
-  private readonly defaults: LRUCache<string, Json>;
   private readonly locations: Locations;
 
   private readonly entityRouter: EntityRouter;
@@ -84,7 +83,6 @@ export class FragmentRouter implements GraphQLDataSource {
 
   constructor(private readonly o: FragmentRouterOptions) {
     this.plans = new LRUCache({ max: o.planCacheSize ?? 1000 });
-    this.defaults = new LRUCache({ max: o.planCacheSize ?? 1000 });
     this.ownedTypes = [...o.distribution.entities].filter(([, rule]) => rule.kind !== 'gather').map(([type]) => type);
     this.locations = o.locations;
     this.entityRouter = new EntityRouter({
@@ -101,7 +99,7 @@ export class FragmentRouter implements GraphQLDataSource {
   async process(options: GraphQLDataSourceProcessOptions): Promise<GatewayGraphQLResponse> {
     const query = options.request.query ?? '';
     const plan = this.plan(query);
-    const variables = this.withDefaults(query, options.request.variables ?? {});
+    const variables = withDefaults(plan, options.request.variables ?? {});
     const result =
       plan.kind === 'entities'
         ? await this.entities(plan, variables)
@@ -180,22 +178,6 @@ export class FragmentRouter implements GraphQLDataSource {
 
   private timeBucket(): number {
     return this.o.timeBucketMs ? Math.floor(Date.now() / this.o.timeBucketMs) : 0;
-  }
-
-  /**
-   * The fetch's variables as GraphQL execution sees them: a variable the
-   * client left out takes its declared default (`query($f: Int = 5)`), so
-   * routing, limits, merges, locations and cache keys read the value the
-   * sites use (issue 17 item 2).
-   */
-  private withDefaults(query: string, variables: Json): Json {
-    let defaults = this.defaults.get(query);
-    if (!defaults) {
-      defaults = variableDefaults(query);
-      this.defaults.set(query, defaults);
-    }
-    const missing = Object.keys(defaults).filter((name) => !(name in variables));
-    return missing.length ? { ...Object.fromEntries(missing.map((name) => [name, defaults![name]])), ...variables } : variables;
   }
 
   private plan(query: string): FetchPlan {
@@ -464,14 +446,14 @@ function pageSizeError(g: GatheredField, variables: Json): SubgraphError | undef
   return { message: `${arg} must be between 0 and ${MAX_PAGE_SIZE}, got ${JSON.stringify(value)}`, extensions: { code: 'PAGE_SIZE_OUT_OF_RANGE', argument: arg, max: MAX_PAGE_SIZE } };
 }
 
-/** The declared defaults of a fetch's variables. */
-function variableDefaults(query: string): Json {
-  const defaults: Json = {};
-  for (const def of parse(query).definitions) {
-    if (def.kind !== Kind.OPERATION_DEFINITION) continue;
-    for (const v of def.variableDefinitions ?? []) if (v.defaultValue) defaults[v.variable.name.value] = valueFromASTUntyped(v.defaultValue);
-  }
-  return defaults;
+/**
+ * The fetch's variables as GraphQL execution sees them: a variable the client
+ * left out takes its declared default, so routing, limits, merges, locations
+ * and cache keys read the value the sites use (issue 17 item 2).
+ */
+function withDefaults(plan: FetchPlan, variables: Json): Json {
+  const missing = Object.keys(plan.defaults).filter((name) => !(name in variables));
+  return missing.length ? { ...Object.fromEntries(missing.map((name) => [name, plan.defaults[name]])), ...variables } : variables;
 }
 
 /** The client's `Idempotency-Key` HTTP header, if it sent one. */
