@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { ROOT, startChain, startProcess, type ChainHandle, type ChildHandle } from '../gateway/chain';
+import { ROOT, startChain, type ChainHandle, type ChildHandle } from '../gateway/chain';
 import { loadSites, type Site, type SitesConfig } from '../schema';
 import { dropPostgresDatabase, ensurePostgresDatabase } from '../sql';
 import { freePortRange, type PrivateRedis } from './redis';
@@ -105,17 +105,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     throw error;
   }
   const config = loadSites(configFile);
-  const gateways: (ChildHandle | undefined)[] = [...chain.gateways];
+  // The chain restarts a gateway with the arguments it started it with, on the same fixed port.
+  const gateways = chain.gateways;
   const instanceId = (i: number) => (o.gateways > 1 ? `gateway-${i + 1}` : undefined);
-  // The arguments startChain gives gateway i (gateway/chain.ts), so a restart is the same process again.
-  const argsOf = (i: number) => {
-    const args = ['--config', configFile, '--port', String(port + i), '--site-timeout-ms', String(SITE_TIMEOUT_MS)];
-    for (const s of sites) args.push('--site', `${s.id}=${s.url}`);
-    if (instanceId(i)) args.push('--instance-id', instanceId(i)!);
-    return [...args, ...gatewayArgs];
-  };
-  const gatewayUrls = gateways.map((g) => g!.url);
-  const processes = () => [...chain.sites.values(), ...gateways.filter((g): g is ChildHandle => !!g)].filter((h) => h.child.exitCode === null && h.child.signalCode === null);
+  const gatewayUrls = gateways.map((g) => g.url);
+  const processes = () => [...chain.sites.values(), ...gateways].filter((h) => h.child.exitCode === null && h.child.signalCode === null);
   let stopping: Promise<void> | undefined;
   return {
     config,
@@ -131,12 +125,12 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       await chain.restartSite(id);
     },
     restartGateway: async (i) => {
-      gateways[i] = await startProcess(instanceId(i) ?? 'gateway', 'gateway/main.ts', argsOf(i), { log: o.log, readyTimeoutMs: 60_000 });
+      await chain.restartGateway(i);
     },
     processes,
     stop: () =>
       (stopping ??= (async () => {
-        const all = [...chain.sites.values(), ...gateways.filter((g): g is ChildHandle => !!g)];
+        const all = [...chain.sites.values(), ...gateways];
         for (const h of all) if (h.child.exitCode === null && h.child.signalCode === null) h.child.kill('SIGCONT');
         await Promise.all(
           all.map(async (h) => {

@@ -45,6 +45,8 @@ export interface ChainHandle {
   gateways: ChildHandle[];
   /** Restarts one stopped site on the same port and data. */
   restartSite(id: string): Promise<ChildHandle>;
+  /** Restarts stopped gateway `i` (0-based) with the same arguments; `gateways[i]` is the new process. */
+  restartGateway(i: number): Promise<ChildHandle>;
   stop(): Promise<void>;
 }
 
@@ -130,9 +132,10 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
     if (gatewayCount > 1) args.push('--instance-id', `gateway-${i + 1}`);
     return [...args, ...(o.gatewayArgs ?? []), ...(o.gatewayArgsFor?.(i) ?? [])];
   };
+  const startGatewayProcess = (i: number) => spawnReady(gatewayCount > 1 ? `gateway-${i + 1}` : 'gateway', 'gateway/main.ts', gatewayArgs(i), o);
   let gateways: ChildHandle[];
   try {
-    gateways = await Promise.all(Array.from({ length: gatewayCount }, (_, i) => spawnReady(gatewayCount > 1 ? `gateway-${i + 1}` : 'gateway', 'gateway/main.ts', gatewayArgs(i), o)));
+    gateways = await Promise.all(Array.from({ length: gatewayCount }, (_, i) => startGatewayProcess(i)));
   } catch (error) {
     await Promise.all([...sites.values()].map((s) => s.stop()));
     throw error;
@@ -149,6 +152,10 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
       const site = await spawnReady(id, 'subgraphs/main.ts', args, o);
       sites.set(id, site);
       return site;
+    },
+    restartGateway: async (i) => {
+      gateways[i] = await startGatewayProcess(i);
+      return gateways[i];
     },
     stop: () =>
       (stopping ??= (async () => {
