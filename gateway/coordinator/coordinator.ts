@@ -34,7 +34,7 @@ export interface CoordinatorOptions {
   waitFor: WaitForGraph;
   /** Longest a transaction waits for locks held by others before it gives up. */
   lockWaitMs?: number;
-  /** A prepared participant's deadline: past it, recovery may resolve it. */
+  /** How long a prepared participant waits for the decision once phase 1's lock waits are over: past it, recovery may resolve it. */
   preparedTtlMs?: number;
   /** Retry interval while waiting for a lock, and for phase 2 to an unreachable site. */
   retryMs?: number;
@@ -148,7 +148,9 @@ export class Coordinator {
 
   private async twoPhase(tx: TxInfo, plan: TxPlan, view: TxView, idempotency?: Idempotency): Promise<Applied[]> {
     const participants = [...plan.ops.keys()].filter((s) => s !== plan.commitSite);
-    const deadline = new Date(this.o.clock() + this.o.preparedTtlMs).toISOString();
+    // Phase 1 may wait up to lockWaitMs for a busy site after another has prepared, so the
+    // deadline covers that wait too (the same bound `outcome` presumes abort after).
+    const deadline = new Date(this.o.clock() + this.o.lockWaitMs + this.o.preparedTtlMs).toISOString();
     // Every site a PREPARE was sent to, answered or not: each gets ABORT on any way out that does not commit.
     const prepared: string[] = [];
     let decided: LocalResult;

@@ -118,6 +118,32 @@ describe('coordinator outcomes', () => {
     expect(calls.filter((c) => c.action === 'abort')).toEqual([]);
   });
 
+  it('no prepared deadline passes while phase 1 still waits within the lock-wait bound for another site', async () => {
+    // Q3 is busy for longer than the prepared TTL (but within lockWaitMs): the
+    // deadline Q5 was given must not have passed when the commit point decides,
+    // or recovery presumes abort under a coordinator that is about to commit.
+    let now = 1_000_000;
+    const deadlines: number[] = [];
+    let decidedAt = 0;
+    const [client] = spyClient((site, action, body) => {
+      now += 30;
+      if (action === 'prepare') {
+        deadlines.push(Date.parse(body.deadline));
+        if (site === 'Q3' && deadlines.length < 8) return { vote: 'BUSY', holder: 'other', resource: 'QUYENSACH:x' };
+        return { vote: 'PREPARED' };
+      }
+      if (action === 'commit-point') {
+        decidedAt = now;
+        return committed;
+      }
+      return { applied: [] };
+    });
+    const coordinator = new Coordinator({ client, waitFor: new LocalWaitForGraph(), clock: () => now, preparedTtlMs: 100, lockWaitMs: 500, retryMs: 1 });
+    await expect(coordinator.run(crossSite)).resolves.toEqual(committed.applied);
+    expect(decidedAt).toBeGreaterThan(0);
+    expect(deadlines.filter((d) => d <= decidedAt)).toEqual([]);
+  });
+
   it('outcome(gid): the commit point\'s record; PENDING within the deadline; presumed ABORTED after it; null for a foreign id', async () => {
     let now = 1_000_000;
     const decisions = new Map<string, string>();
