@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startChain, type ChainHandle } from '../gateway/chain';
+import { startChain, type ChainHandle } from '../launch/chain';
 import { loadSites } from '../schema';
 import { generateDemoData } from '../sql/seed';
 import { percentile, post, summarize } from './stats';

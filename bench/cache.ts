@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startChain, startProcess, type ChainHandle, type ChildHandle } from '../gateway/chain';
+import { startChain, startProcess, type ChainHandle, type ChildHandle } from '../launch/chain';
 import { loadSites } from '../schema';
 import { generateDemoData } from '../sql/seed';
 import { prepareCentralSite } from './central';

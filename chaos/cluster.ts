@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { ROOT, startChain, type ChainHandle, type ChildHandle } from '../gateway/chain';
+import { ROOT, startChain, type ChainHandle, type ChildHandle } from '../launch/chain';
 import { loadSites, type Site, type SitesConfig } from '../schema';
 import { dropPostgresDatabase, ensurePostgresDatabase } from '../sql';
 import { freePortRange, type PrivateRedis } from './redis';

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { startChain, type ChainHandle } from '../gateway/chain';
+import { startChain, type ChainHandle } from '../launch/chain';
 import { loadSites, type SitesConfig } from '../schema';
 import { dropPostgresDatabase, ensurePostgresDatabase } from '../sql';
 import { DEMO_NOW } from './fixture';

@@ -7,7 +7,7 @@ import { buildClientSchema, getIntrospectionQuery, printSchema } from 'graphql';
 import pino from 'pino';
 import { startGateway, type GatewayHandle } from '../gateway/server';
 import { loadSites } from '../schema';
-import { ROOT } from '../gateway/chain';
+import { ROOT } from '../launch/chain';
 
 /**
  * Issue 17 item 10: Relay clients page every LibFed list. Relay's compiler
