@@ -74,19 +74,6 @@ export type CachePhase = Phase['phase'];
 
 const noop = () => undefined;
 
-/** The cache line of an entity, e.g. `Reader:Q3-DG0042`. */
-export function cacheLine(type: string, key: string): string {
-  return `${type}:${key}`;
-}
-
-/**
- * The line every write of a `type` row makes stale (`Loan:*`): answers whose
- * content depends on which rows of that type exist — lists, counts, an
- * entity's gathered loans — depend on it (see `read`'s `dependsOn`).
- */
-export function typeLine(type: string): string {
-  return `${type}:*`;
-}
 
 /**
  * One gateway instance's L1 of entity answers, kept coherent with the other

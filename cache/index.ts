@@ -12,7 +12,7 @@ export type {
   WrittenLine,
 } from './bus';
 export { systemClock, type Clock } from './clock';
-export { CoherentCache, cacheLine, typeLine, type CachePhase, type CoherentCacheOptions, type WriteOutcome } from './coherent-cache';
+export { CoherentCache, type CachePhase, type CoherentCacheOptions, type WriteOutcome } from './coherent-cache';
 export { LocalCoherenceBus, type LocalCoherenceBusOptions } from './local-bus';
 export { cacheMetrics, type BypassReason, type CacheMetrics } from './metrics';
 export { RedisCoherenceBus, type RedisCoherenceBusOptions } from './redis-bus';

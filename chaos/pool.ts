@@ -1,7 +1,7 @@
 import type { SitesConfig } from '../schema';
 import { COPY_STATUS } from '../sql';
 import { generateDemoData, type DemoData } from '../sql/seed';
-import { loanId } from '../subgraphs/loans';
+import { loanId } from '../contracts';
 import { mulberry32, subSeed } from './rng';
 
 /**

@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { defineCommand, readCommandLine, UsageError, exitWithUsageError } from '../platform';
 import { checkHistory } from './check-history';
 import { checkState } from './check-state';
 import { startCluster, type Cluster } from './cluster';
 import { schedule, startNemesis } from './nemesis';
-import { parseChaosArgs, type ChaosOptions } from './options';
+import { parseDuration, type ChaosOptions } from './options';
 import { choosePool, demoDataFor } from './pool';
 import { Recorder } from './recorder';
 import { PrivateRedis } from './redis';
@@ -102,8 +103,38 @@ export async function runChaos(o: ChaosOptions, print: (line: string) => void = 
   }
 }
 
+const COMMAND = defineCommand({
+  usage: 'npm run chaos -- [--duration 60s] [--seed S] [--sites N] [--gateways K] [--clients C] [--no-nemesis] [--verbose]',
+  description:
+    'A Jepsen-style run on PostgreSQL (PG_URL, default postgres://postgres@127.0.0.1:5432/postgres) and a private Redis:\n' +
+    'the workload under the seeded nemesis, then recovery, settling and the invariant checks. Exit 1 on any violation,\n' +
+    '2 when the harness itself failed or the command line is wrong.',
+  options: {
+    duration: { kind: 'string', default: '60s', value: 'TIME', description: 'how long the workload runs: 60s, 2m, 1500ms or bare seconds' },
+    seed: { kind: 'integer', default: Date.now() % 100000, min: 0, max: 2 ** 31 - 1, value: 'S', defaultText: 'the current time in ms mod 100000', description: 'the same seed gives the same fault schedule and workload' },
+    sites: { kind: 'integer', default: 3, min: 2, max: 9, description: 'sites: the first N of schema/sites.yaml, more are made up' },
+    gateways: { kind: 'integer', default: 2, min: 1, max: 8, value: 'K', description: 'gateway processes' },
+    clients: { kind: 'integer', default: 8, min: 1, max: 64, value: 'C', description: 'concurrent workload clients' },
+    'no-nemesis': { kind: 'boolean', description: 'inject no faults (checks the harness itself on a healthy chain)' },
+    verbose: { kind: 'boolean', description: "echo the children's stderr lines" },
+  },
+});
+
+/** The command line as ChaosOptions; a bad one exits 2 like any other entry point's. */
+function readChaosOptions(argv: string[]): ChaosOptions {
+  const { values } = readCommandLine(COMMAND, argv);
+  let durationMs: number;
+  try {
+    durationMs = parseDuration(values.duration);
+  } catch {
+    exitWithUsageError(UsageError.expected('--duration', values.duration, 'a duration such as 60s, 2m or 1500ms'));
+  }
+  const { seed, sites, gateways, clients } = values;
+  return { durationMs, seed, sites, gateways, clients, noNemesis: values['no-nemesis'], verbose: values.verbose, pgUrl: process.env.PG_URL || 'postgres://postgres@127.0.0.1:5432/postgres' };
+}
+
 async function main(): Promise<void> {
-  const options = parseChaosArgs(process.argv.slice(2));
+  const options = readChaosOptions(process.argv.slice(2));
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;

@@ -1,52 +1,59 @@
-import { parseArgs } from 'node:util';
 import { loadSites } from '../schema';
 import type { CrashPoint } from './coordinator';
-import { exitOnSignals } from '../platform';
+import { CONFIG_OPTION, UsageError, defineCommand, exitOnUsageError, exitOnSignals, readCommandLine, resolveConfig } from '../platform';
 import { startGateway } from './server';
 
+/** setTimeout and setInterval turn a longer delay into 1 ms: refuse it rather than spin. */
+const MAX_MS = 2 ** 31 - 1;
+
+const COMMAND = defineCommand({
+  usage: 'tsx gateway/main.ts [--config FILE] [--port N] [--site ID=URL ...] [options]',
+  description:
+    "One gateway process over the sites of the config. `--site` overrides a site's URL from the config.\n" +
+    'Prints one JSON line {"event":"ready","url":...} once it listens. REDIS_URL, when set, is the Redis the gateways share.',
+  options: {
+    config: CONFIG_OPTION,
+    port: { kind: 'integer', default: 4000, min: 0, max: 65535, description: 'port to listen on; 0 picks a free one' },
+    host: { kind: 'string', default: '127.0.0.1', value: 'HOST', description: 'interface to listen on' },
+    site: { kind: 'strings', value: 'ID=URL', description: "a site's URL instead of the config's" },
+    'site-timeout-ms': { kind: 'integer', default: 5000, min: 1, max: MAX_MS, description: 'a site that has not answered a fetch by then counts as down for it' },
+    'prepared-ttl-ms': { kind: 'integer', default: 10_000, min: 1, max: MAX_MS, description: 'how long a participant stays PREPARED before recovery may resolve it' },
+    'lock-wait-ms': { kind: 'integer', default: 5000, min: 0, max: MAX_MS, description: 'how long a mutation waits for a busy site; 0 gives up at once' },
+    'recovery-interval-ms': { kind: 'integer', default: 1000, min: 1, max: MAX_MS, description: 'how often to look for participants stuck in PREPARED' },
+    'max-open-loans': { kind: 'integer', default: 5, min: 1, description: 'open loans one reader may hold' },
+    'redis-prefix': { kind: 'string', default: 'libfed:', value: 'PREFIX', description: 'prefix of every Redis key and connection name' },
+    'no-cache': { kind: 'boolean', description: 'serve without the coherent entity cache' },
+    'cache-max-bytes': { kind: 'integer', min: 1, defaultText: "the cache's own (64 MiB)", description: 'bytes of answers the cache keeps' },
+    'instance-id': { kind: 'string', value: 'ID', defaultText: 'gw-<random hex>', description: "this gateway's name on the coherence bus; unique among gateways sharing Redis" },
+  },
+});
+
 /**
- * One gateway process: `tsx gateway/main.ts [--config FILE] [--port N]
- * [--site Q1=http://host:port ...]`. `--site` overrides a site's URL from the
- * config. Prints one JSON line `{"event":"ready","url":...}` once it listens.
+ * One gateway process (flags in COMMAND above; `--help` prints them). The
+ * ready line on stdout is what launch/chain.ts waits for before it goes on.
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      config: { type: 'string', default: 'schema/sites.yaml' },
-      port: { type: 'string', default: '4000' },
-      host: { type: 'string', default: '127.0.0.1' },
-      site: { type: 'string', multiple: true, default: [] },
-      'site-timeout-ms': { type: 'string', default: '5000' },
-      'prepared-ttl-ms': { type: 'string', default: '10000' },
-      'lock-wait-ms': { type: 'string', default: '5000' },
-      'recovery-interval-ms': { type: 'string', default: '1000' },
-      'max-open-loans': { type: 'string', default: '5' },
-      'redis-prefix': { type: 'string', default: 'libfed:' },
-      'no-cache': { type: 'boolean', default: false },
-      'cache-max-bytes': { type: 'string' },
-      'instance-id': { type: 'string' },
-    },
-  });
-  const config = loadSites(values.config!);
-  for (const override of values.site!) {
+  const { values } = readCommandLine(COMMAND);
+  const config = loadSites(resolveConfig(values.config));
+  for (const override of values.site) {
     const [id, url] = override.split('=', 2);
     const site = config.sites.find((s) => s.id === id);
-    if (!site || !url) throw new Error(`--site ${override}: expected ID=URL with ID one of ${config.sites.map((s) => s.id).join(', ')}`);
+    if (!site || !url) throw UsageError.expected('--site', override, `ID=URL with ID one of ${config.sites.map((s) => s.id).join(', ')}`);
     site.url = url;
   }
   const handle = await startGateway({
     config,
-    port: Number(values.port),
+    port: values.port,
     host: values.host,
-    siteTimeoutMs: Number(values['site-timeout-ms']),
-    preparedTtlMs: Number(values['prepared-ttl-ms']),
-    lockWaitMs: Number(values['lock-wait-ms']),
-    recoveryIntervalMs: Number(values['recovery-interval-ms']),
-    maxOpenLoans: Number(values['max-open-loans']),
+    siteTimeoutMs: values['site-timeout-ms'],
+    preparedTtlMs: values['prepared-ttl-ms'],
+    lockWaitMs: values['lock-wait-ms'],
+    recoveryIntervalMs: values['recovery-interval-ms'],
+    maxOpenLoans: values['max-open-loans'],
     redisUrl: process.env.REDIS_URL || undefined,
     redisKeyPrefix: values['redis-prefix'],
     cache: !values['no-cache'],
-    cacheMaxBytes: values['cache-max-bytes'] === undefined ? undefined : Number(values['cache-max-bytes']),
+    cacheMaxBytes: values['cache-max-bytes'],
     instanceId: values['instance-id'],
     // Test hook only (crash-point tests): LIBFED_CRASH_AT=after-prepare|after-decision.
     crashAt: process.env.LIBFED_CRASH_AT as CrashPoint | undefined,
@@ -56,6 +63,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
+  exitOnUsageError(error);
   console.error(`gateway failed to start: ${error.message}`);
   process.exit(1);
 });

@@ -3,13 +3,14 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { birthSite, loadDistribution, readSupergraph, type SitesConfig, type SubgraphName } from '../schema';
+import { loadDistribution, readSupergraph, type SitesConfig, type SubgraphName } from '../schema';
 import { listen, periodic, sendJson, serveApollo } from '../platform';
 import { formatError } from './errors';
 import { NoReservedAliases } from './reserved';
 import { gatewayMetrics } from './metrics';
 import { FragmentRouter, HttpSiteClient, lruLocations, SiteHealth } from './router';
-import { Coordinator, HttpParticipantClient, LocalWaitForGraph, MutationService, RedisWaitForGraph, type CrashPoint } from './coordinator';
+import { Coordinator, LocalWaitForGraph, MutationService, RedisWaitForGraph, type CrashPoint } from './coordinator';
+import { birthSite, HttpParticipantClient } from '../contracts';
 import pino, { type Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { CoherentCache, LocalCoherenceBus, RedisCoherenceBus } from '../cache';
@@ -142,7 +143,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     planning: {
       client: participants,
       siteIds,
-      birthSite: (id) => birthSite(o.config, id),
+      birthSite: (id) => birthSite(siteIds, id),
       now: () => new Date(),
       maxOpenLoans: o.maxOpenLoans,
       loanDays: o.loanDays,
@@ -184,7 +185,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
         siteIds,
         client,
         health,
-        birthSite: (id) => birthSite(o.config, id),
+        birthSite: (id) => birthSite(siteIds, id),
         locations,
         mutations,
         cache,

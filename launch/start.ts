@@ -1,38 +1,39 @@
-import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
-import { exitOnSignals } from '../platform';
+import { CONFIG_OPTION, UsageError, defineCommand, exitOnUsageError, exitOnSignals, readCommandLine, resolveConfig } from '../platform';
 import { startChain } from './chain';
 
+const COMMAND = defineCommand({
+  usage: 'npm start [-- --data DIR --port N --config FILE --scale N --gateways K --no-cache]',
+  description:
+    'Every site and K gateways as separate processes on this machine, demo data seeded on first start.\n' +
+    'The gateways take ports N.., the sites the ones after them. Ctrl-C or SIGTERM stops them all.',
+  options: {
+    data: { kind: 'string', default: 'data', value: 'DIR', description: 'where PGlite sites keep their files' },
+    port: { kind: 'integer', default: 4000, min: 1, max: 65535, description: "the first gateway's port" },
+    config: CONFIG_OPTION,
+    scale: { kind: 'number', default: 1, greaterThan: 0, description: 'multiplies the demo books, copies, readers and loans' },
+    gateways: { kind: 'integer', default: 1, min: 1, max: 16, value: 'K', description: 'gateway processes over the same sites; above 1 needs REDIS_URL or --no-cache' },
+    'no-cache': { kind: 'boolean', description: 'gateways without the coherent entity cache' },
+  },
+});
+
 /**
- * `npm start [-- --data DIR --port N --config FILE --scale N --gateways K --no-cache]`:
- * every site and K gateways as separate processes on this machine, demo data
- * seeded on first start. Ctrl-C or SIGTERM stops them all.
+ * `npm start`: the whole chain for a person at a terminal (flags in COMMAND
+ * above; `--help` prints them).
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      data: { type: 'string', default: 'data' },
-      port: { type: 'string', default: '4000' },
-      config: { type: 'string', default: 'schema/sites.yaml' },
-      scale: { type: 'string', default: '1' },
-      gateways: { type: 'string', default: '1' },
-      'no-cache': { type: 'boolean', default: false },
-    },
-  });
-  const gateways = Number(values.gateways);
-  if (!Number.isInteger(gateways) || gateways < 1 || gateways > 16) throw new Error(`--gateways must be 1..16, got "${values.gateways}"`);
+  const { values } = readCommandLine(COMMAND);
+  const { gateways, port } = values;
   if (gateways > 1 && !process.env.REDIS_URL && !values['no-cache']) {
-    throw new Error('--gateways above 1 needs REDIS_URL (redis://host:6379): the gateways keep their entity caches coherent through it. Set it, or add --no-cache.');
+    throw new UsageError('--gateways above 1 needs REDIS_URL (redis://host:6379): the gateways keep their entity caches coherent through it. Set it, or add --no-cache.');
   }
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--port must be a port number, got "${values.port}"`);
   console.log('starting the branch sites and the gateway (the first start creates and seeds the site databases)...');
   const chain = await startChain({
-    configFile: resolve(values.config!),
-    dataDir: resolve(values.data!),
+    configFile: resolveConfig(values.config),
+    dataDir: resolve(values.data),
     port,
     demo: true,
-    scale: Number(values.scale),
+    scale: values.scale,
     gateways,
     gatewayArgs: values['no-cache'] ? ['--no-cache'] : [],
     log: (line) => console.error(line),
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
+  exitOnUsageError(error);
   console.error(error.message);
   process.exit(1);
 });

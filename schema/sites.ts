@@ -121,10 +121,3 @@ export function siteById(config: SitesConfig, id: string): Site | undefined {
   return config.sites.find((site) => site.id === id);
 }
 
-/** DESIGN §3 rule 4: every id LibFed creates starts with its birth site, `Q3-...`. */
-export function birthSite(config: SitesConfig, id: string): string | undefined {
-  const dash = id.indexOf('-');
-  if (dash <= 0) return undefined;
-  const prefix = id.slice(0, dash);
-  return config.sites.some((site) => site.id === prefix) ? prefix : undefined;
-}

@@ -1,4 +1,5 @@
-import { libfedError, SITE_ID_PATTERN } from '../schema';
+import { LOAN_ID, loanId, localLoanSeq } from '../contracts';
+import { libfedError } from '../schema';
 import { raw, sql, list, type Sql } from '../sql';
 import { listLoader, loader, type SiteContext } from './context';
 import { connection, cursorScope, decodeCursor, pageSize } from './paging';
@@ -13,35 +14,6 @@ interface LoanRow {
   borrowed_at: Date;
   due_at: Date;
   returned_at: Date | null;
-}
-
-/**
- * A loan's global id is its site and its MaPM, zero-padded so that string order
- * equals (site, MaPM) order: the gateway merges sites' pages by comparing ids.
- */
-const SEQ_DIGITS = 8;
-export function loanId(siteId: string, seq: number): string {
-  return `${siteId}-${String(seq).padStart(SEQ_DIGITS, '0')}`;
-}
-
-/** A loan id of any site: the site, then its loan number (`localSeq` checks the number). */
-const LOAN_ID = new RegExp(`^(${SITE_ID_PATTERN})-\\d{8,10}$`);
-
-/** Largest MaPM an int column holds: a larger number names no loan (and must not reach SQL). */
-const MAX_SEQ = 2_147_483_647;
-
-/**
- * The local number of a loan id of this site, or null for an id that cannot
- * be one of its loans: another site's, not canonical (`Q1-1` for `Q1-00000001`:
- * one loan, one id, one cache line), or past the column's range.
- */
-export function localSeq(siteId: string, id: string): number | null {
-  const prefix = `${siteId}-`;
-  const digits = id.slice(prefix.length);
-  if (!id.startsWith(prefix) || !/^\d{8,10}$/.test(digits)) return null;
-  const seq = Number(digits);
-  if (seq > MAX_SEQ || String(seq).padStart(8, '0') !== digits) return null;
-  return seq;
 }
 
 const LOAN_COLUMNS = sql`MaPM AS seq, MaDG AS reader_id, MaQuyenSach AS copy_id, MaCN AS branch_id,
@@ -91,11 +63,11 @@ function afterCursor(ctx: SiteContext, cursor: string, scope: string): Sql {
   // Only instants and loan ids this list could have produced: anything else would reach SQL as an error.
   const year = at.getUTCFullYear();
   const siteOf = LOAN_ID.exec(id)?.[1];
-  if (Number.isNaN(at.getTime()) || year < 1 || year > 9999 || !siteOf || localSeq(siteOf, id) === null) {
+  if (Number.isNaN(at.getTime()) || year < 1 || year > 9999 || !siteOf || localLoanSeq(siteOf, id) === null) {
     throw libfedError('INVALID_CURSOR', `after must be a cursor returned by loans with the same filters (pageInfo.endCursor), got "${cursor.slice(0, 80)}"`);
   }
   const prefix = `${ctx.siteId}-`;
-  const seq = localSeq(ctx.siteId, id);
+  const seq = localLoanSeq(ctx.siteId, id);
   // Ids of this site compare with `id` as one block unless `id` is also from this site.
   const idBefore =
     seq !== null ? sql`MaPM < ${seq}` : prefix < id.slice(0, prefix.length) ? sql`1 = 1` : sql`1 = 0`;
@@ -159,7 +131,7 @@ async function topBooks(ctx: SiteContext, args: { branchId?: string | null; firs
 export const loansResolvers = {
   Query: {
     loan: (_: unknown, args: { id: string }, ctx: SiteContext) => {
-      const seq = localSeq(ctx.siteId, args.id);
+      const seq = localLoanSeq(ctx.siteId, args.id);
       return seq === null ? null : loanBySeq(ctx).load(String(seq));
     },
     loans: (_: unknown, args: LoansArgs, ctx: SiteContext) => loans(ctx, args),
@@ -168,7 +140,7 @@ export const loansResolvers = {
   },
   Loan: {
     __resolveReference: (ref: { id: string }, ctx: SiteContext) => {
-      const seq = localSeq(ctx.siteId, ref.id);
+      const seq = localLoanSeq(ctx.siteId, ref.id);
       return seq === null ? null : loanBySeq(ctx).load(String(seq));
     },
     id: (loan: LoanRow) => loanId(loan.branch_id, loan.seq),

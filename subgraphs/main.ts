@@ -1,46 +1,58 @@
-import { parseArgs } from 'node:util';
 import { loadSites, siteById } from '../schema';
 import { migrate, openSiteDatabase } from '../sql';
 import { generateDemoData, isSeeded, loadDemoData } from '../sql/seed';
-import { exitOnSignals } from '../platform';
+import { CONFIG_OPTION, UsageError, defineCommand, exitOnUsageError, exitOnSignals, readCommandLine, resolveConfig } from '../platform';
 import { startSiteServer } from './server';
 
+const COMMAND = defineCommand({
+  usage: 'tsx subgraphs/main.ts --site ID [--config FILE] [--data DIR] [--port N] [--demo [--demo-now ISO] [--scale N]]',
+  description:
+    'One site process: migrates the site database, seeds the demo data on first start if asked, and prints one JSON\n' +
+    'line {"event":"ready",...} on stdout once it listens.',
+  options: {
+    site: { kind: 'string', value: 'ID', defaultText: 'none, it must be given', description: "the site this process serves, one of the config's ids" },
+    config: CONFIG_OPTION,
+    data: { kind: 'string', default: 'data', value: 'DIR', description: 'where PGlite sites keep their files' },
+    port: { kind: 'integer', min: 0, max: 65535, defaultText: "the port of the site's URL in the config", description: 'port to listen on; 0 picks a free one' },
+    host: { kind: 'string', default: '127.0.0.1', value: 'HOST', description: 'interface to listen on' },
+    demo: { kind: 'boolean', description: 'seed the demo data into an empty database' },
+    'demo-now': { kind: 'string', value: 'ISO', defaultText: 'the current time', description: 'the instant demo loans are dated against (ISO-8601)' },
+    scale: { kind: 'number', default: 1, greaterThan: 0, description: 'multiplies the demo books, copies, readers and loans' },
+    peer: { kind: 'strings', value: 'ID=URL', description: "another site's URL for self-recovery, instead of the config's" },
+  },
+});
+
+/** An ISO-8601 instant, or the caller's mistake: `new Date('x')` would seed with an Invalid Date. */
+function demoNow(text: string | undefined): Date {
+  if (text === undefined) return new Date();
+  const now = new Date(text);
+  if (Number.isNaN(now.getTime())) throw UsageError.expected('--demo-now', text, 'an ISO-8601 instant');
+  return now;
+}
+
 /**
- * One site process: `tsx subgraphs/main.ts --site Q1 [--config FILE] [--data DIR]
- * [--port N] [--demo [--demo-now ISO] [--scale N]]`. It migrates the site
- * database, seeds the demo data on first start if asked, and prints one JSON
- * line `{"event":"ready",...}` on stdout once it listens.
+ * One site process (flags in COMMAND above; `--help` prints them). The ready
+ * line on stdout is what launch/chain.ts waits for before it goes on.
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      site: { type: 'string' },
-      config: { type: 'string', default: 'schema/sites.yaml' },
-      data: { type: 'string', default: 'data' },
-      port: { type: 'string' },
-      host: { type: 'string', default: '127.0.0.1' },
-      demo: { type: 'boolean', default: false },
-      'demo-now': { type: 'string' },
-      scale: { type: 'string', default: '1' },
-      peer: { type: 'string', multiple: true, default: [] },
-    },
-  });
-  const config = loadSites(values.config!);
+  const { values } = readCommandLine(COMMAND);
+  const configFile = resolveConfig(values.config);
+  const config = loadSites(configFile);
   const site = values.site ? siteById(config, values.site) : undefined;
-  if (!site) throw new Error(`--site must name a site of ${values.config}: ${config.sites.map((s) => s.id).join(', ')}`);
-  const port = values.port !== undefined ? Number(values.port) : Number(new URL(site.url).port);
+  if (!site) throw UsageError.expected('--site', values.site, `a site of ${configFile}: ${config.sites.map((s) => s.id).join(', ')}`);
+  const now = demoNow(values['demo-now']);
+  const port = values.port ?? Number(new URL(site.url).port);
 
-  const db = await openSiteDatabase(site, values.data!);
+  const db = await openSiteDatabase(site, values.data);
   await migrate(db, site.id);
   if (values.demo && !(await isSeeded(db))) {
-    const now = values['demo-now'] ? new Date(values['demo-now']) : new Date();
     const branches = config.sites.map((s) => ({ id: s.id, name: s.name, address: s.address }));
-    await loadDemoData(db, site.id, generateDemoData({ branches, now, scale: Number(values.scale) }));
+    await loadDemoData(db, site.id, generateDemoData({ branches, now, scale: values.scale }));
   }
   // Peers for self-recovery: the config's URLs, overridden by --peer ID=URL.
   // A site on a random port (tests) has no reason to trust the config's URLs for the others.
   const peers: Record<string, string> = port === 0 ? {} : Object.fromEntries(config.sites.map((s) => [s.id, s.url]));
-  for (const p of values.peer!) {
+  for (const p of values.peer) {
     const [id, url] = p.split('=', 2);
     if (id && url) peers[id] = url;
   }
@@ -57,6 +69,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: Error) => {
+  exitOnUsageError(error);
   console.error(`site failed to start: ${error.message}`);
   process.exit(1);
 });

@@ -6,7 +6,8 @@ import { SUBGRAPHS, type SubgraphName } from '../schema';
 import { countingExecutor, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
 import { listen, periodic, readBody, sendJson, serveApollo, type Periodic } from '../platform';
-import { BadTxRequest, handleTx, HttpParticipantClient, Participant, type Outcome } from './participant';
+import { HttpParticipantClient, type Outcome } from '../contracts';
+import { BadTxRequest, handleTx, Participant } from './participant';
 import { buildSiteSchemas } from './schema';
 
 export interface SiteServerOptions {
@@ -129,7 +130,7 @@ function startRecovery(participant: Participant, siteId: string, peers: Record<s
   // The coordinator's client: an answer that is not a decision throws, so it can never pass for ABORTED.
   const client = new HttpParticipantClient(Object.entries(peers).map(([id, url]) => ({ id, url })));
   const ask = async (commitSite: string, gid: string): Promise<Outcome> =>
-    commitSite === siteId ? participant.decide(gid) : (await client.call<{ outcome: Outcome }>(commitSite, 'decide', { gid })).outcome;
+    commitSite === siteId ? participant.decide(gid) : (await client.call(commitSite, 'decide', { gid })).outcome;
   // A round that fails (the commit point is unreachable) is tried again at the next tick.
   const recovery = periodic(async () => void (await participant.recover(ask)), intervalMs);
   void recovery.runNow();

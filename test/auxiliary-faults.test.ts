@@ -5,7 +5,8 @@ import { Registry } from 'prom-client';
 import { CoherentCache, RedisCoherenceBus } from '../cache';
 import { PrivateRedis } from '../chaos/redis';
 import { Coordinator, LocalWaitForGraph, MutationService, RedisWaitForGraph, type CacheWriter, type PlanningContext, type WaitForGraph } from '../gateway/coordinator';
-import { BadTxRequest, handleTx, Participant, ParticipantFailed, ParticipantUnreachable, type ParticipantClient } from '../subgraphs/participant';
+import { ParticipantFailed, ParticipantUnreachable, type ParticipantClient, type TxAction, type TxReply, type TxRequest } from '../contracts';
+import { BadTxRequest, handleTx, Participant } from '../subgraphs/participant';
 import { COPY_STATUS, dropPostgresDatabase, ensurePostgresDatabase, migrate, openPostgres, sql, type SqlExecutor } from '../sql';
 
 /**
@@ -43,7 +44,7 @@ class InProcessClient implements ParticipantClient {
   hook?: Hook;
   constructor(private readonly sites: Map<string, { participant: Participant; db: SqlExecutor }>) {}
 
-  async call<T>(siteId: string, action: string, body: unknown): Promise<T> {
+  async call<A extends TxAction>(siteId: string, action: A, body: TxRequest<A>): Promise<TxReply<A>> {
     const site = this.sites.get(siteId);
     if (!site) throw new ParticipantUnreachable(siteId, false, 'not in the sites config');
     await this.hook?.('before', siteId, action);
@@ -56,7 +57,7 @@ class InProcessClient implements ParticipantClient {
     }
     const text = JSON.stringify(answer);
     await this.hook?.('after', siteId, action);
-    return JSON.parse(text) as T;
+    return JSON.parse(text) as TxReply<A>;
   }
 }
 
@@ -227,7 +228,7 @@ const told = (answer: Answer) => (answer.ok ? 'COMMITTED' : `${answer.code}: ${a
   }
 
   async function leftovers() {
-    const status = await Promise.all(SITES.map((site) => client.call<{ prepared: unknown[]; locks: number }>(site, 'status', {})));
+    const status = await Promise.all(SITES.map((site) => client.call(site, 'status', {})));
     return Object.fromEntries(SITES.map((site, i) => [site, { prepared: status[i].prepared.length, locks: status[i].locks }]));
   }
   const clean = Object.fromEntries(SITES.map((site) => [site, { prepared: 0, locks: 0 }]));
@@ -394,8 +395,8 @@ const told = (answer: Answer) => (answer.ok ? 'COMMITTED' : `${answer.code}: ${a
   it('a deciding call that fails unexpectedly after the commit point committed aborts no participant (coordinator.ts decideAt/twoPhase)', async () => {
     const f = await fixture('2PC borrowCopy');
     const broken: ParticipantClient = {
-      call: async <T>(site: string, action: string, body: unknown) => {
-        const answer = await client.call<T>(site, action, body);
+      call: async (site, action, body) => {
+        const answer = await client.call(site, action, body);
         if (action === 'commit-point') throw new SyntaxError('Unexpected end of JSON input');
         return answer;
       },

@@ -1,3 +1,4 @@
+import { loanId as globalLoanId } from '../contracts';
 import type { SitesConfig } from '../schema';
 import { generateDemoData, type DemoData } from '../sql/seed';
 
@@ -12,7 +13,7 @@ export function demoData(config: SitesConfig): DemoData {
   return generateDemoData({ branches: demoBranches(config), now: DEMO_NOW });
 }
 
-/** The global id a loan gets at its site (subgraphs/loans.ts). */
+/** The global id a loan gets at its site. */
 export function loanId(loan: { branchId: string; seq: number }): string {
-  return `${loan.branchId}-${String(loan.seq).padStart(8, '0')}`;
+  return globalLoanId(loan.branchId, loan.seq);
 }

@@ -1,5 +1,5 @@
-import { Coordinator, CoordinatorCrashed, HttpParticipantClient, LocalWaitForGraph, planMutation, type CrashPoint, type PlanningContext, type TxPlan } from '../gateway/coordinator';
-import { birthSite } from '../schema';
+import { Coordinator, CoordinatorCrashed, LocalWaitForGraph, planMutation, type CrashPoint, type PlanningContext, type TxPlan } from '../gateway/coordinator';
+import { birthSite, HttpParticipantClient } from '../contracts';
 import type { DemoData } from '../sql/seed';
 import { demoData, loanId } from './fixture';
 import { BACKENDS, startTestChain, type TestChain } from './harness';
@@ -38,7 +38,7 @@ describe.each(BACKENDS)('write path on %s', (backend) => {
   const planning = (): PlanningContext => ({
     client: client(),
     siteIds: sites(),
-    birthSite: (id) => birthSite(chain.config, id),
+    birthSite: (id) => birthSite(sites(), id),
     now: () => new Date(),
     maxOpenLoans: 5,
     loanDays: 14,

@@ -11,8 +11,9 @@ import {
   type Operation,
   type Outcome,
   type ParticipantClient,
+  type TxRequest,
   type Vote,
-} from '../../subgraphs/participant';
+} from '../../contracts';
 import type { TxInfo, WaitForGraph } from './waitfor';
 
 /** A mutation as the coordinator runs it: operations per site, and the site whose commit decides. */
@@ -131,9 +132,9 @@ export class Coordinator {
    * arrived, or a server error, leaves the outcome unknown to us: TX_IN_DOUBT,
    * never "failed".
    */
-  private async decideAt(tx: TxInfo, site: string, action: 'local' | 'commit-point', body: unknown): Promise<LocalResult> {
+  private async decideAt(tx: TxInfo, site: string, action: 'local' | 'commit-point', body: TxRequest<'local'>): Promise<LocalResult> {
     try {
-      return await this.untilNotBusy(tx, site, () => this.o.client.call<LocalResult>(site, action, body));
+      return await this.untilNotBusy(tx, site, () => this.o.client.call(site, action, body));
     } catch (error) {
       if (error instanceof ParticipantUnreachable && !error.delivered) throw unavailable(error);
       if (error instanceof ParticipantFailed && error.status < 500) {
@@ -163,7 +164,7 @@ export class Coordinator {
       this.crashIf('after-prepare');
       // The decision: the commit point's local commit writes COMMITTED(gid), or nothing.
       view.phase = 'deciding';
-      decided = await this.decideAt(tx, plan.commitSite, 'commit-point', { gid: tx.gid, ops: plan.ops.get(plan.commitSite), lines: plan.lines, idempotency });
+      decided = await this.decideAt(tx, plan.commitSite, 'commit-point', { gid: tx.gid, ops: plan.ops.get(plan.commitSite)!, lines: plan.lines, idempotency });
       if (!('outcome' in decided)) throw refusal(decided);
     } catch (error) {
       if (error instanceof CoordinatorCrashed) throw error;
@@ -188,7 +189,7 @@ export class Coordinator {
       prepared.push(site);
       try {
         const vote = await this.untilNotBusy(tx, site, () =>
-          this.o.client.call<Vote>(site, 'prepare', { gid: tx.gid, ops: plan.ops.get(site), commitSite: plan.commitSite, deadline, lines: plan.lines }),
+          this.o.client.call(site, 'prepare', { gid: tx.gid, ops: plan.ops.get(site)!, commitSite: plan.commitSite, deadline, lines: plan.lines }),
         );
         if (vote.vote === 'PREPARED') return undefined;
         return refusal(vote);
@@ -285,7 +286,7 @@ export class Coordinator {
           if (new Date(t.deadline).getTime() > this.o.clock()) continue;
           const key = `${site}/${t.gid}`;
           try {
-            const { outcome } = await this.o.client.call<{ outcome: Outcome }>(t.commitSite, 'decide', { gid: t.gid });
+            const { outcome } = await this.o.client.call(t.commitSite, 'decide', { gid: t.gid });
             try {
               await this.o.client.call(site, outcome === 'COMMITTED' ? 'commit' : 'abort', { gid: t.gid });
             } catch (error) {
@@ -329,7 +330,7 @@ export class Coordinator {
     if (known.decision) return { gid, outcome: known.decision.outcome, commitSite, entityId: known.decision.entity?.id ?? null };
     if (this.inFlight.has(gid) || this.o.clock() < startedAt + this.o.preparedTtlMs + this.o.lockWaitMs) return pending;
     try {
-      const { outcome } = await this.o.client.call<{ outcome: Outcome }>(commitSite, 'decide', { gid });
+      const { outcome } = await this.o.client.call(commitSite, 'decide', { gid });
       return { gid, outcome, commitSite, entityId: null };
     } catch {
       return pending;
@@ -356,7 +357,7 @@ export class Coordinator {
     for (let page = 0; page < 20; page++) {
       let dirty: { gid: string; line: string }[];
       try {
-        ({ dirty } = await this.o.client.call<{ dirty: { gid: string; line: string }[] }>(site, 'dirty', { limit: pageSize }));
+        ({ dirty } = await this.o.client.call(site, 'dirty', { limit: pageSize }));
       } catch {
         return { complete: false, drained };
       }

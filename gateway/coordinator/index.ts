@@ -1,5 +1,4 @@
 export { Coordinator, CoordinatorCrashed, type CoordinatorOptions, type CrashPoint, type TxPlan, type TxView } from './coordinator';
-export { HttpParticipantClient, ParticipantUnreachable, type ParticipantClient } from '../../subgraphs/participant';
 export { LocalWaitForGraph, findVictim, type WaitForGraph, type TxInfo } from './waitfor';
 export { planMutation, locate, MUTATIONS, type PlanningContext } from './mutations';
 export { MutationService, type CacheWriter, type TransactionsReport } from './service';

@@ -1,7 +1,5 @@
-import { cacheLine, typeLine } from '../../cache';
 import { libfedError, MAX_ID_LENGTH, SITE_ID } from '../../schema';
-import { writes, type Located, type Operation, type Table } from '../../subgraphs/participant';
-import type { ParticipantClient } from '../../subgraphs/participant';
+import { staleLines, type Located, type Operation, type ParticipantClient } from '../../contracts';
 import type { TxPlan } from './coordinator';
 
 /**
@@ -21,24 +19,6 @@ export interface PlanningContext {
 type Args = Record<string, unknown>;
 const DAY_MS = 86_400_000;
 
-/** The entity type whose rows each table holds. */
-const TYPE_OF: Record<Table, string> = { DOCGIA: 'Reader', PHIEUMUON: 'Loan', QUYENSACH: 'Copy', SACH: 'Book', CHINHANH: 'Branch' };
-
-/**
- * Issue 16 item 2, one place for every mutation: the cache lines a set of
- * operations makes stale, derived from the rows they write — each written
- * row's entity line, and its type's line (`Loan:*`) for every answer whose
- * content depends on which rows of that type exist (lists, counts, a reader's
- * loans, a book's availability; see FragmentRouter's dependencies).
- */
-export function staleLines(ops: Operation[]): string[] {
-  const lines = new Set<string>();
-  for (const { table, key } of ops.flatMap(writes)) {
-    if (key !== undefined) lines.add(cacheLine(TYPE_OF[table], key));
-    lines.add(typeLine(TYPE_OF[table]));
-  }
-  return [...lines];
-}
 
 function str(args: Args, name: string, max = 255): string {
   // The query planner prints an ID that looks like an integer (an ISBN) as an Int literal.
@@ -62,7 +42,7 @@ function branch(ctx: PlanningContext, id: string): string {
 
 /** Finds the site that holds a copy or reader now: its birth site, one forward, or every site for an unprefixed id. */
 export async function locate(ctx: PlanningContext, entity: 'Copy' | 'Reader', id: string): Promise<{ site: string; row: Extract<Located, { held: true }> }> {
-  const ask = (site: string) => ctx.client.call<Located>(site, 'locate', { entity, id });
+  const ask = (site: string) => ctx.client.call(site, 'locate', { entity, id });
   const born = ctx.birthSite(id);
   if (born) {
     const first = await ask(born);
@@ -87,7 +67,7 @@ function plan(entries: [string, Operation][], commitSite: string): TxPlan {
 
 async function loanSite(ctx: PlanningContext, loanId: string) {
   const site = ctx.birthSite(loanId);
-  const found = site ? (await ctx.client.call<{ loan: { readerId: string; copyId: string; isbn: string | null; open: boolean } | null }>(site, 'loan', { id: loanId })).loan : null;
+  const found = site ? (await ctx.client.call(site, 'loan', { id: loanId })).loan : null;
   if (!site || !found) throw libfedError('NOT_FOUND', `loan ${loanId} does not exist`);
   return { site, loan: found };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { libfedError, MAX_IDEMPOTENCY_KEY_LENGTH as MAX_KEY_LENGTH } from '../../schema';
 import type { MutationResult, MutationRunner } from '../router';
-import { ParticipantFailed, ParticipantUnreachable, type Decision, type Idempotency, type ParticipantClient } from '../../subgraphs/participant';
+import { ParticipantFailed, ParticipantUnreachable, type Decision, type Idempotency, type ParticipantClient } from '../../contracts';
 import { Coordinator, type TxView } from './coordinator';
 import { planMutation, type PlanningContext } from './mutations';
 import type { WaitForGraph } from './waitfor';
@@ -160,7 +160,7 @@ export class MutationService implements MutationRunner {
   private async firstOutcome(idempotency: Idempotency): Promise<MutationResult | undefined> {
     const answers = await Promise.all(
       this.o.planning.siteIds.map((site) =>
-        this.o.client.call<{ decision: Decision | null }>(site, 'by-key', { key: idempotency.key }).then(
+        this.o.client.call(site, 'by-key', { key: idempotency.key }).then(
           (a) => a.decision,
           () => null,
         ),
@@ -192,7 +192,7 @@ export class MutationService implements MutationRunner {
     await Promise.all(
       this.o.planning.siteIds.map(async (site) => {
         try {
-          const status = await this.o.client.call<{ prepared: Omit<TransactionsReport['inDoubt'][number], 'site' | 'reason'>[] }>(site, 'status', {});
+          const status = await this.o.client.call(site, 'status', {});
           inDoubt.push(...status.prepared.map((p) => ({ site, ...p, reason: this.o.coordinator.stuckReason(site, p.gid) ?? null })));
         } catch {
           unavailableSites.push(site);

@@ -2,7 +2,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import DataLoader from 'dataloader';
 import { LRUCache } from 'lru-cache';
 import type { GraphQLError } from 'graphql';
-import { typeLine } from '../../cache';
+import { cacheLine, typeLine } from '../../contracts';
 import { MAX_PAGE_SIZE, type SubgraphDistribution } from '../../schema';
 import { stripReserved } from './inject';
 import { mergeGathered } from './merge';
@@ -235,7 +235,7 @@ export class FragmentRouter implements GraphQLDataSource {
     if (!cache || plan.rule.kind === 'coordinator' || plan.field.name.value === '__typename') return this.root(plan, variables);
     const line =
       plan.rule.kind === 'locate'
-        ? `${plan.rule.type}:${String(argumentValue(plan.field, plan.rule.arg, variables))}`
+        ? cacheLine(plan.rule.type, String(argumentValue(plan.field, plan.rule.arg, variables)))
         : `Query.${plan.field.name.value}`;
     // The client's own arguments too: the query sent to sites can drop one (TOPK sends `first: null`), so
     // `topBooks(first: 3)` and `topBooks(first: 10)` would otherwise share an answer.
@@ -466,6 +466,6 @@ function headerKey(options: GraphQLDataSourceProcessOptions): string | undefined
 function entityLine(rep: Json): string {
   const { __typename, ...key } = rep;
   const values = Object.values(key);
-  return `${String(__typename)}:${values.length === 1 ? String(values[0]) : JSON.stringify(key)}`;
+  return cacheLine(String(__typename), values.length === 1 ? String(values[0]) : JSON.stringify(key));
 }
 

@@ -1,3 +1,4 @@
+import { postJson, Unreachable } from '../../platform';
 import type { Site, SubgraphName } from '../../schema';
 
 /** A subgraph request or answer as it travels between gateway and site. */
@@ -54,25 +55,17 @@ export class HttpSiteClient implements SiteClient {
     const started = performance.now();
     let ok = false;
     try {
-      const response = await fetch(`${base}/${subgraph}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(request),
-        signal: AbortSignal.timeout(this.timeoutMs),
+      const answer = await postJson(`${base}/${subgraph}`, request, this.timeoutMs).catch((error: unknown) => {
+        throw new SiteUnavailable(siteId, error instanceof Unreachable ? error.reason : (error as Error).message);
       });
-      const text = await response.text();
       let body: SubgraphResponse;
       try {
-        body = JSON.parse(text);
+        body = JSON.parse(answer.text);
       } catch {
-        throw new SiteUnavailable(siteId, `answered HTTP ${response.status} without a GraphQL body`);
+        throw new SiteUnavailable(siteId, `answered HTTP ${answer.status} without a GraphQL body`);
       }
       ok = true;
       return body;
-    } catch (error) {
-      if (error instanceof SiteUnavailable) throw error;
-      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (error as Error).message;
-      throw new SiteUnavailable(siteId, reason);
     } finally {
       this.options.onRequest?.(siteId, subgraph, performance.now() - started, ok);
     }

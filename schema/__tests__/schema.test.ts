@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { composeSupergraph, ERROR_CODES, parseDistribution, parseSites, readSupergraph, SitesConfigError, birthSite } from '..';
+import { composeSupergraph, ERROR_CODES, parseDistribution, parseSites, readSupergraph, SitesConfigError } from '..';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -20,9 +20,6 @@ describe('sites.yaml', () => {
   it('loads the default three sites on the embedded engine', () => {
     const config = parseSites(valid);
     expect(config.sites.map((s) => [s.id, s.database.kind])).toEqual([['Q1', 'pglite'], ['Q3', 'pglite'], ['Q5', 'pglite']]);
-    expect(birthSite(config, 'Q3-DG0001')).toBe('Q3');
-    expect(birthSite(config, 'DG00001')).toBeUndefined();
-    expect(birthSite(config, 'Q9-DG0001')).toBeUndefined();
   });
 
   it.each([

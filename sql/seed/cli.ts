@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { MultiBar, Presets } from 'cli-progress';
+import { CONFIG_OPTION, UsageError, defineCommand, helpText, parseCommandLine, resolveConfig, usageLine } from '../../platform';
 import { loadSites, type Site, type SitesConfig } from '../../schema';
 import type { SqlExecutor } from '../executor';
 import { migrate } from '../migrations';
@@ -10,19 +10,17 @@ import { DEFAULT_SEED, generateDemoData } from './generate';
 import { isSeeded, loadDemoData } from './load';
 import { siteFragment, type DemoData } from './model';
 
-const USAGE = `Usage: npm run seed -- [--data DIR] [--scale N] [--seed S] [--now ISO-8601] [--config FILE]
-
-Fills every site database named in the sites config with deterministic demo data.
-Sites that already hold data are skipped.
-
-  --data DIR      where PGlite sites keep their files (default: data)
-  --scale N       multiplies books, copies, readers and loans (default: 1)
-  --seed S        integer seed; the same seed gives the same data (default: ${DEFAULT_SEED})
-  --now ISO       the instant loans are dated against (default: the current time)
-  --config FILE   sites config (default: schema/sites.yaml)`;
-
-/** Bad command line: exit code 2, like other Unix tools. */
-class UsageError extends Error {}
+const COMMAND = defineCommand({
+  usage: 'npm run seed -- [--data DIR] [--scale N] [--seed S] [--now ISO-8601] [--config FILE]',
+  description: 'Fills every site database named in the sites config with deterministic demo data.\nSites that already hold data are skipped.',
+  options: {
+    data: { kind: 'string', default: 'data', value: 'DIR', description: 'where PGlite sites keep their files' },
+    scale: { kind: 'number', default: 1, greaterThan: 0, description: 'multiplies books, copies, readers and loans' },
+    seed: { kind: 'integer', default: DEFAULT_SEED, value: 'S', description: 'integer seed; the same seed gives the same data' },
+    now: { kind: 'string', value: 'ISO', defaultText: 'the current time', description: 'the instant loans are dated against' },
+    config: CONFIG_OPTION,
+  },
+});
 
 interface SeedArgs {
   dataDir: string;
@@ -32,37 +30,14 @@ interface SeedArgs {
   configFile: string;
 }
 
-function readFlags(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      options: {
-        data: { type: 'string', default: 'data' },
-        scale: { type: 'string', default: '1' },
-        seed: { type: 'string', default: String(DEFAULT_SEED) },
-        now: { type: 'string' },
-        config: { type: 'string', default: join(__dirname, '..', '..', 'schema', 'sites.yaml') },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
-/** Parses, validates and defaults the command line in one place. */
+/** Parses, validates and defaults the command line in one place; throws UsageError for a bad one. */
 function parseSeedArgs(argv: string[]): SeedArgs | 'help' {
-  const values = readFlags(argv);
-  if (values.help) return 'help';
-  const scale = Number(values.scale);
-  if (!(scale > 0 && Number.isFinite(scale))) throw new UsageError(`--scale must be a positive number, got "${values.scale}"`);
-  const seed = Number(values.seed);
-  if (!Number.isSafeInteger(seed)) throw new UsageError(`--seed must be an integer, got "${values.seed}"`);
+  const parsed = parseCommandLine(COMMAND, argv);
+  if (parsed.kind === 'help') return 'help';
+  const { values } = parsed;
   const now = values.now === undefined ? new Date() : new Date(values.now);
-  if (Number.isNaN(now.getTime())) throw new UsageError(`--now must be an ISO-8601 instant, got "${values.now}"`);
-  return { dataDir: values.data, scale, seed, now, configFile: values.config };
+  if (Number.isNaN(now.getTime())) throw UsageError.expected('--now', values.now, 'an ISO-8601 instant');
+  return { dataDir: values.data, scale: values.scale, seed: values.seed, now, configFile: resolveConfig(values.config) };
 }
 
 interface OpenSite {
@@ -162,11 +137,11 @@ export async function runSeedCli(argv: string[]): Promise<number> {
     args = parseSeedArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`${error.message}\n\n${USAGE}`);
+    console.error(usageLine(error));
     return 2;
   }
   if (args === 'help') {
-    console.log(USAGE);
+    process.stdout.write(helpText(COMMAND));
     return 0;
   }
   let config: SitesConfig;

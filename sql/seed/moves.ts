@@ -1,12 +1,10 @@
+import { birthSite } from '../../contracts';
 import type { Branch, Copy, Location, Reader } from './model';
 import type { Rng } from './random';
 
 /** Share of prefixed copies and readers that have moved since they were registered. */
 export const MOVED_SHARE = 0.01;
 
-function birthSite(id: string, branches: readonly Branch[]): string | undefined {
-  return branches.find((b) => id.startsWith(`${b.id}-`))?.id;
-}
 
 /**
  * Some copies were transferred and some readers changed home branch before
@@ -28,7 +26,7 @@ export function applyMoves(
   };
   const move = <T extends { id: string }>(rows: T[], entity: Location['entity'], current: (row: T) => string, to: (row: T, site: string) => T, eligible: (row: T) => boolean) =>
     rows.map((row) => {
-      const born = birthSite(row.id, branches);
+      const born = birthSite(branches.map((b) => b.id), row.id);
       if (!born || born !== current(row) || !eligible(row) || rng.next() >= MOVED_SHARE) return row;
       const site = elsewhere(born);
       locations.push({ entity, id: row.id, site });

@@ -1,73 +1,43 @@
-import { z } from 'zod';
-import { MAX_ID_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from '../../schema';
-import type { Operation } from './ops';
-import { loanRow, locate } from './ops';
-import type { Idempotency, Participant } from './participant';
+import { describeIssues, isTxAction, TX_ACTIONS, type TxAction, type TxMessage, type TxReply } from '../../contracts';
 import type { SqlExecutor } from '../../sql';
+import { loanRow, locate } from './ops';
+import type { Participant } from './participant';
 
 /**
  * The participant's HTTP surface, `POST /tx/<action>` with a JSON body. Only
- * the gateway's coordinator (and recoverers) call it; bodies are checked here
- * so a malformed message changes nothing.
+ * the gateway's coordinator (and recoverers) call it; every body is checked
+ * against its action's schema in contracts/ first, so a malformed message
+ * changes nothing.
  */
-const gid = z.string().min(1).max(64);
-const ops = z.array(z.object({ kind: z.string() }).passthrough()).min(1).max(50);
-const lines = z.array(z.string().max(120)).max(100).default([]);
-const key = z.string().min(1).max(MAX_IDEMPOTENCY_KEY_LENGTH);
-const idempotency = z.object({ key, fingerprint: z.string().min(1).max(64) }).optional();
-
-const bodies = {
-  local: z.object({ gid, ops, lines, idempotency }),
-  'commit-point': z.object({ gid, ops, lines, idempotency }),
-  decision: z.object({ gid }),
-  'by-key': z.object({ key }),
-  dirty: z.object({ limit: z.number().int().min(1).max(1000).default(1000) }),
-  clean: z.object({ rows: z.array(z.object({ gid, line: z.string().max(120) })).max(1000) }),
-  prepare: z.object({ gid, ops, commitSite: z.string(), deadline: z.string(), lines }),
-  commit: z.object({ gid }),
-  abort: z.object({ gid }),
-  decide: z.object({ gid }),
-  status: z.object({}),
-  locate: z.object({ entity: z.enum(['Copy', 'Reader']), id: z.string().min(1).max(MAX_ID_LENGTH) }),
-  loan: z.object({ id: z.string().min(1).max(MAX_ID_LENGTH) }),
-};
-export type TxAction = keyof typeof bodies;
-
 export class BadTxRequest extends Error {}
 
+type Handlers = { [A in TxAction]: (m: TxMessage<A>) => Promise<TxReply<A>> };
+
+function handlers(participant: Participant, db: SqlExecutor, siteId: string): Handlers {
+  return {
+    local: (m) => participant.local(m.gid, m.ops, m.lines, m.idempotency),
+    'commit-point': (m) => participant.commitPoint(m.gid, m.ops, m.lines, m.idempotency),
+    prepare: (m) => participant.prepare(m.gid, m.ops, m.commitSite, new Date(m.deadline), m.lines),
+    commit: async (m) => ({ applied: await participant.commit(m.gid) }),
+    abort: async (m) => ({ state: await participant.abort(m.gid) }),
+    decide: async (m) => ({ outcome: await participant.decide(m.gid) }),
+    decision: (m) => participant.decision(m.gid),
+    'by-key': async (m) => ({ decision: await participant.byKey(m.key) }),
+    dirty: async (m) => ({ dirty: await participant.dirty(m.limit) }),
+    clean: async (m) => {
+      await participant.clean(m.rows);
+      return { ok: true as const };
+    },
+    status: () => participant.status(),
+    locate: (m) => locate(db, m.entity, m.id),
+    loan: async (m) => ({ loan: await loanRow(db, siteId, m.id) }),
+  };
+}
+
 export async function handleTx(participant: Participant, db: SqlExecutor, siteId: string, action: string, body: unknown): Promise<unknown> {
-  if (!(action in bodies)) throw new BadTxRequest(`unknown action ${action}; expected one of ${Object.keys(bodies).join(', ')}`);
-  const parsed = bodies[action as TxAction].safeParse(body ?? {});
-  if (!parsed.success) throw new BadTxRequest(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
-  const b = parsed.data as Record<string, unknown>;
-  const operations = b.ops as Operation[];
-  switch (action as TxAction) {
-    case 'local':
-      return participant.local(b.gid as string, operations, b.lines as string[], b.idempotency as Idempotency | undefined);
-    case 'commit-point':
-      return participant.commitPoint(b.gid as string, operations, b.lines as string[], b.idempotency as Idempotency | undefined);
-    case 'decision':
-      return participant.decision(b.gid as string);
-    case 'by-key':
-      return { decision: await participant.byKey(b.key as string) };
-    case 'dirty':
-      return { dirty: await participant.dirty(b.limit as number) };
-    case 'clean':
-      await participant.clean(b.rows as { gid: string; line: string }[]);
-      return { ok: true };
-    case 'prepare':
-      return participant.prepare(b.gid as string, operations, b.commitSite as string, new Date(b.deadline as string), b.lines as string[]);
-    case 'commit':
-      return { applied: await participant.commit(b.gid as string) };
-    case 'abort':
-      return { state: await participant.abort(b.gid as string) };
-    case 'decide':
-      return { outcome: await participant.decide(b.gid as string) };
-    case 'status':
-      return participant.status();
-    case 'locate':
-      return locate(db, b.entity as 'Copy' | 'Reader', b.id as string);
-    case 'loan':
-      return { loan: await loanRow(db, siteId, b.id as string) };
-  }
+  if (!isTxAction(action)) throw new BadTxRequest(`unknown action ${action}; expected one of ${Object.keys(TX_ACTIONS).join(', ')}`);
+  const parsed = TX_ACTIONS[action].request.safeParse(body ?? {});
+  if (!parsed.success) throw new BadTxRequest(describeIssues(parsed.error));
+  const handle = handlers(participant, db, siteId)[action] as (m: unknown) => Promise<unknown>;
+  return handle(parsed.data);
 }

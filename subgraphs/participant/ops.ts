@@ -1,38 +1,18 @@
 import { COPY_STATUS, raw, sql, type SqlExecutor } from '../../sql';
-import { loanId, localSeq } from '../loans';
+import { copyId as copyIdAt, ID_TAG, loanId, localLoanSeq, readerId as readerIdAt, type Applied, type Located, type Operation } from '../../contracts';
 
 /**
- * Domain operations a mutation becomes, one site each (DESIGN §4). Every
- * operation names the rows it locks, checks its preconditions against
- * committed data, and applies its writes; the participant protocol decides
- * when (at once, or at phase 2 from the redo log).
+ * How a site runs the operations a mutation becomes (docs/ARCHITECTURE.md
+ * §4; their shapes are in contracts/): every operation names the rows it
+ * locks, checks its preconditions against committed data, and applies its
+ * writes; the participant protocol decides when (at once, or at phase 2 from
+ * the redo log).
  */
-export type Operation =
-  | { kind: 'reader.reserveLoan'; readerId: string; max: number }
-  | { kind: 'reader.releaseLoan'; readerId: string }
-  | { kind: 'reader.register'; name: string; branchId: string }
-  | { kind: 'reader.remove'; readerId: string; openLoans: number }
-  | { kind: 'reader.insert'; readerId: string; name: string; branchId: string; openLoans: number }
-  | { kind: 'loan.open'; copyId: string; readerId: string; at: string; dueAt: string }
-  | { kind: 'loan.close'; loanId: string; at: string; /** The loan's copy, whose status the return changes (for `writes`). */ copyId?: string }
-  | { kind: 'loan.renew'; loanId: string; now: string; dueAt: string }
-  | { kind: 'copy.add'; isbn: string; branchId: string }
-  | { kind: 'copy.remove'; copyId: string }
-  | { kind: 'copy.insert'; copyId: string; isbn: string; branchId: string }
-  | { kind: 'location.set'; entity: 'Copy' | 'Reader'; id: string; site: string }
-  | { kind: 'book.add'; isbn: string; title: string; author: string }
-  | { kind: 'book.update'; isbn: string; title?: string; author?: string }
-  | { kind: 'branch.add'; id: string; name: string; address: string };
 
 /** A precondition that does not hold: the mutation is refused with this code, nothing changes. */
 export interface Refusal {
   code: string;
   message: string;
-}
-
-/** What an applied operation created or changed, for the mutation's answer. */
-export interface Applied {
-  entity?: { type: string; id: string };
 }
 
 type Db = SqlExecutor;
@@ -67,50 +47,12 @@ export function resources(op: Operation): string[] {
   }
 }
 
-/** The tables whose rows an operation writes; `key` when the row's key is known before it runs (not for a row it numbers). */
-export type Table = 'DOCGIA' | 'PHIEUMUON' | 'QUYENSACH' | 'SACH' | 'CHINHANH';
-
-/**
- * Every row an operation inserts, updates or deletes (beyond LibFed's own
- * bookkeeping tables). The gateway derives the cache lines a mutation makes
- * stale from this, in one place: keep it in step with `apply`.
- */
-export function writes(op: Operation): { table: Table; key?: string }[] {
-  switch (op.kind) {
-    case 'reader.reserveLoan':
-    case 'reader.releaseLoan':
-    case 'reader.remove':
-    case 'reader.insert':
-      return [{ table: 'DOCGIA', key: op.readerId }];
-    case 'reader.register':
-      return [{ table: 'DOCGIA' }];
-    case 'loan.open':
-      return [{ table: 'QUYENSACH', key: op.copyId }, { table: 'PHIEUMUON' }];
-    case 'loan.close':
-      return [{ table: 'PHIEUMUON', key: op.loanId }, op.copyId ? { table: 'QUYENSACH', key: op.copyId } : { table: 'QUYENSACH' }];
-    case 'loan.renew':
-      return [{ table: 'PHIEUMUON', key: op.loanId }];
-    case 'copy.add':
-      return [{ table: 'QUYENSACH' }];
-    case 'copy.remove':
-    case 'copy.insert':
-      return [{ table: 'QUYENSACH', key: op.copyId }];
-    case 'location.set':
-      return [];
-    case 'book.add':
-    case 'book.update':
-      return [{ table: 'SACH', key: op.isbn }];
-    case 'branch.add':
-      return [{ table: 'CHINHANH', key: op.id }];
-  }
-}
-
 async function one<T extends object>(db: Db, statement: ReturnType<typeof sql>): Promise<T | undefined> {
   return (await db.query<T>(statement))[0];
 }
 
 async function openLoanOf(db: Db, site: string, id: string) {
-  const seq = localSeq(site, id);
+  const seq = localLoanSeq(site, id);
   if (seq === null) return undefined;
   return one<{ seq: number; reader_id: string; copy_id: string; isbn: string | null; returned_at: Date | null; due_at: Date }>(
     db,
@@ -192,9 +134,8 @@ export async function check(db: Db, site: string, op: Operation): Promise<Refusa
  * handed out here, counting the ones that have moved away (the location table).
  */
 async function nextId(db: Db, site: string, name: 'reader' | 'copy'): Promise<string> {
-  const [table, column, entity, tag, width] =
-    name === 'reader' ? (['DOCGIA', 'MaDG', 'Reader', 'DG', 4] as const) : (['QUYENSACH', 'MaQuyenSach', 'Copy', 'QS', 5] as const);
-  const prefix = `${site}-${tag}`;
+  const [table, column, entity] = name === 'reader' ? (['DOCGIA', 'MaDG', 'Reader'] as const) : (['QUYENSACH', 'MaQuyenSach', 'Copy'] as const);
+  const prefix = `${site}-${ID_TAG[name]}`;
   let current = await one<{ value: number }>(db, sql`SELECT value FROM libfed_sequence WHERE name = ${name}`);
   if (!current) {
     const ids = await db.query<{ id: string }>(sql`
@@ -206,7 +147,7 @@ async function nextId(db: Db, site: string, name: 'reader' | 'copy'): Promise<st
   }
   const value = Number(current.value) + 1;
   await db.query(sql`UPDATE libfed_sequence SET value = ${value} WHERE name = ${name}`);
-  return `${prefix}${String(value).padStart(width, '0')}`;
+  return name === 'reader' ? readerIdAt(site, value) : copyIdAt(site, value);
 }
 
 /** Applies one operation's writes. Runs after `check` passed, under the operation's locks. */
@@ -246,7 +187,7 @@ export async function apply(db: Db, site: string, op: Operation): Promise<Applie
       return { entity: { type: 'Loan', id: op.loanId } };
     }
     case 'loan.renew': {
-      const seq = localSeq(site, op.loanId)!;
+      const seq = localLoanSeq(site, op.loanId)!;
       await db.query(sql`UPDATE PHIEUMUON SET HanTra = ${new Date(op.dueAt)}, version = version + 1 WHERE MaPM = ${seq}`);
       return { entity: { type: 'Loan', id: op.loanId } };
     }
@@ -279,11 +220,6 @@ export async function apply(db: Db, site: string, op: Operation): Promise<Applie
       return { entity: { type: 'Branch', id: op.id } };
   }
 }
-
-/** What the coordinator needs to plan a mutation on an entity held at this site. */
-export type Located =
-  | { held: true; copy?: { isbn: string; status: string }; reader?: { name: string; openLoans: number } }
-  | { held: false; site?: string };
 
 /** Where an entity is now, asked of its birth site (or of any site for an unprefixed id). */
 export async function locate(db: Db, entity: 'Copy' | 'Reader', id: string): Promise<Located> {

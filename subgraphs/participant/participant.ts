@@ -1,5 +1,6 @@
 import { raw, sql, type SqlExecutor } from '../../sql';
-import { apply, check, resources, type Applied, type Operation, type Refusal } from './ops';
+import type { Applied, Decision, Idempotency, InDoubt, LocalResult, Operation, Outcome, Vote } from '../../contracts';
+import { apply, check, resources, type Refusal } from './ops';
 
 /**
  * The 2PC participant every site runs (DESIGN §4). No database lock is held
@@ -8,23 +9,6 @@ import { apply, check, resources, type Applied, type Operation, type Refusal } f
  * is another one. Committed rows are untouched until phase 2, so readers see
  * committed data only.
  */
-export type Vote =
-  | { vote: 'PREPARED' }
-  | { vote: 'REFUSED'; code: string; message: string }
-  | { vote: 'BUSY'; holder: string; resource: string };
-
-export type Outcome = 'COMMITTED' | 'ABORTED';
-
-export type LocalResult = { outcome: 'COMMITTED'; applied: Applied[] } | Exclude<Vote, { vote: 'PREPARED' }>;
-
-export interface InDoubt {
-  gid: string;
-  state: string;
-  commitSite: string;
-  deadline: string;
-  createdAt: string;
-}
-
 class Busy extends Error {
   constructor(readonly resource: string) {
     super(`lock ${resource} is held`);
@@ -34,20 +18,6 @@ class Refused extends Error {
   constructor(readonly refusal: Refusal) {
     super(refusal.message);
   }
-}
-
-/** A request's idempotency key and what the request was (mutation and arguments, hashed). */
-export interface Idempotency {
-  key: string;
-  fingerprint: string;
-}
-
-/** The commit-point site's record of a global decision, with the request's key and the entity it produced. */
-export interface Decision {
-  gid: string;
-  outcome: Outcome;
-  idempotency?: Idempotency;
-  entity?: { type: string; id: string };
 }
 
 /** Test hook: where a participant may be held inside a protocol step (the transaction is open). */

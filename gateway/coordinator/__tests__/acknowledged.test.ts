@@ -2,7 +2,7 @@ import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { CoherenceBus } from '../../../cache';
 import { CoherentCache, LocalCoherenceBus } from '../../../cache';
-import type { ParticipantClient } from '../../../subgraphs/participant';
+import type { ParticipantClient } from '../../../contracts';
 import type { Coordinator, TxPlan } from '../coordinator';
 import { LocalWaitForGraph } from '../waitfor';
 import { MutationService } from '../service';

@@ -1,4 +1,4 @@
-import type { ParticipantClient } from '../../../subgraphs/participant';
+import type { ParticipantClient } from '../../../contracts';
 import { Coordinator } from '../coordinator';
 import { LocalWaitForGraph } from '../waitfor';
 

@@ -1,4 +1,4 @@
-import { ParticipantFailed, ParticipantUnreachable, type ParticipantClient } from '../../../subgraphs/participant';
+import { ParticipantFailed, ParticipantUnreachable, type ParticipantClient } from '../../../contracts';
 import { Coordinator, parseGid, type TxPlan } from '../coordinator';
 import { LocalWaitForGraph, type WaitForGraph } from '../waitfor';
 

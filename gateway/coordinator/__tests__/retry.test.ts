@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import pino from 'pino';
-import type { ParticipantClient } from '../../../subgraphs/participant';
+import type { ParticipantClient } from '../../../contracts';
 import type { Coordinator, TxPlan } from '../coordinator';
 import { MutationService } from '../service';
 import { LocalWaitForGraph } from '../waitfor';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { dropPostgresDatabase, ensurePostgresDatabase, migrate, openPostgres, sql, type SqlExecutor } from '../../../sql';
 import { Participant, type ParticipantStep } from '../participant';
-import type { Operation } from '../ops';
+import type { Operation } from '../../../contracts';
 
 /**
  * Chaos problem 3: a PREPARE that reached a site just before it froze, and the

@@ -1,5 +1,6 @@
 import { expectTsql, recordingExecutor } from '../../../sql/__tests__/tsql';
-import { apply, check, locate, loanRow, type Operation } from '../ops';
+import { apply, check, locate, loanRow } from '../ops';
+import type { Operation } from '../../../contracts';
 import { Participant } from '../participant';
 
 /**

@@ -1,0 +1,58 @@
+import { postJson, Unreachable } from '../platform';
+import { describeIssues, TX_ACTIONS, type TxAction, type TxReply, type TxRequest } from './protocol';
+
+/** A participant call that did not get an answer. `delivered: false` means the request surely never arrived. */
+export class ParticipantUnreachable extends Error {
+  constructor(readonly siteId: string, readonly delivered: boolean, reason: string) {
+    super(`branch site ${siteId} is unavailable: ${reason}`);
+    this.name = 'ParticipantUnreachable';
+  }
+}
+
+/** A site that answered a participant call with an HTTP error: `status` 4xx means it refused the message and changed nothing. */
+export class ParticipantFailed extends Error {
+  constructor(readonly siteId: string, readonly status: number, readonly body: string) {
+    super(`site ${siteId} answered HTTP ${status}`);
+    this.name = 'ParticipantFailed';
+  }
+}
+
+/** A 200 answer that is not what the action replies: it may hide anything, so callers treat it as no answer they can trust. */
+export class MalformedReply extends Error {
+  constructor(readonly siteId: string, action: string, reason: string) {
+    super(`site ${siteId} answered /tx/${action} with something that is not its reply: ${reason}`);
+    this.name = 'MalformedReply';
+  }
+}
+
+/** The seam to the sites' `/tx/<action>` endpoints: typed by action, request and reply. */
+export interface ParticipantClient {
+  call<A extends TxAction>(siteId: string, action: A, body: TxRequest<A>): Promise<TxReply<A>>;
+}
+
+export class HttpParticipantClient implements ParticipantClient {
+  private readonly urls: Map<string, string>;
+
+  constructor(sites: readonly { id: string; url: string }[], private readonly timeoutMs = 5000) {
+    this.urls = new Map(sites.map((s) => [s.id, s.url.replace(/\/+$/, '')]));
+  }
+
+  async call<A extends TxAction>(siteId: string, action: A, body: TxRequest<A>): Promise<TxReply<A>> {
+    const base = this.urls.get(siteId);
+    if (!base) throw new ParticipantUnreachable(siteId, false, 'not in the sites config');
+    const answer = await postJson(`${base}/tx/${action}`, body, this.timeoutMs).catch((error: unknown) => {
+      if (error instanceof Unreachable) throw new ParticipantUnreachable(siteId, error.delivered, error.reason);
+      throw error;
+    });
+    if (!answer.ok) throw new ParticipantFailed(siteId, answer.status, answer.text);
+    let json: unknown;
+    try {
+      json = JSON.parse(answer.text);
+    } catch {
+      throw new MalformedReply(siteId, action, 'not JSON');
+    }
+    const parsed = TX_ACTIONS[action].reply.safeParse(json);
+    if (!parsed.success) throw new MalformedReply(siteId, action, describeIssues(parsed.error));
+    return parsed.data as TxReply<A>;
+  }
+}

@@ -1,0 +1,22 @@
+export * from './ids';
+export { cacheLine, typeLine } from './lines';
+export { appliedSchema, operationSchema, staleLines, writes, type Applied, type Operation, type Table } from './operations';
+export {
+  decisionSchema,
+  describeIssues,
+  isTxAction,
+  TX_ACTIONS,
+  voteSchema,
+  type Decision,
+  type Idempotency,
+  type InDoubt,
+  type LocalResult,
+  type Located,
+  type Outcome,
+  type TxAction,
+  type TxMessage,
+  type TxReply,
+  type TxRequest,
+  type Vote,
+} from './protocol';
+export { HttpParticipantClient, MalformedReply, ParticipantFailed, ParticipantUnreachable, type ParticipantClient } from './client';

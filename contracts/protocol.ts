@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import { MAX_ID_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from '../schema';
+import { appliedSchema, operationSchema } from './operations';
+
+/**
+ * The site protocol, `POST /tx/<action>` with a JSON body
+ * (docs/ARCHITECTURE.md §4): one request and one reply schema per action,
+ * and the TypeScript types inferred from them. A site checks every request
+ * against its schema before anything runs, so a malformed message changes
+ * nothing; the gateway checks every reply, so a garbled answer is never
+ * taken for a vote.
+ */
+const gid = z.string().min(1).max(64);
+const ops = z.array(operationSchema).min(1).max(50);
+const line = z.string().min(1).max(120);
+const lines = z.array(line).max(100).default([]);
+const key = z.string().min(1).max(MAX_IDEMPOTENCY_KEY_LENGTH);
+const site = z.string().min(1).max(8);
+const instant = z.iso.datetime({ offset: true });
+
+export const idempotencySchema = z.object({ key, fingerprint: z.string().min(1).max(64) });
+/** A request's idempotency key and what the request was (mutation and arguments, hashed). */
+export type Idempotency = z.infer<typeof idempotencySchema>;
+
+export const outcomeSchema = z.enum(['COMMITTED', 'ABORTED']);
+export type Outcome = z.infer<typeof outcomeSchema>;
+
+const refused = z.object({ vote: z.literal('REFUSED'), code: z.string(), message: z.string() });
+const busy = z.object({ vote: z.literal('BUSY'), holder: z.string(), resource: z.string() });
+export const voteSchema = z.discriminatedUnion('vote', [z.object({ vote: z.literal('PREPARED') }), refused, busy]);
+/** A participant's answer to PREPARE: ready to commit, refused (nothing changed), or waiting for a lock's holder. */
+export type Vote = z.infer<typeof voteSchema>;
+
+export const localResultSchema = z.union([z.object({ outcome: z.literal('COMMITTED'), applied: z.array(appliedSchema) }), refused, busy]);
+/** The answer of a one-phase commit or of the commit point's deciding commit. */
+export type LocalResult = z.infer<typeof localResultSchema>;
+
+export const decisionSchema = z.object({
+  gid,
+  outcome: outcomeSchema,
+  idempotency: idempotencySchema.optional(),
+  entity: z.object({ type: z.string(), id: z.string() }).optional(),
+});
+/** The commit-point site's record of a global decision, with the request's key and the entity it produced. */
+export type Decision = z.infer<typeof decisionSchema>;
+
+export const inDoubtSchema = z.object({ gid, state: z.string(), commitSite: z.string(), deadline: z.string(), createdAt: z.string() });
+/** A participant still PREPARED (in doubt once past its deadline). */
+export type InDoubt = z.infer<typeof inDoubtSchema>;
+
+export const locatedSchema = z.union([
+  z.object({
+    held: z.literal(true),
+    copy: z.object({ isbn: z.string(), status: z.string() }).optional(),
+    reader: z.object({ name: z.string(), openLoans: z.number() }).optional(),
+  }),
+  z.object({ held: z.literal(false), site: z.string().optional() }),
+]);
+/** What planning needs of an entity: held here (with the row), or where it went. */
+export type Located = z.infer<typeof locatedSchema>;
+
+const dirtyRow = z.object({ gid, line });
+const loanRow = z.object({ readerId: z.string(), copyId: z.string(), isbn: z.string().nullable(), open: z.boolean() });
+const entityId = z.string().min(1).max(MAX_ID_LENGTH);
+
+export const TX_ACTIONS = {
+  local: { request: z.object({ gid, ops, lines, idempotency: idempotencySchema.optional() }), reply: localResultSchema },
+  'commit-point': { request: z.object({ gid, ops, lines, idempotency: idempotencySchema.optional() }), reply: localResultSchema },
+  prepare: { request: z.object({ gid, ops, commitSite: site, deadline: instant, lines }), reply: voteSchema },
+  commit: { request: z.object({ gid }), reply: z.object({ applied: z.array(appliedSchema) }) },
+  abort: { request: z.object({ gid }), reply: z.object({ state: outcomeSchema }) },
+  decide: { request: z.object({ gid }), reply: z.object({ outcome: outcomeSchema }) },
+  decision: { request: z.object({ gid }), reply: z.object({ decision: decisionSchema.nullable() }) },
+  'by-key': { request: z.object({ key }), reply: z.object({ decision: decisionSchema.nullable() }) },
+  dirty: { request: z.object({ limit: z.number().int().min(1).max(1000).default(1000) }), reply: z.object({ dirty: z.array(dirtyRow) }) },
+  clean: { request: z.object({ rows: z.array(dirtyRow).max(1000) }), reply: z.object({ ok: z.literal(true) }) },
+  status: {
+    request: z.object({}),
+    reply: z.object({ prepared: z.array(inDoubtSchema), locks: z.number(), logged: z.number(), decisions: z.number() }),
+  },
+  locate: { request: z.object({ entity: z.enum(['Copy', 'Reader']), id: entityId }), reply: locatedSchema },
+  loan: { request: z.object({ id: entityId }), reply: z.object({ loan: loanRow.nullable() }) },
+} as const;
+
+export type TxAction = keyof typeof TX_ACTIONS;
+/** What a caller sends (defaults may be left out). */
+export type TxRequest<A extends TxAction> = z.input<(typeof TX_ACTIONS)[A]['request']>;
+/** What a site's handler receives, defaults applied. */
+export type TxMessage<A extends TxAction> = z.output<(typeof TX_ACTIONS)[A]['request']>;
+export type TxReply<A extends TxAction> = z.output<(typeof TX_ACTIONS)[A]['reply']>;
+
+export function isTxAction(action: string): action is TxAction {
+  return Object.hasOwn(TX_ACTIONS, action);
+}
+
+/** A request that does not match its action's schema, in words a caller can act on. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ');
+}

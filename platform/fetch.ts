@@ -1,0 +1,40 @@
+/**
+ * One HTTP transport with a deadline, for every client of a site (the
+ * router's subgraph fetches and the coordinator's `/tx` calls). A request
+ * either gets a whole answer — status and body — within the deadline, or
+ * fails as `Unreachable`, saying whether the request may have arrived.
+ */
+export class Unreachable extends Error {
+  constructor(
+    /** False when the request surely never arrived (refused before connecting): the server did nothing. */
+    readonly delivered: boolean,
+    readonly reason: string,
+  ) {
+    super(reason);
+    this.name = 'Unreachable';
+  }
+}
+
+export interface HttpAnswer {
+  status: number;
+  ok: boolean;
+  text: string;
+}
+
+export async function postJson(url: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    // The body is part of the answer: a server frozen after sending the headers has not answered yet.
+    const text = await response.text();
+    return { status: response.status, ok: response.ok, text };
+  } catch (error) {
+    const code = (error as { cause?: { code?: string } }).cause?.code ?? '';
+    const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : code || (error as Error).message;
+    return Promise.reject(new Unreachable(code !== 'ECONNREFUSED', reason));
+  }
+}
