@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { openPostgres, raw, sql } from '../../../sql';
-import { compareText, kWayMerge } from '../merge';
+import { openPostgres, raw, sql } from '../sql';
+import { compareText, kWayMerge } from '../gateway/router/merge';
 
 /**
  * Issue 16 item 5: the merge order is defined once (`compareText`) and equals
