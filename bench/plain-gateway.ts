@@ -1,6 +1,7 @@
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { parseArgs } from 'node:util';
+import { httpFailure } from '../contracts';
 import { readSupergraph } from '../schema';
 import { exitOnSignals, listen, serveApollo } from '../platform';
 
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   });
   const apollo = new ApolloServer({ gateway, stopOnTerminationSignals: false });
   await apollo.start();
-  const http = await listen(Number(values.port), '127.0.0.1', (req, res) => serveApollo(apollo, req, res, async () => ({}), 1024 * 1024));
+  const http = await listen(Number(values.port), '127.0.0.1', (req, res) => serveApollo(apollo, req, res, async () => ({}), 1024 * 1024), httpFailure);
   console.log(JSON.stringify({ event: 'ready', url: `http://127.0.0.1:${http.port}/graphql` }));
   exitOnSignals(async () => {
     await http.close();

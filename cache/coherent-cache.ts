@@ -154,8 +154,12 @@ export class CoherentCache {
    * itself; the answer is installed only if none of them was invalidated
    * meanwhile, and an invalidation, eviction or write of any of them later
    * drops this line's record.
+   *
+   * `keep`: whether the fill's value may be installed at all. One it refuses
+   * (an error, a site that did not answer, no such entity) still answers this
+   * read, and is never served to another.
    */
-  async read<T>(line: string, variant: string, fill: () => Promise<T>, dependsOn: readonly string[] = []): Promise<T> {
+  async read<T>(line: string, variant: string, fill: () => Promise<T>, dependsOn: readonly string[] = [], keep: (value: T) => boolean = () => true): Promise<T> {
     const token = this.coherentToken();
     if (token === undefined) {
       this.metrics.bypassed.inc();
@@ -176,6 +180,7 @@ export class CoherentCache {
       if (held) deps.push(held);
     }
     const value = await fill();
+    if (!keep(value)) return value;
     const installed = target && deps.length === dependsOn.length && this.l1.install(line, target, variant, value, dependsOn.map((dep, i) => [dep, deps[i]]));
     if (!installed) this.metrics.fillsDiscarded.inc();
     return value;

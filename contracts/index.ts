@@ -19,4 +19,5 @@ export {
   type TxRequest,
   type Vote,
 } from './protocol';
+export { httpFailure } from './http-errors';
 export { HttpParticipantClient, MalformedReply, ParticipantFailed, ParticipantUnreachable, type ParticipantClient } from './client';

@@ -1,4 +1,5 @@
-import { GraphQLError, type ValidationRule } from 'graphql';
+import type { ValidationRule } from 'graphql';
+import { libfedError } from '../schema';
 import { RESERVED as RESERVED_PREFIX } from './router';
 
 /**
@@ -11,10 +12,12 @@ export const NoReservedAliases: ValidationRule = (context) => ({
     const alias = node.alias?.value;
     if (alias?.startsWith(RESERVED_PREFIX)) {
       context.reportError(
-        new GraphQLError(`alias "${alias}" begins with "${RESERVED_PREFIX}", which the gateway reserves for its own fields; choose another alias`, {
-          nodes: [node],
-          extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
-        }),
+        libfedError(
+          'GRAPHQL_VALIDATION_FAILED',
+          `alias "${alias}" begins with "${RESERVED_PREFIX}", which the gateway reserves for its own fields; choose another alias`,
+          {},
+          { nodes: [node] },
+        ),
       );
     }
   },

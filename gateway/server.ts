@@ -4,16 +4,16 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadDistribution, readSupergraph, type SitesConfig, type SubgraphName } from '../schema';
-import { listen, periodic, sendJson, serveApollo } from '../platform';
+import { listen, periodic, sendJson, serveApollo, type Periodic } from '../platform';
 import { formatError } from './errors';
 import { NoReservedAliases } from './reserved';
 import { gatewayMetrics } from './metrics';
-import { FragmentRouter, HttpSiteClient, lruLocations, SiteHealth } from './router';
+import { HttpSiteClient, lruLocations, SiteHealth, SubgraphSource } from './router';
 import { Coordinator, LocalWaitForGraph, MutationService, RedisWaitForGraph, type CrashPoint } from './coordinator';
-import { birthSite, HttpParticipantClient } from '../contracts';
+import { birthSite, HttpParticipantClient, httpFailure } from '../contracts';
 import pino, { type Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
-import { CoherentCache, LocalCoherenceBus, RedisCoherenceBus } from '../cache';
+import { CoherentCache, LocalCoherenceBus, RedisCoherenceBus, type CoherenceBus } from '../cache';
 
 export interface GatewayOptions {
   config: SitesConfig;
@@ -85,14 +85,119 @@ const DEFAULTS = {
   cache: true,
 };
 
+type Options = GatewayOptions & typeof DEFAULTS;
+type Metrics = ReturnType<typeof gatewayMetrics>;
+
 /**
  * The LibFed gateway: Apollo Server over @apollo/gateway on the committed
- * static supergraph, with one fragment router per logical subgraph.
+ * static supergraph, with one data source per logical subgraph. Each part is
+ * built by one function below; this one wires them and owns their order of
+ * start and stop.
  */
 export async function startGateway(options: GatewayOptions): Promise<GatewayHandle> {
-  const o = { ...DEFAULTS, ...options };
+  const o: Options = { ...DEFAULTS, ...options };
+  if (o.drainIntervalMs * 2 > o.coherenceBoundMs) throw new Error(`drainIntervalMs (${o.drainIntervalMs}) must be at most half of coherenceBoundMs (${o.coherenceBoundMs})`);
   const metrics = gatewayMetrics();
+  const log = o.log ?? pino({ name: 'libfed-gateway' }, pino.destination(2));
+  const instanceId = o.instanceId ?? `gw-${randomBytes(4).toString('hex')}`;
   const siteIds = o.config.sites.map((s) => s.id);
+  const participants = new HttpParticipantClient(o.config.sites, o.siteTimeoutMs);
+  const coherence = buildCache(o, instanceId, metrics, log);
+  const writes = buildWritePath(o, instanceId, participants, coherence?.cache, log);
+  const tasks = startBackgroundTasks(o, siteIds, writes.coordinator, coherence?.cache, log);
+  // Cache from the first request: the first drain round runs before the gateway listens (bounded: a site down only delays caching).
+  if (coherence && tasks.drain) await Promise.race([coherence.cache.start().then(tasks.drain.runNow), sleep(o.coherenceBoundMs)]);
+  const apollo = await startApollo(o, buildGateway(o, siteIds, metrics, writes.mutations, coherence?.cache), log);
+  const http = await listen(o.port, o.host, routes(o, apollo, metrics), httpFailure);
+  let stopping: Promise<void> | undefined;
+  return {
+    url: `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${http.port}/graphql`,
+    instanceId,
+    port: http.port,
+    stop: () =>
+      (stopping ??= (async () => {
+        tasks.recovery.stop();
+        tasks.drain?.stop();
+        await http.close();
+        await apollo.stop();
+        await writes.coordinator.stop();
+        if (writes.waitFor instanceof RedisWaitForGraph) await writes.waitFor.stop();
+        await coherence?.cache.stop();
+        await coherence?.bus.stop();
+      })()),
+  };
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** The coherent entity cache and its bus (Redis when the chain shares one), or none with `cache: false`. */
+function buildCache(o: Options, instanceId: string, metrics: Metrics, log: Logger): { cache: CoherentCache; bus: CoherenceBus } | undefined {
+  if (!o.cache) return undefined;
+  const prefix = o.redisKeyPrefix ?? 'libfed:';
+  const bus = o.redisUrl
+    ? new RedisCoherenceBus({
+        url: o.redisUrl,
+        keyPrefix: `${prefix}cache:`,
+        // Named per instance, so an operator (or a test) can find one gateway's connections in CLIENT LIST.
+        connectionName: `${prefix}${instanceId}`,
+        onError: (e) => log.warn({ err: String(e) }, 'coherence bus'),
+      })
+    : new LocalCoherenceBus();
+  const cache = new CoherentCache({ instanceId, bus, registry: metrics.registry, fenceMs: o.coherenceBoundMs, maxBytes: o.cacheMaxBytes, onError: (e) => log.warn({ err: String(e) }, 'coherent cache') });
+  // Not awaited: with Redis down the cache starts in bypass and becomes coherent when Redis is back.
+  void cache.start();
+  return { cache, bus };
+}
+
+/** The coordinator, its wait-for graph and the service that plans and runs mutations (docs/ARCHITECTURE.md §4). */
+function buildWritePath(o: Options, instanceId: string, participants: HttpParticipantClient, cache: CoherentCache | undefined, log: Logger) {
+  const prefix = o.redisKeyPrefix ?? 'libfed:';
+  const waitFor = o.redisUrl ? new RedisWaitForGraph({ url: o.redisUrl, keyPrefix: prefix, connectionName: `${prefix}${instanceId}:waitfor` }) : new LocalWaitForGraph();
+  const coordinator = new Coordinator({ client: participants, waitFor, lockWaitMs: o.lockWaitMs, preparedTtlMs: o.preparedTtlMs, crashAt: o.crashAt });
+  const siteIds = o.config.sites.map((s) => s.id);
+  const mutations = new MutationService({
+    coordinator,
+    cache,
+    client: participants,
+    waitFor,
+    log,
+    coherenceBoundMs: o.coherenceBoundMs,
+    planning: { client: participants, siteIds, birthSite: (id) => birthSite(siteIds, id), now: () => new Date(), maxOpenLoans: o.maxOpenLoans, loanDays: o.loanDays },
+  });
+  return { waitFor, coordinator, mutations };
+}
+
+/**
+ * Recovery: any gateway resolves participants left PREPARED past their
+ * deadline (a dead coordinator's). The drain: a complete round renews this
+ * gateway's right to serve hits for coherenceBoundMs from the round's start.
+ * A gateway without a cache leaves the logs to the gateways that have one (it
+ * must not delete lines they have not heard of).
+ */
+function startBackgroundTasks(o: Options, siteIds: string[], coordinator: Coordinator, cache: CoherentCache | undefined, log: Logger): { recovery: Periodic; drain?: Periodic } {
+  const recovery = periodic(
+    async () => {
+      const resolved = await coordinator.recover(siteIds);
+      if (resolved.length) log.info({ resolved }, 'recovered in-doubt participants');
+    },
+    o.recoveryIntervalMs,
+    (error) => log.warn({ err: (error as Error).message }, 'recovery round failed'),
+  );
+  if (!cache) return { recovery };
+  const drain = periodic(
+    async () => {
+      const confirm = cache.startFenceRound();
+      const { complete } = await coordinator.drainDirty(siteIds, async (lines) => (await cache.write(lines)).kind);
+      if (complete) confirm();
+    },
+    o.drainIntervalMs,
+    (error) => log.warn({ err: (error as Error).message }, 'dirty-line drain failed'),
+  );
+  return { recovery, drain };
+}
+
+/** @apollo/gateway over the static supergraph, with one SubgraphSource per logical subgraph. */
+function buildGateway(o: Options, siteIds: string[], metrics: Metrics, mutations: MutationService, cache: CoherentCache | undefined): ApolloGateway {
   const client = new HttpSiteClient({
     sites: o.config.sites,
     timeoutMs: o.siteTimeoutMs,
@@ -103,84 +208,12 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   });
   const health = new SiteHealth(siteIds);
   const distribution = loadDistribution();
-  const log = o.log ?? pino({ name: 'libfed-gateway' }, pino.destination(2));
-  const participants = new HttpParticipantClient(o.config.sites, o.siteTimeoutMs);
-  const instanceId = o.instanceId ?? `gw-${randomBytes(4).toString('hex')}`;
-  const waitFor = o.redisUrl
-    ? new RedisWaitForGraph({ url: o.redisUrl, keyPrefix: o.redisKeyPrefix ?? 'libfed:', connectionName: `${o.redisKeyPrefix ?? 'libfed:'}${instanceId}:waitfor` })
-    : new LocalWaitForGraph();
-  const coordinator = new Coordinator({
-    client: participants,
-    waitFor,
-    lockWaitMs: o.lockWaitMs,
-    preparedTtlMs: o.preparedTtlMs,
-    crashAt: o.crashAt,
-  });
-  const bus = !o.cache
-    ? undefined
-    : o.redisUrl
-      ? new RedisCoherenceBus({
-          url: o.redisUrl,
-          keyPrefix: `${o.redisKeyPrefix ?? 'libfed:'}cache:`,
-          // Named per instance, so an operator (or a test) can find one gateway's connections in CLIENT LIST.
-          connectionName: `${o.redisKeyPrefix ?? 'libfed:'}${instanceId}`,
-          onError: (e) => log.warn({ err: String(e) }, 'coherence bus'),
-        })
-      : new LocalCoherenceBus();
-  if (o.drainIntervalMs * 2 > o.coherenceBoundMs) throw new Error(`drainIntervalMs (${o.drainIntervalMs}) must be at most half of coherenceBoundMs (${o.coherenceBoundMs})`);
-  const cache = bus
-    ? new CoherentCache({ instanceId, bus, registry: metrics.registry, fenceMs: o.coherenceBoundMs, maxBytes: o.cacheMaxBytes, onError: (e) => log.warn({ err: String(e) }, 'coherent cache') })
-    : undefined;
-  // Not awaited: with Redis down the cache starts in bypass and becomes coherent when Redis is back.
-  void cache?.start();
-  const mutations = new MutationService({
-    coordinator,
-    cache,
-    client: participants,
-    waitFor,
-    log,
-    coherenceBoundMs: o.coherenceBoundMs,
-    planning: {
-      client: participants,
-      siteIds,
-      birthSite: (id) => birthSite(siteIds, id),
-      now: () => new Date(),
-      maxOpenLoans: o.maxOpenLoans,
-      loanDays: o.loanDays,
-    },
-  });
-  // Any gateway resolves participants left PREPARED past their deadline (a dead coordinator's).
-  const recovery = periodic(
-    async () => {
-      const resolved = await coordinator.recover(siteIds);
-      if (resolved.length) log.info({ resolved }, 'recovered in-doubt participants');
-    },
-    o.recoveryIntervalMs,
-    (error) => log.warn({ err: (error as Error).message }, 'recovery round failed'),
-  );
-  // The drain fence: a complete round renews this gateway's right to serve hits
-  // for coherenceBoundMs from the round's start. A gateway without a cache
-  // leaves the logs to the gateways that have one (it must not delete lines
-  // they have not heard of).
-  const drain = cache
-    ? periodic(
-        async () => {
-          const confirm = cache.startFenceRound();
-          const { complete } = await coordinator.drainDirty(siteIds, async (lines) => (await cache.write(lines)).kind);
-          if (complete) confirm();
-        },
-        o.drainIntervalMs,
-        (error) => log.warn({ err: (error as Error).message }, 'dirty-line drain failed'),
-      )
-    : undefined;
-  // Cache from the first request: the first round runs before the gateway listens (bounded: a site down only delays caching).
-  if (cache && drain) await Promise.race([cache.start().then(drain.runNow), new Promise((r) => setTimeout(r, o.coherenceBoundMs).unref())]);
-  // One store for every router: a move committed through one is where all of them look next (DESIGN §3 rule 4).
+  // One store for every router: a move committed through one is where all of them look next (docs/ARCHITECTURE.md §3 rule 4).
   const locations = lruLocations();
-  const gateway = new ApolloGateway({
+  return new ApolloGateway({
     supergraphSdl: readSupergraph(),
     buildService: ({ name }) =>
-      new FragmentRouter({
+      new SubgraphSource({
         distribution: distribution.get(name as SubgraphName)!,
         siteIds,
         client,
@@ -193,14 +226,17 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
         timeBucketMs: name === 'loans' ? 60_000 : undefined,
       }),
   });
-  const armor = new ApolloArmor({
+}
+
+/** Apollo Server with the request limits (graphql-armor), the reserved-alias rule and the error formatting. */
+async function startApollo(o: Options, gateway: ApolloGateway, log: Logger): Promise<ApolloServer> {
+  const limits = new ApolloArmor({
     maxDepth: { n: o.maxDepth },
     costLimit: { maxCost: o.maxCost },
     maxAliases: { n: o.maxAliases },
     maxTokens: { n: o.maxTokens },
     blockFieldSuggestion: { enabled: false },
-  });
-  const limits = armor.protect();
+  }).protect();
   const apollo = new ApolloServer({
     gateway,
     validationRules: [...limits.validationRules, NoReservedAliases],
@@ -212,8 +248,12 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     stopOnTerminationSignals: false,
   });
   await apollo.start();
+  return apollo;
+}
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** The gateway's HTTP routes: /graphql, /health, /metrics. */
+function routes(o: Options, apollo: ApolloServer, metrics: Metrics) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
     if (path === '/graphql' || path === '') return serveApollo(apollo, req, res, async () => ({}), o.maxBodyBytes);
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
@@ -223,24 +263,5 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
       return;
     }
     sendJson(res, 404, { error: `no route ${path}: the gateway serves /graphql, /health and /metrics` });
-  }
-
-  const http = await listen(o.port, o.host, handle);
-  let stopping: Promise<void> | undefined;
-  return {
-    url: `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${http.port}/graphql`,
-    instanceId,
-    port: http.port,
-    stop: () =>
-      (stopping ??= (async () => {
-        recovery.stop();
-        drain?.stop();
-        await http.close();
-        await apollo.stop();
-        await coordinator.stop();
-        if (waitFor instanceof RedisWaitForGraph) await waitFor.stop();
-        await cache?.stop();
-        await bus?.stop();
-      })()),
   };
 }

@@ -233,7 +233,7 @@ function rangeText(spec: IntegerOption | NumberOption): string {
 function withDefaults(options: OptionSpecs, given: Record<string, unknown>): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(options)) {
-    if (name in given) values[name] = given[name];
+    if (Object.hasOwn(given, name)) values[name] = given[name];
     else if (spec.kind === 'boolean') values[name] = false;
     else if (spec.kind === 'strings') values[name] = [...(spec.default ?? [])];
     else if (spec.required) throw UsageError.expected(`--${name}`, undefined, `${expected(spec)} (it is required)`);

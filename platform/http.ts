@@ -61,19 +61,25 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Listens on `port` (0 picks a free one); handler failures answer 500 with a GraphQL-shaped error. */
+/**
+ * What `listen` answers when a handler fails before it responded: a status and
+ * a JSON body. platform/ knows no error catalogue, so the caller gives it
+ * (contracts' `httpFailure`: 413 for BodyTooLarge, 500 otherwise).
+ */
+export type FailureAnswer = (error: unknown) => { status: number; body: unknown };
+
+/** Listens on `port` (0 picks a free one); a handler failure is answered with `onFailure`'s status and body. */
 export async function listen(
   port: number,
   host: string,
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  onFailure: FailureAnswer,
 ): Promise<Listening> {
   const server = createServer((req, res) => {
-    handler(req, res).catch((error: Error) => {
+    handler(req, res).catch((error: unknown) => {
       if (res.headersSent) return void res.end();
-      if (error instanceof BodyTooLarge) {
-        return sendJson(res, 413, { errors: [{ message: error.message, extensions: { code: 'QUERY_TOO_COMPLEX' } }] });
-      }
-      sendJson(res, 500, { errors: [{ message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      const { status, body } = onFailure(error);
+      sendJson(res, status, body);
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,5 @@
 export { postJson, Unreachable, type HttpAnswer } from './fetch';
-export { BodyTooLarge, listen, readBody, sendJson, serveApollo } from './http';
+export { BodyTooLarge, listen, readBody, sendJson, serveApollo, type FailureAnswer, type Listening } from './http';
 export { exitOnSignals } from './process';
 export { periodic, type Periodic } from './periodic';
 export {

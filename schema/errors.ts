@@ -1,10 +1,14 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLErrorOptions } from 'graphql';
 
 /**
  * Every error a client can meet, with a stable `extensions.code`. The message
  * of each error states the contract and the bad value; the description here
- * says what the code means and what to do. A test fails when code raises a
- * code that is not listed here, or when the README does not list one.
+ * says what the code means and what to do. Code outside this file names a
+ * code only as the `ErrorCode` argument of a constructor here (`libfedError`,
+ * `errorJson`) or of a thin typed wrapper (the participant's `refuse`). A test
+ * fails when code raises a code that is not listed here, spells one as a raw
+ * `code: '...'` literal, or when the README's error table and this catalogue
+ * differ.
  */
 export const ERROR_CODES = {
   BRANCH_UNAVAILABLE:
@@ -52,6 +56,35 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
 }
 
-export function libfedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { ...extensions, code } });
+/** A thrown or reported error: a GraphQLError whose `extensions.code` is `code` (`options` may add nodes, a path, ...). */
+export function libfedError(
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+  options: Omit<GraphQLErrorOptions, 'extensions'> = {},
+): GraphQLError {
+  return new GraphQLError(message, { ...options, extensions: { ...extensions, code } });
+}
+
+/** An error as plain JSON, the form it has in a subgraph response, a gateway answer or an HTTP body. */
+export interface ErrorJson {
+  message: string;
+  path?: (string | number)[];
+  extensions: Record<string, unknown> & { code: ErrorCode };
+}
+
+/** The plain JSON form of an error (no GraphQLError): `extensions.code` is `code`, after any `extensions` given. */
+export function errorJson(
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+  path?: readonly (string | number)[],
+): ErrorJson {
+  return { message, ...(path ? { path: [...path] } : {}), extensions: { ...extensions, code } };
+}
+
+/** The catalogue code an error carries, or undefined (no code, or one not in the catalogue): compare it with a typed code. */
+export function codeOf(error: { readonly extensions?: Readonly<Record<string, unknown>> } | undefined): ErrorCode | undefined {
+  const code = error?.extensions?.code;
+  return isErrorCode(code) ? code : undefined;
 }

@@ -6,7 +6,7 @@ import { SUBGRAPHS, type SubgraphName } from '../schema';
 import { countingExecutor, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
 import { listen, periodic, readBody, sendJson, serveApollo, type Periodic } from '../platform';
-import { HttpParticipantClient, type Outcome } from '../contracts';
+import { httpFailure, HttpParticipantClient, type Outcome } from '../contracts';
 import { BadTxRequest, handleTx, Participant } from './participant';
 import { buildSiteSchemas } from './schema';
 
@@ -101,7 +101,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
     sendJson(res, 404, { error: `no route ${path}: this site serves /catalog, /inventory, /readers, /loans, /health, /metrics` });
   }
 
-  const http = await listen(o.port, o.host, handle);
+  const http = await listen(o.port, o.host, handle, httpFailure);
   const port = http.port;
   const recovery = o.peers ? startRecovery(participant, o.siteId, { ...o.peers }, o.recoveryIntervalMs) : undefined;
 

@@ -62,6 +62,17 @@ describeEachBus('MESI transitions', (makeKind) => {
     expect(await counterValue(registryOf(a), 'libfed_cache_transitions_total', { from: 'I', to: 'E' })).toBe(1);
   });
 
+  it('answers a fill that `keep` refuses, and installs nothing: the next read fills again', async () => {
+    const [a] = await start(['A']);
+    db.set('Reader:Q1-DG1', 'error');
+    const keep = (value: string | undefined) => value !== 'error';
+    expect(await a.read('Reader:Q1-DG1', 'sel1', fillFor('A', 'Reader:Q1-DG1'), [], keep)).toBe('error');
+    db.set('Reader:Q1-DG1', 'v1');
+    expect(await a.read('Reader:Q1-DG1', 'sel1', fillFor('A', 'Reader:Q1-DG1'), [], keep)).toBe('v1');
+    expect(await a.read('Reader:Q1-DG1', 'sel1', fillFor('A', 'Reader:Q1-DG1'), [], keep)).toBe('v1');
+    expect(fills).toEqual(['A:Reader:Q1-DG1', 'A:Reader:Q1-DG1']);
+  });
+
   it('moves both to S when a second instance reads the line, and tells the E holder', async () => {
     const [a, b] = await start(['A', 'B']);
     await a.read('Reader:Q1-DG1', 'sel1', fillFor('A', 'Reader:Q1-DG1'));

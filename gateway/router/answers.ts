@@ -1,3 +1,4 @@
+import { codeOf, errorJson } from '../../schema';
 import type { GatheredField } from './plan';
 import { argumentValue } from './selection';
 import type { SiteUnavailable, SubgraphError, SubgraphResponse } from './sites';
@@ -7,21 +8,18 @@ import type { SiteUnavailable, SubgraphError, SubgraphResponse } from './sites';
 export type Json = Record<string, unknown>;
 export type Answer = { site: string; response: SubgraphResponse } | { site: string; down: SiteUnavailable };
 
-export const unavailable = (e: SiteUnavailable, path?: (string | number)[]): SubgraphError => ({
-  message: e.message,
-  path,
-  extensions: { code: 'BRANCH_UNAVAILABLE', site: e.siteId },
-});
+export const unavailable = (e: SiteUnavailable, path?: (string | number)[]): SubgraphError =>
+  errorJson('BRANCH_UNAVAILABLE', e.message, { site: e.siteId }, path);
 
 export function movedTo(response: SubgraphResponse, path: (string | number)[]): string | undefined {
   const error = response.errors?.find(
-    (e) => e.extensions?.code === 'ENTITY_MOVED' && JSON.stringify(e.path?.slice(0, path.length)) === JSON.stringify(path),
+    (e) => codeOf(e) === 'ENTITY_MOVED' && JSON.stringify(e.path?.slice(0, path.length)) === JSON.stringify(path),
   );
   return error?.extensions?.site as string | undefined;
 }
 
 export function withoutMoved(errors: SubgraphError[] | undefined): SubgraphError[] {
-  return (errors ?? []).filter((e) => e.extensions?.code !== 'ENTITY_MOVED');
+  return (errors ?? []).filter((e) => codeOf(e) !== 'ENTITY_MOVED');
 }
 
 export function limitOf(g: GatheredField, variables: Json): number | undefined {

@@ -1,3 +1,4 @@
+import { errorJson } from '../../schema';
 import { dedupe, limitOf, movedTo, pathInMerged, reindex, unavailable, withoutMoved, type Answer, type Json } from './answers';
 import type { Locations } from './locations';
 import { mergeGathered } from './merge';
@@ -61,7 +62,7 @@ export class EntityRouter {
       const type = plan.types.get(String(rep.__typename));
       if (type?.rule.kind !== 'gather') return;
       const sites = this.o.gatherSites(type.gathered, variables);
-      if (typeof sites === 'string') batch.errors.push({ message: sites, path: ['_entities', i], extensions: { code: 'UNKNOWN_BRANCH' } });
+      if (typeof sites === 'string') batch.errors.push(errorJson('UNKNOWN_BRANCH', sites, {}, ['_entities', i]));
     });
     batch.targets.forEach((t, i) => {
       if (plan.types.get(String(reps[i].__typename))?.rule.kind !== 'fragmented') return;
@@ -149,7 +150,7 @@ export class EntityRouter {
     const values = (answer.response.data?._entities ?? []) as unknown[];
     if (answer.response.data?._entities && values.length !== indices.length) {
       // As Apollo's gateway treats it: an answer that does not line up with the representations is no answer.
-      batch.errors.push({ message: `branch site ${answer.site} answered ${values.length} entities for ${indices.length} representations`, extensions: { code: 'INTERNAL_SERVER_ERROR', site: answer.site } });
+      batch.errors.push(errorJson('INTERNAL_SERVER_ERROR', `branch site ${answer.site} answered ${values.length} entities for ${indices.length} representations`, { site: answer.site }));
       for (const original of indices) batch.answers[original].push({ site: answer.site, value: null });
       return;
     }

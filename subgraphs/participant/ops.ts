@@ -1,4 +1,5 @@
 import { COPY_STATUS, raw, sql, type SqlExecutor } from '../../sql';
+import type { ErrorCode } from '../../schema';
 import { copyId as copyIdAt, ID_TAG, loanId, localLoanSeq, readerId as readerIdAt, type Applied, type Located, type Operation } from '../../contracts';
 
 /**
@@ -11,12 +12,12 @@ import { copyId as copyIdAt, ID_TAG, loanId, localLoanSeq, readerId as readerIdA
 
 /** A precondition that does not hold: the mutation is refused with this code, nothing changes. */
 export interface Refusal {
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 
 type Db = SqlExecutor;
-const refuse = (code: string, message: string): Refusal => ({ code, message });
+export const refuse = (code: ErrorCode, message: string): Refusal => ({ code, message });
 
 /** Lock names: table and key. A row about to be inserted is locked by the key it will have. */
 export function resources(op: Operation): string[] {

@@ -1,6 +1,6 @@
 import { raw, sql, type SqlExecutor } from '../../sql';
 import type { Applied, Decision, Idempotency, InDoubt, LocalResult, Operation, Outcome, Vote } from '../../contracts';
-import { apply, check, resources, type Refusal } from './ops';
+import { apply, check, refuse, resources, type Refusal } from './ops';
 
 /**
  * The 2PC participant every site runs (DESIGN §4). No database lock is held
@@ -278,8 +278,8 @@ export class Participant {
   /** A decision insert failed: the gid was decided already (presumed abort), or its idempotency key was. */
   private async whyDecided(gid: string): Promise<Exclude<Vote, { vote: 'PREPARED' }>> {
     const { decision } = await this.decision(gid);
-    if (decision) return { vote: 'REFUSED', code: 'TX_ABORTED', message: `transaction ${gid} was already decided ${decision.outcome}` };
-    return { vote: 'REFUSED', code: 'DUPLICATE_REQUEST', message: `a request with the same idempotency key was already committed here` };
+    if (decision) return { vote: 'REFUSED', ...refuse('TX_ABORTED', `transaction ${gid} was already decided ${decision.outcome}`) };
+    return { vote: 'REFUSED', ...refuse('DUPLICATE_REQUEST', `a request with the same idempotency key was already committed here`) };
   }
 
   /** Inserts the gid's phase-1 slot; a taken slot (after waiting for its holder's transaction) throws Fenced. */
@@ -296,7 +296,7 @@ export class Participant {
   private async voteAfterFence(gid: string): Promise<Vote> {
     const [row] = await this.o.db.query<{ state: string }>(sql`SELECT state FROM libfed_tx WHERE gid = ${gid}`);
     if (row && row.state !== 'ABORTED') return { vote: 'PREPARED' };
-    return { vote: 'REFUSED', code: 'TX_ABORTED', message: `transaction ${gid} was already aborted at ${this.o.siteId}` };
+    return { vote: 'REFUSED', ...refuse('TX_ABORTED', `transaction ${gid} was already aborted at ${this.o.siteId}`) };
   }
 
   private async recordDecision(tx: SqlExecutor, gid: string, outcome: Outcome, idempotency?: Idempotency): Promise<void> {

@@ -1,7 +1,7 @@
 import { parse, print, type FieldNode, type OperationDefinitionNode } from 'graphql';
 import { loadDistribution, type SubgraphName } from '../../../schema';
 import { lruLocations } from '../locations';
-import { FragmentRouter, type FragmentRouterOptions } from '../router';
+import { SubgraphSource, type SubgraphSourceOptions } from '../source';
 import { SiteHealth, SiteUnavailable, type SiteClient, type SubgraphRequest, type SubgraphResponse } from '../sites';
 
 /** Fake sites for the router's unit tests: answers per site, and every call recorded. */
@@ -24,8 +24,8 @@ export function fakeSites(handlers: Record<string, Handler>): [SiteClient, { sit
   return [client, calls];
 }
 
-export function router(subgraph: SubgraphName, client: SiteClient, options: Partial<FragmentRouterOptions> = {}) {
-  return new FragmentRouter({
+export function router(subgraph: SubgraphName, client: SiteClient, options: Partial<SubgraphSourceOptions> = {}) {
+  return new SubgraphSource({
     distribution: distribution.get(subgraph)!,
     siteIds: SITES,
     client,
@@ -36,7 +36,7 @@ export function router(subgraph: SubgraphName, client: SiteClient, options: Part
   });
 }
 
-export const run = (r: FragmentRouter, query: string, variables: Record<string, unknown> = {}) =>
+export const run = (r: SubgraphSource, query: string, variables: Record<string, unknown> = {}) =>
   r.process({ request: { query: print(parse(query)), variables }, context: {}, kind: 'health check' } as never);
 
 export const ENTITIES = (selection: string) =>

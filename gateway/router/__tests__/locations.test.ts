@@ -1,5 +1,5 @@
 import { lruLocations } from '../locations';
-import type { MutationRunner } from '../router';
+import type { MutationRunner } from '../mutations';
 import { ENTITIES, fakeSites, movingEntity, router, run } from './fakes';
 
 /** DESIGN §3 rule 4: a remembered location is a hint; the birth site always knows where an entity lives now. */

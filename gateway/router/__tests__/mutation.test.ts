@@ -1,5 +1,5 @@
 import { libfedError } from '../../../schema';
-import type { MutationResult, MutationRunner } from '../router';
+import type { MutationResult, MutationRunner } from '../mutations';
 import { fakeSites, movingEntity, router, run } from './fakes';
 
 /** A MutationRunner that answers `results` in turn (an Error is thrown: a refusal); returns [runner, calls]. */
