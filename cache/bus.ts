@@ -1,6 +1,6 @@
 /**
  * The seam between a gateway's cache and the shared coherence directory
- * (DESIGN §5). Implementations: `LocalCoherenceBus` (one process, no Redis) and
+ * (docs/ARCHITECTURE.md §5). Implementations: `LocalCoherenceBus` (one process, no Redis) and
  * `RedisCoherenceBus` (several gateways sharing `REDIS_URL`). Both keep the same
  * directory: per line, an epoch and the holders with their MESI state; per
  * instance, a membership token with a lease.

@@ -1,6 +1,6 @@
 /**
  * Time as the coherence protocol sees it. Injected so ack timeouts and leases
- * are tested by advancing a clock instead of sleeping (STYLE 12).
+ * are tested by advancing a clock instead of sleeping (docs/ARCHITECTURE.md §10 rule 12).
  */
 export interface Clock {
   /** Milliseconds on a monotonic-enough scale; only differences are used. */

@@ -41,7 +41,7 @@ export interface CoherentCacheOptions {
 const DEFAULTS = {
   /** About 10k entities with a few selections each: tens of MB of answers at most. */
   maxLines: 10_000,
-  /** Bounded in bytes, entries included: no client can grow the heap by asking many distinct queries (issue 17 item 4). */
+  /** Bounded in bytes, entries included: no client can grow the heap by asking many distinct queries. */
   maxBytes: 64 * 1024 * 1024,
   maxVariantsPerLine: 64,
   /** A holder answers in a Redis round trip or two; a quarter second means it is stuck or gone. */
@@ -61,7 +61,7 @@ export type WriteOutcome =
   | { kind: 'deferred'; lines: string[]; reason: BypassReason | 'not-started' };
 
 /**
- * Lifecycle (STYLE 7). Only `coherent` serves hits and installs fills; the
+ * Lifecycle (docs/ARCHITECTURE.md §10 rule 7). Only `coherent` serves hits and installs fills; the
  * others send every read to its fill with an empty L1.
  */
 type Phase =
@@ -77,7 +77,7 @@ const noop = () => undefined;
 
 /**
  * One gateway instance's L1 of entity answers, kept coherent with the other
- * instances' by the MESI protocol of DESIGN §5 over a `CoherenceBus`.
+ * instances' by the MESI protocol of docs/ARCHITECTURE.md §5 over a `CoherenceBus`.
  * Values are shared with callers as they are: treat them as immutable.
  */
 export class CoherentCache {
@@ -205,7 +205,7 @@ export class CoherentCache {
       }
       if (generation === this.generation) reply.lines.forEach((written) => this.l1.modified(written.line, written.epoch, written.serial));
       const revoked = await this.invalidator.invalidate(reply.lines);
-      // A holder revoked by an earlier write may still serve these lines until its lease ends (issue 16 item 3).
+      // A holder revoked by an earlier write may still serve these lines until its lease ends.
       if (reply.fenceLeftMs > 0) await this.o.clock.sleep(reply.fenceLeftMs);
       return { kind: 'invalidated', lines: unique, revoked };
     } catch (error) {
@@ -329,7 +329,7 @@ export class CoherentCache {
     this.metrics.invalidationsReceived.inc(message.lines.length);
     const settled = message.lines.filter(({ line, epoch }) => this.l1.invalidate(line, epoch)).map(({ line, serial }) => ({ line, serial }));
     this.o.bus.send(message.from, { type: 'ack', from: this.o.instanceId, ackId: message.ackId }).catch(this.o.onError);
-    // Names the registration the write marked I: however late it arrives, it cannot remove a newer one (issue 16 item 4).
+    // Names the registration the write marked I: however late it arrives, it cannot remove a newer one.
     if (settled.length > 0) this.leave(settled);
   }
 

@@ -13,7 +13,7 @@ export interface InvalidatorOptions {
 type HolderOutcome = { instanceId: string; acked: boolean };
 
 /**
- * The writer's half of an acknowledged invalidation (DESIGN §5: every holder
+ * The writer's half of an acknowledged invalidation (docs/ARCHITECTURE.md §5: every holder
  * drops the line BEFORE the client gets its answer). One message per holder
  * carries all its lines; the write waits for every ack, at most `ackTimeoutMs`.
  * A holder that does not ack in time is revoked from the directory and the

@@ -51,7 +51,7 @@ export class RedisCoherenceBus implements CoherenceBus {
     this.commands = new Redis(options.url, this.connectionOptions(options, 'commands'));
     this.subscriber = new Redis(options.url, this.connectionOptions(options, 'subscriber'));
     // Scripts are loaded before the bus reports up, after every (re)connection: a NOSCRIPT
-    // retry would send that one command a round trip late, behind later ones (issue 16 item 4).
+    // retry would send that one command a round trip late, behind later ones.
     this.commands.on('ready', () => void this.loadScripts());
     this.subscriber.on('ready', () => void this.resubscribe());
     this.subscriber.on('message', (channel: string, text: string) => this.route(channel, text));

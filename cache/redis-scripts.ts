@@ -1,5 +1,5 @@
 /**
- * The directory transitions of DESIGN §5 as Lua scripts: Redis runs each script
+ * The directory transitions of docs/ARCHITECTURE.md §5 as Lua scripts: Redis runs each script
  * alone, so a transition is atomic across gateways. They mirror
  * `LocalCoherenceBus` step for step; the transition tests run on both.
  *

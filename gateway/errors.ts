@@ -16,7 +16,7 @@ const ARMOR_LIMIT = /^Syntax Error: (Query depth limit|Query Cost limit|Aliases 
 export function formatError(formatted: GraphQLFormattedError, log: InternalErrorLog = () => undefined): GraphQLFormattedError {
   const shown = classify(formatted);
   if (codeOf(shown) !== 'INTERNAL_SERVER_ERROR') return shown;
-  // Issue 17 item 7: internals (a database's words, a stack) stay in the log; the client gets a reference to them.
+  // Internals (a database's words, a stack) stay in the log; the client gets a reference to them.
   const ref = randomBytes(6).toString('hex');
   log(ref, formatted);
   const nothingChanged = formatted.extensions?.nothingChanged === true ? ' Nothing was changed.' : '';

@@ -3,7 +3,7 @@ import { libfedError } from '../schema';
 import { RESERVED as RESERVED_PREFIX } from './router';
 
 /**
- * Issue 17 item 9: a client alias beginning with the gateway's reserved prefix
+ * A client alias beginning with the gateway's reserved prefix
  * would collide with its bookkeeping fields (and be stripped from the answer):
  * refuse it during validation, naming the alias.
  */

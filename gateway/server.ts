@@ -28,7 +28,7 @@ export interface GatewayOptions {
   maxAliases?: number;
   maxTokens?: number;
   maxBodyBytes?: number;
-  /** Write path (DESIGN §4). */
+  /** Write path (docs/ARCHITECTURE.md §4). */
   maxOpenLoans?: number;
   loanDays?: number;
   lockWaitMs?: number;
@@ -48,7 +48,7 @@ export interface GatewayOptions {
   /** Redis shared by every gateway of the chain (wait-for graph, coherence directory and bus); without it, both in process. */
   redisUrl?: string;
   redisKeyPrefix?: string;
-  /** The coherent entity cache (DESIGN §5); on by default. */
+  /** The coherent entity cache (docs/ARCHITECTURE.md §5); on by default. */
   cache?: boolean;
   /** Bytes of answers the cache keeps (variant keys included); least recently used lines go first. */
   cacheMaxBytes?: number;

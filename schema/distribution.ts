@@ -13,7 +13,7 @@ import {
   type ObjectTypeExtensionNode,
 } from 'graphql';
 
-/** The four logical subgraphs (DESIGN §3): each groups what is distributed the same way. */
+/** The four logical subgraphs (docs/ARCHITECTURE.md §3): each groups what is distributed the same way. */
 export const SUBGRAPHS = ['catalog', 'inventory', 'readers', 'loans'] as const;
 export type SubgraphName = (typeof SUBGRAPHS)[number];
 

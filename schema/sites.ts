@@ -54,7 +54,7 @@ const configSchema = z
       if (seen.has(site.id)) ctx.addIssue({ code: 'custom', path: ['sites', i, 'id'], message: `duplicate site id "${site.id}"` });
       seen.add(site.id);
     });
-    // Issue 17 item 5: two sites on one database (or one address) would serve each other's fragments.
+    // Two sites on one database (or one address) would serve each other's fragments.
     const claimed = new Map<string, string>();
     config.sites.forEach((site, i) => {
       const claims: [string, string][] = [[`url ${endpoint(site.url)}`, 'url']];

@@ -1,5 +1,5 @@
 /**
- * What search means, on every engine (issue 17 item 3): case-insensitive for
+ * What search means, on every engine: case-insensitive for
  * every Vietnamese letter and accent-insensitive — a librarian typing "dang",
  * "ĐẶNG" or "đặng" finds "Đặng". One table folds each precomposed Vietnamese
  * letter (and ASCII A–Z) to its plain lower-case letter; the needle is folded

@@ -4,7 +4,7 @@ import { raw, sql, type Sql } from './fragment';
 
 /**
  * Site schema. The seed tables keep the names and columns users already have
- * (DESIGN §1) so LibFed can sit on an existing site database; LibFed only ADDS
+ * (docs/ARCHITECTURE.md §1) so LibFed can sit on an existing site database; LibFed only ADDS
  * columns and tables. Each site's CHECK constraints enforce its fragment predicate.
  */
 export interface Migration {
@@ -78,7 +78,7 @@ export const MIGRATIONS: Migration[] = [
         sql`CREATE INDEX IX_PHIEUMUON_NgayMuon ON PHIEUMUON (NgayMuon DESC, MaPM DESC)`,
         sql`CREATE INDEX IX_PHIEUMUON_MaDG ON PHIEUMUON (MaDG)`,
         sql`CREATE INDEX IX_PHIEUMUON_MaQuyenSach ON PHIEUMUON (MaQuyenSach)`,
-        // DESIGN §3 rule 4: the birth site remembers where its entities live now.
+        // docs/ARCHITECTURE.md §3 rule 4: the birth site remembers where its entities live now.
         sql`CREATE TABLE libfed_location (
           entity ${t.varchar(20)} NOT NULL,
           id ${t.varchar(40)} NOT NULL,
@@ -93,7 +93,7 @@ export const MIGRATIONS: Migration[] = [
     up: (d) => {
       const t = d.types;
       return [
-        // DESIGN §4: a reader's open loans across every branch, kept at the reader's home
+        // docs/ARCHITECTURE.md §4: a reader's open loans across every branch, kept at the reader's home
         // site so the loan limit is checked there inside the borrowing transaction.
         sql`ALTER TABLE DOCGIA ADD SoMuonDangMo ${t.int} NOT NULL DEFAULT 0`,
         // A row (or a row about to be inserted) held by a transaction: `resource` names
@@ -122,7 +122,7 @@ export const MIGRATIONS: Migration[] = [
           gid ${t.varchar(64)} NOT NULL,
           op ${t.varchar(10)} NOT NULL,
           PRIMARY KEY (gid, op))`,
-        // DESIGN §5: the entity-cache lines each commit made stale, kept until a gateway
+        // docs/ARCHITECTURE.md §5: the entity-cache lines each commit made stale, kept until a gateway
         // has invalidated them — so a write whose coordinator died still reaches every cache.
         sql`CREATE TABLE libfed_dirty (
           gid ${t.varchar(64)} NOT NULL,
@@ -140,7 +140,7 @@ export const MIGRATIONS: Migration[] = [
     up: (d) => {
       const t = d.types;
       return [
-        // A retry with the same key answers the first outcome (DESIGN §4): the key is
+        // A retry with the same key answers the first outcome (docs/ARCHITECTURE.md §4): the key is
         // recorded with the decision, in the commit-point site's deciding transaction.
         sql`ALTER TABLE libfed_decision ADD idem_key ${t.nvarchar(100)} NULL`,
         // What the request was (mutation and arguments, hashed): a key reused for another request is refused.

@@ -5,7 +5,7 @@ import { loader, type SiteContext } from './context';
 export type LocatedEntity = 'Copy' | 'Reader';
 
 /**
- * DESIGN §3 rule 4: a birth site keeps the current site of entities born here
+ * docs/ARCHITECTURE.md §3 rule 4: a birth site keeps the current site of entities born here
  * that have moved away. When a key is not held locally, the site looks here and
  * answers ENTITY_MOVED with the current site; the gateway follows once.
  */

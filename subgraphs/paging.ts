@@ -16,7 +16,7 @@ export function pageSize(first: number | null | undefined): number {
 }
 
 /**
- * What a cursor belongs to: the list and its filters (issue 17 item 8). It
+ * What a cursor belongs to: the list and its filters. It
  * rides at the END of the cursor's values, after the sort key, so the gateway's
  * merge (which compares the leading sort-key values) reads it unchanged, and a
  * site refuses a cursor of another list or other filters with INVALID_CURSOR.

@@ -21,7 +21,7 @@ export interface SiteServerOptions {
   clock?: () => Date;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
-  /** Other sites' base URLs: with them the site resolves its own in-doubt transactions (DESIGN §4 recovery). */
+  /** Other sites' base URLs: with them the site resolves its own in-doubt transactions (docs/ARCHITECTURE.md §4 recovery). */
   peers?: Record<string, string>;
   recoveryIntervalMs?: number;
   /** Test hook: hold every answer of these subgraphs this long AFTER computing it (a slow network), to force cache fill races. */

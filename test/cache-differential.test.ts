@@ -4,7 +4,7 @@ import { demoData } from './fixture';
 import { startTestChain, type TestChain } from './harness';
 
 /**
- * Issue 16 item 2, "a cached answer depends on every entity it contains and on
+ * "A cached answer depends on every entity it contains and on
  * the membership of every list it shows": random sequences of mutations and
  * queries through two caching gateways (coherent through Redis); after each
  * acknowledged write, every query through either is compared with the same

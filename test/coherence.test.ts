@@ -3,7 +3,7 @@ import { demoData, loanId } from './fixture';
 import { startTestChain, type TestChain } from './harness';
 import type { DemoData } from '../sql/seed';
 
-/** DESIGN §5 across real gateway processes sharing Redis. Needs REDIS_URL (CI sets it). */
+/** docs/ARCHITECTURE.md §5 across real gateway processes sharing Redis. Needs REDIS_URL (CI sets it). */
 const redisDescribe = process.env.REDIS_URL ? describe : describe.skip;
 
 redisDescribe('entity caches of two gateways kept coherent through Redis', () => {

@@ -3,7 +3,7 @@ import { openPostgres, raw, sql } from '../sql';
 import { compareText, kWayMerge } from '../gateway/router/merge';
 
 /**
- * Issue 16 item 5: the merge order is defined once (`compareText`) and equals
+ * The merge order is defined once (`compareText`) and equals
  * the sites' SQL order. Names that mix characters above U+FFFF (Hán-Nôm, CJK
  * Extension B) with ones in U+E000..U+FFFF made JavaScript's `<` disagree with
  * PostgreSQL's "C" collation, and paging readers skipped rows.

@@ -6,7 +6,7 @@ import { demoData, loanId } from './fixture';
 import { startTestChain, type TestChain } from './harness';
 
 /**
- * Issue 17, pagination as a property: for generated lists, filters and page
+ * Pagination as a property: for generated lists, filters and page
  * sizes — given as a literal, a variable, a variable's default, the argument's
  * default or `null` — following `endCursor` reaches every matching row exactly
  * once, in the list's order, and `totalCount` agrees. The oracle is the demo

@@ -3,11 +3,11 @@ import { demoData, loanId } from './fixture';
 import { startTestChain, type TestChain } from './harness';
 
 /**
- * Issue 17 items 1, 2 and 9: the gateway reads every argument as GraphQL
+ * The gateway reads every argument as GraphQL
  * execution does (a variable's declared default, `null` meaning the schema's
  * default page size), so the sites and the gateway agree on each page; and its
- * own bookkeeping fields cannot collide with a client's alias. Issue 16 item 8:
- * arguments are checked once, at the gateway, against the limits the sites
+ * own bookkeeping fields cannot collide with a client's alias.
+ * Arguments are checked once, at the gateway, against the limits the sites
  * enforce (schema/limits.ts), with a code naming the argument and the limit;
  * one failing mutation field never hides the committed results before it.
  */
@@ -104,7 +104,7 @@ describe('arguments as GraphQL execution reads them', () => {
     }
   });
 
-  it('a cursor of another list, other filters, or forged values is INVALID_CURSOR (issue 17 items 7, 8)', async () => {
+  it('a cursor of another list, other filters, or forged values is INVALID_CURSOR', async () => {
     const end = async (q: string) => (await chain.query(q)).data;
     const books = (await end(`{ books(first: 2) { pageInfo { endCursor } } }`)).books.pageInfo.endCursor;
     const loans = (await end(`{ loans(open: true, first: 2) { pageInfo { endCursor } } }`)).loans.pageInfo.endCursor;

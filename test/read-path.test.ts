@@ -4,7 +4,7 @@ import type { DemoData } from '../sql/seed';
 
 const LOAN_NODE = `id borrowedAt branch { id } reader { id name homeBranch { id } } copy { id status book { isbn title } }`;
 
-/** Expected `loans` order: newest first, ties by global id, descending (DESIGN §3 rule 1, SORTED merge). */
+/** Expected `loans` order: newest first, ties by global id, descending (docs/ARCHITECTURE.md §3 rule 1, SORTED merge). */
 function newestFirst(a: { borrowedAt: Date; id: string }, b: { borrowedAt: Date; id: string }): number {
   return b.borrowedAt.getTime() - a.borrowedAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }

@@ -10,7 +10,7 @@ import { loadSites } from '../schema';
 import { ROOT } from '../launch/chain';
 
 /**
- * Issue 17 item 10: Relay clients page every LibFed list. Relay's compiler
+ * Relay clients page every LibFed list. Relay's compiler
  * compiles a paginated `@connection` fragment per list against the schema the
  * gateway serves (by introspection, as a client sees it); it refused every list
  * while `PageInfo` lacked hasPreviousPage and startCursor. Only forward paging

@@ -3,7 +3,7 @@ import { FOLD_FROM, FOLD_TO, foldText, openPostgres, sql } from '../sql';
 import { BACKENDS, startTestChain, type TestChain } from './harness';
 
 /**
- * Issue 17 item 3: search is case-insensitive for every Vietnamese letter and
+ * Search is case-insensitive for every Vietnamese letter and
  * accent-insensitive, with one meaning on every engine (sql/fold.ts). The
  * needles are what a librarian types: any case, with or without diacritics.
  */

@@ -4,7 +4,7 @@ import { LocalCoherenceBus } from '../local-bus';
 import { counterValue } from './helpers';
 
 /**
- * Issue 17 item 4: the L1 is bounded in bytes, answers and their variant keys
+ * The L1 is bounded in bytes, answers and their variant keys
  * included. A client sending 50,000 distinct queries (long aliases, new
  * variables) onto a few lines used to grow one line's map without end.
  */

@@ -3,7 +3,7 @@ import type { CoherentCache } from '../coherent-cache';
 import { counterValue, eventually, REDIS_URL, redisBuses, registryOf, startCaches, type BusKind } from './helpers';
 
 /**
- * DESIGN §5: an instance that loses its Redis connection (and so may have
+ * docs/ARCHITECTURE.md §5: an instance that loses its Redis connection (and so may have
  * missed invalidations) drops its whole L1, answers every read from the sites
  * until the connection is back, then caches again. The test cuts A's two
  * connections with CLIENT KILL from a third one; ioredis reconnects after

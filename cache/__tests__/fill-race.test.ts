@@ -3,7 +3,7 @@ import type { CoherentCache } from '../coherent-cache';
 import { counterValue, describeEachBus, deferred, registryOf, startCaches, type BusKind } from './helpers';
 
 /**
- * DESIGN §5: a fill that began before an invalidation must not install. Each
+ * docs/ARCHITECTURE.md §5: a fill that began before an invalidation must not install. Each
  * test holds a fill on a deferred promise, lets a write go through, then lets
  * the fill finish with the answer it read before the write.
  */

@@ -2,7 +2,7 @@ import type { CoherenceBus } from '../bus';
 import { describeEachBus } from './helpers';
 
 /**
- * Issue 16 item 4: a fire-and-forget LEAVE (after an invalidation's ack, or
+ * A fire-and-forget LEAVE (after an invalidation's ack, or
  * an eviction) that is overtaken by a newer JOIN of the same line — a NOSCRIPT
  * retry sends it a round trip late — must not erase that newer registration:
  * the holder would keep the line with no directory entry and miss every later

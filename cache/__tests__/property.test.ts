@@ -6,7 +6,7 @@ import { LocalCoherenceBus } from '../local-bus';
 import { manualClock, REDIS_URL, redisBuses, startCaches } from './helpers';
 
 /**
- * The guarantee of DESIGN §5, checked over random histories: three gateway
+ * The guarantee of docs/ARCHITECTURE.md §5, checked over random histories: three gateway
  * instances with two clients each, every client running its reads and writes
  * one after another, all six at once, over a "database" of versioned entities. A read must never
  * return a version older than the newest write whose `cache.write` had returned

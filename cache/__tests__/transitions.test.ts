@@ -13,7 +13,7 @@ import {
   type CacheOverrides,
 } from './helpers';
 
-/** The MESI transition table of DESIGN §5, on the in-process bus and on Redis. */
+/** The MESI transition table of docs/ARCHITECTURE.md §5, on the in-process bus and on Redis. */
 describeEachBus('MESI transitions', (makeKind) => {
   let kind: BusKind;
   let caches: CoherentCache[] = [];

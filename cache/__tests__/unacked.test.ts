@@ -80,7 +80,7 @@ describe('a holder that does not acknowledge an invalidation', () => {
   });
 
   it('fences a revoked holder: a later write of ANOTHER line it holds waits out its lease too', async () => {
-    // Issue 16 item 3: B misses invalidations and its renewals hang. A's write revokes B; C then writes a line
+    // B misses invalidations and its renewals hang. A's write revokes B; C then writes a line
     // B also holds. The directory no longer lists B as live, yet B may still serve that line within its lease.
     const frozen = (id: string, bus: CoherenceBus): CoherenceBus => {
       if (id !== 'B') return bus;

@@ -1,6 +1,6 @@
 import { formatError } from '../errors';
 
-/** Issue 17 item 7: an internal error reaches the client as a reference to the log, never in the database's words. */
+/** An internal error reaches the client as a reference to the log, never in the database's words. */
 describe('formatError', () => {
   it('replaces an internal message with a reference that the log records with the original', () => {
     const logged: [string, unknown][] = [];

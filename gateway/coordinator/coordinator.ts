@@ -20,13 +20,13 @@ import type { TxInfo, WaitForGraph } from './waitfor';
 export interface TxPlan {
   ops: Map<string, Operation[]>;
   commitSite: string;
-  /** Entity cache lines (`Type:key`) whose cached answers the mutation makes stale (DESIGN §5). */
+  /** Entity cache lines (`Type:key`) whose cached answers the mutation makes stale (docs/ARCHITECTURE.md §5). */
   lines: string[];
   /** A copy or reader that the mutation moves, and its new site: the gateway remembers it at once. */
   moved?: { id: string; site: string };
 }
 
-/** Test hook: the coordinator stops dead at this point, as if its process died (DESIGN §4 crash points). */
+/** Test hook: the coordinator stops dead at this point, as if its process died (docs/ARCHITECTURE.md §4 crash points). */
 export type CrashPoint = 'after-prepare' | 'after-decision';
 export class CoordinatorCrashed extends Error {}
 
@@ -59,7 +59,7 @@ export interface TxView {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Runs mutations (DESIGN §4): one site → one local transaction; several sites →
+ * Runs mutations (docs/ARCHITECTURE.md §4): one site → one local transaction; several sites →
  * two-phase commit with presumed abort, the commit-point site's local commit as
  * the decision, and a wait-for graph for deadlocks.
  */
@@ -338,7 +338,7 @@ export class Coordinator {
   }
 
   /**
-   * DESIGN §5, the dirty-line logs: each commit logs the lines it made stale at
+   * docs/ARCHITECTURE.md §5, the dirty-line logs: each commit logs the lines it made stale at
    * its deciding site (and each phase 2 at its participant). One drain round
    * reads every site's log, invalidates those lines through the cache, and
    * deletes exactly the rows whose invalidation was delivered — never a row it

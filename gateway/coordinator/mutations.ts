@@ -3,8 +3,8 @@ import { staleLines, type Located, type Operation, type ParticipantClient } from
 import type { TxPlan } from './coordinator';
 
 /**
- * Turns a mutation field and its arguments into operations per site (DESIGN
- * §4). Reads that planning needs (where a copy is, a loan's reader) go to the
+ * Turns a mutation field and its arguments into operations per site
+ * (docs/ARCHITECTURE.md §4). Reads that planning needs (where a copy is, a loan's reader) go to the
  * sites directly; their answers are re-checked by the operations under lock.
  */
 export interface PlanningContext {
@@ -117,7 +117,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
       [to, { kind: 'copy.insert', copyId, isbn: copy.row.copy!.isbn, branchId: to }],
     ];
     const born = ctx.birthSite(copyId);
-    // DESIGN §3 rule 4: the birth site learns the new place in the same transaction.
+    // docs/ARCHITECTURE.md §3 rule 4: the birth site learns the new place in the same transaction.
     if (born) entries.push([born, { kind: 'location.set', entity: 'Copy', id: copyId, site: to }]);
     return { ...plan(entries, to), moved: { id: copyId, site: to } };
   },

@@ -14,7 +14,7 @@ export interface RedisWaitForGraphOptions {
 }
 
 /**
- * The wait-for graph shared by every gateway through Redis (DESIGN §4), so a
+ * The wait-for graph shared by every gateway through Redis (docs/ARCHITECTURE.md §4), so a
  * deadlock between transactions of two gateways is found. Each waiter refreshes
  * its edge on every BUSY retry and re-runs the cycle check over the whole graph,
  * so a cycle closed by another gateway is seen on the next retry.
@@ -37,7 +37,7 @@ export class RedisWaitForGraph implements WaitForGraph {
   /**
    * Edge ages are measured on Redis's clock, the one clock every gateway
    * shares: gateways whose own clocks differ by more than `staleMs` would
-   * otherwise delete each other's live edges as stale (issue 16).
+   * otherwise delete each other's live edges as stale.
    */
   private async now(): Promise<number> {
     const [seconds, micros] = await this.redis.time();

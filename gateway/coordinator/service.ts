@@ -134,7 +134,7 @@ export class MutationService implements MutationRunner {
   }
 
   /**
-   * DESIGN §5, "acknowledged means coherent": every other gateway's copy of
+   * docs/ARCHITECTURE.md §5, "acknowledged means coherent": every other gateway's copy of
    * what changed is invalid before the client hears of the commit. When this
    * gateway cannot reach the directory, the commit's dirty-line record at its
    * deciding site reaches every gateway instead, and no gateway serves a hit

@@ -1,5 +1,5 @@
 /**
- * The wait-for graph of transactions waiting on each other's locks (DESIGN §4).
+ * The wait-for graph of transactions waiting on each other's locks (docs/ARCHITECTURE.md §4).
  * An edge waiter → holder is recorded when a participant answers BUSY(holder).
  * A cycle is a deadlock: its youngest transaction that is not yet fully
  * prepared is the victim (a prepared transaction is never a victim).

@@ -26,7 +26,7 @@ export function limitOf(g: GatheredField, variables: Json): number | undefined {
   const arg = g.shape.rule.limitArg;
   if (!arg) return undefined;
   const value = argumentValue(g.field, arg, variables);
-  // Absent or null: the schema's default page size, which is what every site applies too (issue 17 item 1).
+  // Absent or null: the schema's default page size, which is what every site applies too.
   return typeof value === 'number' ? value : g.shape.rule.limitDefault;
 }
 

@@ -35,7 +35,7 @@ interface EntityBatch {
 }
 
 /**
- * DESIGN §3 rule 2: an `_entities` fetch split by representation — owned types
+ * docs/ARCHITECTURE.md §3 rule 2: an `_entities` fetch split by representation — owned types
  * to their site (birth site, remembered site, or every site for an unprefixed
  * id), gathered types to every site — and put back together in the original
  * order with error paths re-indexed.

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 
 /**
- * DESIGN §3 rule 4: where entities that left their birth site live now, as far
+ * docs/ARCHITECTURE.md §3 rule 4: where entities that left their birth site live now, as far
  * as this gateway has seen. A hint, not the truth — the birth site is, through
  * ENTITY_MOVED — so a remembered site that is down or no longer has the entity
  * sends the router back to the birth site. One store per gateway, shared by

@@ -2,7 +2,7 @@ import type { Direction, SortKey } from '../../schema';
 import { CURSORS, GROUP, MORE, sortKeyAlias, sumAlias, type MergeShape } from './inject';
 
 /**
- * Merging the answers several sites gave for one gathered field (DESIGN §3
+ * Merging the answers several sites gave for one gathered field (docs/ARCHITECTURE.md §3
  * rule 1). Inputs are in site order; a missing site is simply absent.
  */
 
@@ -15,7 +15,7 @@ type Value = string | number | boolean | null | undefined;
  * UTF-8 byte order is code-point order). JavaScript's `<` compares UTF-16 code
  * units instead, which disagrees for a character above U+FFFF against one in
  * U+E000..U+FFFF (a surrogate 0xD800.. sorts before 0xE000..): a k-way merge on
- * `<` then skips rows (issue 16 item 5).
+ * `<` then skips rows.
  */
 export function compareText(a: string, b: string): number {
   const n = Math.min(a.length, b.length);
@@ -86,7 +86,7 @@ function mergeConnection(parts: Json[], shape: MergeShape, limit: number | undef
   const hasNextPage = order.length < total || parts.some((p) => (p[MORE] as Json | undefined)?.hasNextPage === true);
   const endCursor = order.length ? cursors[order[order.length - 1][0]][order[order.length - 1][1]] : null;
   const startCursor = order.length ? cursors[order[0][0]][order[0][1]] : null;
-  // Only keys the sites answered: a field under @skip / @include(if: false) is absent, and stays absent (issue 17 item 6).
+  // Only keys the sites answered: a field under @skip / @include(if: false) is absent, and stays absent.
   const answered = (key: string) => parts.some((p) => key in p);
   const merged: Json = { ...parts[0] };
   for (const key of shape.keys('edges').filter(answered)) merged[key] = order.map(([l, i]) => ((parts[l][key] as unknown[] | undefined) ?? [])[i] ?? null);

@@ -13,7 +13,7 @@ export interface FragmentRouterOptions {
   siteIds: readonly string[];
   client: SiteClient;
   health: SiteHealth;
-  /** DESIGN §3 rule 4: the site an id was born at, from its prefix, if it has one. */
+  /** docs/ARCHITECTURE.md §3 rule 4: the site an id was born at, from its prefix, if it has one. */
   birthSite: (id: string) => string | undefined;
   /** Distinct fetch texts whose plans are kept. */
   planCacheSize?: number;

@@ -73,7 +73,7 @@ export class HttpSiteClient implements SiteClient {
 }
 
 /**
- * Which sites look healthy and how fast they answer (DESIGN §3 rule 3).
+ * Which sites look healthy and how fast they answer (docs/ARCHITECTURE.md §3 rule 3).
  * Replicated reads go to the fastest healthy site first; a failure marks the
  * site down for `downForMs`, after which it is tried again.
  */

@@ -9,7 +9,7 @@ export const MOVED_SHARE = 0.01;
 /**
  * Some copies were transferred and some readers changed home branch before
  * today: the row now lives at another site while its id still names its birth
- * site, which keeps a location row (DESIGN §3 rule 4). Only copies on the shelf
+ * site, which keeps a location row (docs/ARCHITECTURE.md §3 rule 4). Only copies on the shelf
  * move, as a transfer requires; their past loans stay at the branch that lent them.
  */
 export function applyMoves(

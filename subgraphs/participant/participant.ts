@@ -3,7 +3,7 @@ import type { Applied, Decision, Idempotency, InDoubt, LocalResult, Operation, O
 import { apply, check, refuse, resources, type Refusal } from './ops';
 
 /**
- * The 2PC participant every site runs (DESIGN §4). No database lock is held
+ * The 2PC participant every site runs (docs/ARCHITECTURE.md §4). No database lock is held
  * across a network round trip: PREPARE is one short local transaction that
  * takes LibFed's own lock rows, checks preconditions and logs the redo; phase 2
  * is another one. Committed rows are untouched until phase 2, so readers see

@@ -3,7 +3,7 @@ import { Coordinator } from '../coordinator';
 import { LocalWaitForGraph } from '../waitfor';
 
 /**
- * Issue 16 item 6: a durable invalidation record is deleted only after the
+ * A durable invalidation record is deleted only after the
  * invalidation it records was delivered, row by row. The drain read a page
  * `ORDER BY gid LIMIT 1000` and deleted by gid — losing the rows of the gid
  * that straddled the page — and deleted rows whose invalidation was deferred.

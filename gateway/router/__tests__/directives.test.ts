@@ -5,7 +5,7 @@ import { mergeGathered } from '../merge';
 import { planFetch, type FetchPlan } from '../plan';
 
 /**
- * Issue 17 item 6: merges work on whatever selection the query planner sends.
+ * Merges work on whatever selection the query planner sends.
  * A field under `@skip(if: true)` / `@include(if: false)` is absent from every
  * site's answer: the merged answer leaves it absent (it crashed on `edges`).
  * Generated: which of edges / totalCount / pageInfo are skipped, and the pages.

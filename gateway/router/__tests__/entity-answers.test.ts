@@ -1,6 +1,6 @@
 import { ENTITIES, fakeSites, router, run } from './fakes';
 
-/** Issue 8: an `_entities` answer that does not line up with its representations is an error, as Apollo's gateway treats it. */
+/** An `_entities` answer that does not line up with its representations is an error, as Apollo's gateway treats it. */
 describe('an _entities answer of the wrong length', () => {
   it('answers null for each representation with an error, instead of shifting answers onto the wrong entities', async () => {
     const reader = (id: string) => ({ __typename: 'Reader', id, name: `name of ${id}` });

@@ -2,7 +2,7 @@ import { lruLocations } from '../locations';
 import type { MutationRunner } from '../mutations';
 import { ENTITIES, fakeSites, movingEntity, router, run } from './fakes';
 
-/** DESIGN §3 rule 4: a remembered location is a hint; the birth site always knows where an entity lives now. */
+/** docs/ARCHITECTURE.md §3 rule 4: a remembered location is a hint; the birth site always knows where an entity lives now. */
 describe('FragmentRouter, remembered locations', () => {
   const ID = 'Q1-DG0001';
   const READER = { id: ID, name: 'Lê Văn Tám' };
