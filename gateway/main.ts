@@ -20,7 +20,7 @@ const COMMAND = defineCommand({
     'prepared-ttl-ms': { kind: 'integer', default: 10_000, min: 1, max: MAX_MS, description: 'how long a participant stays PREPARED before recovery may resolve it' },
     'lock-wait-ms': { kind: 'integer', default: 5000, min: 0, max: MAX_MS, description: 'how long a mutation waits for a busy site; 0 gives up at once' },
     'recovery-interval-ms': { kind: 'integer', default: 1000, min: 1, max: MAX_MS, description: 'how often to look for participants stuck in PREPARED' },
-    'max-open-loans': { kind: 'integer', default: 5, min: 1, description: 'open loans one reader may hold' },
+    'max-open-loans': { kind: 'integer', default: 5, min: 1, max: 1000, description: 'open loans one reader may hold' },
     'redis-prefix': { kind: 'string', default: 'libfed:', value: 'PREFIX', description: 'prefix of every Redis key and connection name' },
     'no-cache': { kind: 'boolean', description: 'serve without the coherent entity cache' },
     'cache-max-bytes': { kind: 'integer', min: 1, defaultText: "the cache's own (64 MiB)", description: 'bytes of answers the cache keeps' },

@@ -121,7 +121,7 @@ export class Coordinator {
 
   private async oneSite(tx: TxInfo, plan: TxPlan, idempotency?: Idempotency): Promise<Applied[]> {
     const [site, ops] = [...plan.ops][0];
-    const result = await this.decideAt(tx, site, 'local', { gid: tx.gid, ops, lines: plan.lines, idempotency });
+    const result = await this.decideAt(tx, site, 'local', { gid: tx.gid, ops, lines: plan.lines, idempotency }, this.o.clock() + this.o.lockWaitMs);
     if ('outcome' in result) return result.applied;
     throw refusal(result);
   }
@@ -132,9 +132,9 @@ export class Coordinator {
    * arrived, or a server error, leaves the outcome unknown to us: TX_IN_DOUBT,
    * never "failed".
    */
-  private async decideAt(tx: TxInfo, site: string, action: 'local' | 'commit-point', body: TxRequest<'local'>): Promise<LocalResult> {
+  private async decideAt(tx: TxInfo, site: string, action: 'local' | 'commit-point', body: TxRequest<'local'>, waitUntil: number): Promise<LocalResult> {
     try {
-      return await this.untilNotBusy(tx, site, () => this.o.client.call(site, action, body));
+      return await this.untilNotBusy(tx, site, waitUntil, () => this.o.client.call(site, action, body));
     } catch (error) {
       if (error instanceof ParticipantUnreachable && !error.delivered) throw unavailable(error);
       if (error instanceof ParticipantFailed && error.status < 500) {
@@ -149,22 +149,24 @@ export class Coordinator {
 
   private async twoPhase(tx: TxInfo, plan: TxPlan, view: TxView, idempotency?: Idempotency): Promise<Applied[]> {
     const participants = [...plan.ops.keys()].filter((s) => s !== plan.commitSite);
-    // Phase 1 may wait up to lockWaitMs for a busy site after another has prepared, so the
-    // deadline covers that wait too (the same bound `outcome` presumes abort after).
-    const deadline = new Date(this.o.clock() + this.o.lockWaitMs + this.o.preparedTtlMs).toISOString();
+    // One lock-wait budget for the whole transaction (phase 1 and the commit point's call), and
+    // a deadline past it: no participant is presumed abandoned while its coordinator may still
+    // be waiting for a busy branch (the same bound `outcome` presumes abort after).
+    const waitUntil = this.o.clock() + this.o.lockWaitMs;
+    const deadline = new Date(waitUntil + this.o.preparedTtlMs).toISOString();
     // Every site a PREPARE was sent to, answered or not: each gets ABORT on any way out that does not commit.
     const prepared: string[] = [];
     let decided: LocalResult;
     try {
       // Phase 1: every participant but the commit point votes.
-      const failure = await this.prepareAll(tx, plan, participants, deadline, prepared);
+      const failure = await this.prepareAll(tx, plan, participants, deadline, waitUntil, prepared);
       if (failure) throw failure;
       tx.prepared = true;
       await this.bookkeeping(() => this.o.waitFor.update(tx));
       this.crashIf('after-prepare');
       // The decision: the commit point's local commit writes COMMITTED(gid), or nothing.
       view.phase = 'deciding';
-      decided = await this.decideAt(tx, plan.commitSite, 'commit-point', { gid: tx.gid, ops: plan.ops.get(plan.commitSite)!, lines: plan.lines, idempotency });
+      decided = await this.decideAt(tx, plan.commitSite, 'commit-point', { gid: tx.gid, ops: plan.ops.get(plan.commitSite)!, lines: plan.lines, idempotency }, waitUntil);
       if (!('outcome' in decided)) throw refusal(decided);
     } catch (error) {
       if (error instanceof CoordinatorCrashed) throw error;
@@ -183,12 +185,12 @@ export class Coordinator {
     return decided.applied;
   }
 
-  private async prepareAll(tx: TxInfo, plan: TxPlan, sites: string[], deadline: string, prepared: string[]): Promise<GraphQLError | undefined> {
+  private async prepareAll(tx: TxInfo, plan: TxPlan, sites: string[], deadline: string, waitUntil: number, prepared: string[]): Promise<GraphQLError | undefined> {
     const prepareAt = async (site: string): Promise<GraphQLError | undefined> => {
       // Recorded before the request leaves: a prepare that may have arrived is aborted too (abort is idempotent and fences a late prepare).
       prepared.push(site);
       try {
-        const vote = await this.untilNotBusy(tx, site, () =>
+        const vote = await this.untilNotBusy(tx, site, waitUntil, () =>
           this.o.client.call(site, 'prepare', { gid: tx.gid, ops: plan.ops.get(site)!, commitSite: plan.commitSite, deadline, lines: plan.lines }),
         );
         if (vote.vote === 'PREPARED') return undefined;
@@ -216,8 +218,7 @@ export class Coordinator {
   }
 
   /** Retries while the site answers BUSY(holder), recording waits; a deadlock victim or the lock-wait bound ends it. */
-  private async untilNotBusy<T extends LocalResult | Vote>(tx: TxInfo, site: string, call: () => Promise<T>): Promise<T> {
-    const started = this.o.clock();
+  private async untilNotBusy<T extends LocalResult | Vote>(tx: TxInfo, site: string, waitUntil: number, call: () => Promise<T>): Promise<T> {
     for (;;) {
       const answer = await call();
       if (!('vote' in answer) || answer.vote !== 'BUSY') {
@@ -228,7 +229,7 @@ export class Coordinator {
       if (victim === tx.gid) {
         throw libfedError('TX_ABORTED_DEADLOCK', `transaction ${tx.gid} was chosen as deadlock victim (it waited for ${answer.holder} at ${site}, which waits for it); retry the mutation`, { gid: tx.gid, holder: answer.holder, site });
       }
-      if (this.o.clock() - started > this.o.lockWaitMs) {
+      if (this.o.clock() > waitUntil) {
         throw libfedError('TX_LOCK_TIMEOUT', `transaction ${tx.gid} waited over ${this.o.lockWaitMs} ms for ${answer.resource} at ${site} (held by ${answer.holder}); retry later`, { gid: tx.gid, holder: answer.holder, site });
       }
       await sleep(this.o.retryMs * (0.5 + Math.random()));

@@ -62,14 +62,19 @@ export class CachedReads implements Reads {
     // `topBooks(first: 3)` and `topBooks(first: 10)` would otherwise share an answer.
     const variant = `${this.o.subgraph}:${this.timeBucket()}:${plan.query}:${JSON.stringify(variables)}:${JSON.stringify(argumentValues(plan.field, variables))}`;
     const dependsOn = this.dependencies(plan.rule.kind === 'locate' ? plan.rule.type : undefined);
+    // Only the text is cached; an answer that must not be is handed back beside it.
+    let uncached: SubgraphResponse | undefined;
     const fill = async () => {
       const answer = await this.routed.root(plan, variables);
-      const clean = !answer.errors?.length && answer.data?.[plan.key] != null;
-      if (clean) stripReserved(answer.data);
-      return { clean, text: JSON.stringify(answer) };
+      if (answer.errors?.length || answer.data?.[plan.key] == null) {
+        uncached = answer;
+        return UNCACHED;
+      }
+      stripReserved(answer.data);
+      return JSON.stringify(answer);
     };
-    const { text } = await this.o.cache.read(line, variant, fill, dependsOn, (f) => f.clean);
-    return JSON.parse(text) as SubgraphResponse;
+    const text = await this.o.cache.read(line, variant, fill, dependsOn, isCacheable);
+    return uncached ?? (JSON.parse(text) as SubgraphResponse);
   }
 
   /** Each representation is one cache line (`Type:key`); the misses of one fetch are batched into one routed fetch. */
@@ -80,14 +85,18 @@ export class CachedReads implements Reads {
     const misses = new DataLoader<number, EntityAnswer>((indices) => this.fetchMisses(plan, variables, reps, indices), { cache: false });
     const results = await Promise.all(
       reps.map(async (rep, i) => {
+        let uncached: EntityAnswer | undefined;
         const fill = async () => {
           const r = await misses.load(i);
-          const clean = r.errors.length === 0 && !r.partial && r.value !== null;
-          if (clean) stripReserved(r.value);
-          return { clean, text: clean ? JSON.stringify(r.value) : '', answer: r };
+          if (r.errors.length || r.partial || r.value === null) {
+            uncached = r;
+            return UNCACHED;
+          }
+          stripReserved(r.value);
+          return JSON.stringify(r.value);
         };
-        const filled = await this.o.cache.read(entityLine(rep), variant, fill, this.dependencies(String(rep.__typename)), (f) => f.clean);
-        return filled.clean ? { value: JSON.parse(filled.text) as unknown, errors: [] as SubgraphError[] } : filled.answer;
+        const text = await this.o.cache.read(entityLine(rep), variant, fill, this.dependencies(String(rep.__typename)), isCacheable);
+        return uncached ?? { value: JSON.parse(text) as unknown, errors: [] as SubgraphError[] };
       }),
     );
     return { data: { _entities: results.map((r) => r.value) }, errors: dedupe(results.flatMap((r) => r.errors)) };
@@ -129,6 +138,10 @@ export class CachedReads implements Reads {
     return this.o.timeBucketMs ? Math.floor(Date.now() / this.o.timeBucketMs) : 0;
   }
 }
+
+/** What a fill answers when its answer must not be cached (the answer itself travels beside it). */
+const UNCACHED = '';
+const isCacheable = (text: string) => text !== UNCACHED;
 
 /** One cache line per entity: its type and key, as mutations name them (`Reader:Q3-DG0042`). */
 function entityLine(rep: Json): string {

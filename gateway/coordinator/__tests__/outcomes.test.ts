@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { ParticipantFailed, ParticipantUnreachable, type ParticipantClient } from '../../../contracts';
 import { Coordinator, parseGid, type TxPlan } from '../coordinator';
 import { LocalWaitForGraph, type WaitForGraph } from '../waitfor';
@@ -142,6 +143,39 @@ describe('coordinator outcomes', () => {
     await expect(coordinator.run(crossSite)).resolves.toEqual(committed.applied);
     expect(decidedAt).toBeGreaterThan(0);
     expect(deadlines.filter((d) => d <= decidedAt)).toEqual([]);
+  });
+
+  it('never reaches the commit point past a participant\'s deadline, however the lock waits fall between phase 1 and the decision', async () => {
+    // Generated: how many BUSY answers Q3's PREPARE and the commit point Q1 give before they
+    // answer. Each answer takes 30 ms of the coordinator's clock; lockWaitMs is 500, the TTL 100.
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 25 }), fc.integer({ min: 0, max: 25 }), async (busyPrepare, busyDecide) => {
+        let now = 1_000_000;
+        const deadlines: number[] = [];
+        let decidedAt: number | undefined;
+        let [prepares, decides] = [0, 0];
+        const [client] = spyClient((site, action, body) => {
+          now += 30;
+          if (action === 'prepare') {
+            deadlines.push(Date.parse(body.deadline));
+            if (site === 'Q3' && prepares++ < busyPrepare) return { vote: 'BUSY', holder: 'other', resource: 'QUYENSACH:x' };
+            return { vote: 'PREPARED' };
+          }
+          if (action === 'commit-point') {
+            if (decides++ < busyDecide) return { vote: 'BUSY', holder: 'other', resource: 'DOCGIA:y' };
+            decidedAt = now;
+            return committed;
+          }
+          return { applied: [] };
+        });
+        const coordinator = new Coordinator({ client, waitFor: new LocalWaitForGraph(), clock: () => now, preparedTtlMs: 100, lockWaitMs: 500, retryMs: 0 });
+        const code = await codeOf(coordinator.run(crossSite));
+        // Committed, or refused for the lock wait (nothing decided); never a decision past a deadline.
+        expect(['COMMITTED', 'TX_LOCK_TIMEOUT']).toContain(code);
+        if (decidedAt !== undefined) expect(deadlines.filter((d) => d <= decidedAt!)).toEqual([]);
+      }),
+      { numRuns: 60 },
+    );
   });
 
   it('outcome(gid): the commit point\'s record; PENDING within the deadline; presumed ABORTED after it; null for a foreign id', async () => {
