@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { startChain, type ChainHandle } from '../launch/chain';
 import { loadSites } from '../schema';
 import { generateDemoData } from '../sql/seed';
-import { percentile, post, summarize } from './stats';
+import { benchLogin, loginAs, percentile, post, summarize } from './stats';
 
 /**
  * `borrowCopy` latency: one site (reader and copy at the same branch: a local
@@ -39,8 +39,10 @@ export async function benchBorrow(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'libfed-bench-'));
   let chain: ChainHandle | undefined;
   try {
+    const password = benchLogin();
     chain = await startChain({ configFile, dataDir: dir, port: 0, demo: true, demoNow: now });
     const url = chain.gatewayUrl;
+    await loginAs(url, 'quanly', password);
     for (let i = 0; i < 10; i++) {
       await borrowAndReturn(url, single.reader, single.copy);
       await borrowAndReturn(url, cross.reader, cross.copy);

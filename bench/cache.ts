@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startChain, startProcess, type ChainHandle, type ChildHandle } from '../launch/chain';
+import { chainSecrets, secretsEnv, startChain, startProcess, type ChainHandle, type ChildHandle } from '../launch/chain';
 import { loadSites } from '../schema';
 import { generateDemoData } from '../sql/seed';
 import { prepareCentralSite } from './central';
-import { median, post } from './stats';
+import { benchLogin, loginAs, median, post } from './stats';
 
 /**
  * Requests per second of one nested entity query (loans → reader → loans →
@@ -43,13 +43,17 @@ export async function benchCache(): Promise<void> {
   let chain: ChainHandle | undefined;
   try {
     const centralConfig = await prepareCentralSite(join(dir, 'central'), config, data);
-    const central = await startProcess('central site', 'subgraphs/main.ts', ['--site', 'Q1', '--config', centralConfig, '--data', join(dir, 'central'), '--port', '0']);
+    // The central site and the plain gateway are a chain of their own, with a secret of their own.
+    const centralSpawn = { env: secretsEnv(chainSecrets()) };
+    const central = await startProcess('central site', 'subgraphs/main.ts', ['--site', 'Q1', '--config', centralConfig, '--data', join(dir, 'central'), '--port', '0'], centralSpawn);
     processes.push(central);
-    const plain = await startProcess('plain gateway', 'bench/plain-gateway.ts', ['--site', central.url]);
+    const plain = await startProcess('plain gateway', 'bench/plain-gateway.ts', ['--site', central.url], centralSpawn);
     processes.push(plain);
+    const password = benchLogin();
     chain = await startChain({ configFile, dataDir: join(dir, 'libfed'), port: 0, demo: true, demoNow: now });
+    await loginAs(chain.gatewayUrl, 'quanly', password);
     const siteArgs = [...chain.sites].flatMap(([id, s]) => ['--site', `${id}=${s.url}`]);
-    const noCache = await startProcess('gateway --no-cache', 'gateway/main.ts', ['--config', configFile, '--port', '0', '--no-cache', ...siteArgs]);
+    const noCache = await startProcess('gateway --no-cache', 'gateway/main.ts', ['--config', configFile, '--port', '0', '--no-cache', ...siteArgs], { env: secretsEnv(chain.siteSecrets) });
     processes.push(noCache);
 
     const targets: [string, string][] = [

@@ -3,19 +3,35 @@ import { ApolloServer } from '@apollo/server';
 import { parseArgs } from 'node:util';
 import { httpFailure } from '../contracts';
 import { readSupergraph } from '../schema';
-import { exitOnSignals, listen, serveApollo } from '../platform';
+import { exitOnSignals, listen, parseSecrets, requestSigner, serveApollo, SITE_SECRETS_ENV, type RequestSigner } from '../platform';
+
+/**
+ * The default data source, its requests signed as a site demands (platform/signing.ts). Signed in
+ * the fetcher, not in `willSendRequest`: the body is serialised only after that hook, and the
+ * signature must cover the exact bytes sent. The fetcher itself stays the default, so the
+ * baseline's transport is the plain gateway's.
+ */
+class SignedDataSource extends RemoteGraphQLDataSource {
+  constructor(url: string, sign: RequestSigner) {
+    super({ url });
+    const send = this.fetcher;
+    this.fetcher = (target, init = {}) => send(target, { ...init, headers: { ...init.headers, ...sign(init.method ?? 'GET', target, init.body ?? '') } });
+  }
+}
 
 /**
  * The centralised baseline of `npm run bench`: a plain @apollo/gateway with its
  * default data sources, on the same supergraph, over ONE site that holds all
- * the data. `tsx bench/plain-gateway.ts --site URL` prints a ready line.
+ * the data. `tsx bench/plain-gateway.ts --site URL` prints a ready line;
+ * LIBFED_SITE_SECRETS, as for any gateway, holds the secret it signs with.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { site: { type: 'string' }, port: { type: 'string', default: '0' } } });
   const site = values.site!.replace(/\/+$/, '');
+  const sign = requestSigner(parseSecrets(process.env[SITE_SECRETS_ENV])[0]);
   const gateway = new ApolloGateway({
     supergraphSdl: readSupergraph(),
-    buildService: ({ name }) => new RemoteGraphQLDataSource({ url: `${site}/${name}` }),
+    buildService: ({ name }) => new SignedDataSource(`${site}/${name}`, sign),
   });
   const apollo = new ApolloServer({ gateway, stopOnTerminationSignals: false });
   await apollo.start();

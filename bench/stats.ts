@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /** Small helpers shared by the benchmarks: percentiles, medians over rounds, a GraphQL POST. */
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -6,8 +7,28 @@ export function percentile(values: number[], p: number): number {
 
 export const median = (values: number[]) => percentile(values, 50);
 
+/** The benchmarks run as the demo manager once `loginAs` has run (anonymous reads need no login). */
+let bearer: string | undefined;
+
+/**
+ * The demo password and token secret for a benchmark's chains, set in the
+ * environment every process it starts inherits (a gateway started beside the
+ * chain checks the same tokens). Returns the password.
+ */
+export function benchLogin(): string {
+  process.env.LIBFED_JWT_SECRET ??= randomBytes(32).toString('hex');
+  return (process.env.LIBFED_DEMO_PASSWORD ??= randomBytes(12).toString('base64url'));
+}
+
+export async function loginAs(url: string, username: string, password: string): Promise<void> {
+  const answer = await post(url, 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: username, p: password });
+  if (!answer.data?.login?.token) throw new Error(`login as ${username} failed: ${JSON.stringify(answer.errors)}`);
+  bearer = answer.data.login.token as string;
+}
+
 export async function post(url: string, query: string, variables?: Record<string, unknown>): Promise<{ data?: any; errors?: any[] }> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const headers = { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) };
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
   return (await response.json()) as { data?: any; errors?: any[] };
 }
 

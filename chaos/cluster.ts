@@ -25,6 +25,8 @@ export interface Cluster {
   siteIds: string[];
   siteUrl(id: string): string;
   site(id: string): ChildHandle | undefined;
+  /** What the sites accept; the first signs (the checker's direct calls to the sites). */
+  siteSecrets: readonly string[];
   /** Gateway i's GraphQL URL (stable across restarts). */
   gatewayUrls: string[];
   gateway(i: number): ChildHandle | undefined;
@@ -116,6 +118,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     databases,
     siteIds: sites.map((s) => s.id),
     siteUrl: (id) => sites.find((s) => s.id === id)!.url,
+    siteSecrets: chain.siteSecrets,
     site: (id) => chain.sites.get(id),
     gatewayUrls,
     gateway: (i) => gateways[i],

@@ -7,11 +7,21 @@ export interface GraphQLAnswer {
   errors?: { message: string; extensions?: Record<string, any> }[];
 }
 
+/** The workload runs as the demo manager: every mutation and view of the chaos run is one a manager may do. */
+let bearer: string | undefined;
+
+/** Logs in as `username` at `url`; every later `post` carries the token (one token serves every gateway of the chain). */
+export async function loginAs(url: string, username: string, password: string): Promise<void> {
+  const answer = await post(url, 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: username, p: password });
+  if (!answer.data?.login?.token) throw new Error(`login as ${username} failed: ${JSON.stringify(answer.errors)}`);
+  bearer = answer.data.login.token as string;
+}
+
 /** POSTs one GraphQL request; throws on network errors, timeouts and non-JSON answers. */
 export async function post(url: string, query: string, variables: Record<string, unknown> = {}, timeoutMs = REQUEST_TIMEOUT_MS): Promise<GraphQLAnswer> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
     body: JSON.stringify({ query, variables }),
     signal: AbortSignal.timeout(timeoutMs),
   });

@@ -6,6 +6,7 @@ import { defineCommand, readCommandLine, UsageError, exitWithUsageError } from '
 import { checkHistory } from './check-history';
 import { checkState } from './check-state';
 import { startCluster, type Cluster } from './cluster';
+import { loginAs } from './graphql';
 import { schedule, startNemesis } from './nemesis';
 import { parseDuration, type ChaosOptions } from './options';
 import { choosePool, demoDataFor } from './pool';
@@ -56,10 +57,13 @@ export async function runChaos(o: ChaosOptions, print: (line: string) => void = 
   try {
     run.redis = await PrivateRedis.start(log);
     const demoNow = new Date(Date.now() - 60_000);
+    // The sites seed the demo staff accounts with it; the workload logs in as the manager.
+    const password = (process.env.LIBFED_DEMO_PASSWORD ??= randomBytes(12).toString('base64url'));
     print(`[chaos] seed ${o.seed}: ${o.sites} sites, ${o.gateways} gateways, ${o.clients} clients, ${o.durationMs / 1000} s; private redis on ${run.redis.port}`);
     run.cluster = await startCluster({ sites: o.sites, gateways: o.gateways, pgUrl: o.pgUrl, redis: run.redis, demoNow, log });
     const cluster = run.cluster;
     print(`[chaos] chain up: gateways ${cluster.gatewayUrls.join(' ')}; sites ${cluster.siteIds.map((id) => `${id}=${cluster.siteUrl(id)}`).join(' ')}`);
+    await loginAs(cluster.gatewayUrls[0], 'quanly', password);
     const data = demoDataFor(cluster.config, demoNow);
     const pool = choosePool(cluster.config, data, o.seed);
     const faults = o.noNemesis ? [] : schedule(o.seed, o.durationMs, cluster.siteIds, o.gateways);
@@ -76,13 +80,13 @@ export async function runChaos(o: ChaosOptions, print: (line: string) => void = 
     await (healed ?? nemesis.stop());
     print(`[chaos] workload done after ${((Date.now() - t0) / 1000).toFixed(1)} s; waiting for recovery`);
 
-    const recovery = await waitForRecovery(new Map(cluster.siteIds.map((id) => [id, cluster.siteUrl(id)])), RECOVERY_BOUND_MS);
+    const recovery = await waitForRecovery(new Map(cluster.siteIds.map((id) => [id, cluster.siteUrl(id)])), RECOVERY_BOUND_MS, cluster.siteSecrets[0]);
     if (!recovery.settled) print(`[chaos] not settled after ${RECOVERY_BOUND_MS / 1000} s: ${JSON.stringify(recovery.last)}`);
     const ambiguous = recorder.entries.filter((e) => e.outcome.kind === 'ambiguous' && !e.op.startsWith('ryw:') && e.op !== 'read').length;
     print(`[chaos] recovery ${recovery.settled ? 'settled' : 'NOT settled'} in ${(recovery.ms / 1000).toFixed(1)} s; resolving ${ambiguous} ambiguous mutations`);
     await resolveAmbiguous(recorder.entries, cluster.gatewayUrls, Date.now() + RESOLVE_BOUND_MS);
     // The retries may have prepared something themselves: let it settle before reading the data.
-    await waitForRecovery(new Map(cluster.siteIds.map((id) => [id, cluster.siteUrl(id)])), 10_000);
+    await waitForRecovery(new Map(cluster.siteIds.map((id) => [id, cluster.siteUrl(id)])), 10_000, cluster.siteSecrets[0]);
     const snapshot = await readSnapshot(cluster.databases);
     const entriesFor = (entity: string) => recorder.touching(entity).map((e) => e.id);
     const violations = [...checkState(snapshot, data, cluster.siteIds, entriesFor), ...checkHistory(recorder.entries, snapshot, data, t0)].sort((a, b) => a.invariant.localeCompare(b.invariant));

@@ -1,3 +1,4 @@
+import { signFetch } from '../platform';
 import { mutate, post } from './graphql';
 import type { HistoryEntry, MutationName, Resolution } from './history';
 import { isMutation } from './history';
@@ -10,8 +11,8 @@ export interface SiteStatus {
   locks: number;
 }
 
-/** Polls every site's participant until none has a PREPARED row or a lock, for at most `boundMs`. */
-export async function waitForRecovery(siteUrls: Map<string, string>, boundMs: number): Promise<{ ms: number; settled: boolean; last: Record<string, SiteStatus | string> }> {
+/** Polls every site's participant until none has a PREPARED row or a lock, for at most `boundMs`; `secret` signs the polls. */
+export async function waitForRecovery(siteUrls: Map<string, string>, boundMs: number, secret: string): Promise<{ ms: number; settled: boolean; last: Record<string, SiteStatus | string> }> {
   const started = Date.now();
   let last: Record<string, SiteStatus | string> = {};
   for (;;) {
@@ -19,7 +20,9 @@ export async function waitForRecovery(siteUrls: Map<string, string>, boundMs: nu
       await Promise.all(
         [...siteUrls].map(async ([id, url]) => {
           try {
-            const res = await fetch(`${url}/tx/status`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(3000) });
+            const status = `${url}/tx/status`;
+            const res = await fetch(status, signFetch(secret, status, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}', signal: AbortSignal.timeout(3000) }));
+            if (!res.ok) return [id, `HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`];
             return [id, (await res.json()) as SiteStatus];
           } catch (error) {
             return [id, `unreachable: ${(error as Error).message}`];

@@ -1,4 +1,4 @@
-import { postJson, Unreachable } from '../platform';
+import { postJson, Unreachable, type RequestSigner } from '../platform';
 import { describeIssues, TX_ACTIONS, type TxAction, type TxReply, type TxRequest } from './protocol';
 
 /** A participant call that did not get an answer. `delivered: false` means the request surely never arrived. */
@@ -30,20 +30,33 @@ export interface ParticipantClient {
   call<A extends TxAction>(siteId: string, action: A, body: TxRequest<A>): Promise<TxReply<A>>;
 }
 
+export interface HttpParticipantClientOptions {
+  sites: readonly { id: string; url: string }[];
+  /** Signs every call: a site refuses an unsigned one with 401 and changes nothing (platform/signing.ts). */
+  sign: RequestSigner;
+  /** A call not answered by then fails as ParticipantUnreachable. */
+  timeoutMs?: number;
+}
+
 export class HttpParticipantClient implements ParticipantClient {
   private readonly urls: Map<string, string>;
+  private readonly timeoutMs: number;
 
-  constructor(sites: readonly { id: string; url: string }[], private readonly timeoutMs = 5000) {
-    this.urls = new Map(sites.map((s) => [s.id, s.url.replace(/\/+$/, '')]));
+  constructor(private readonly options: HttpParticipantClientOptions) {
+    this.urls = new Map(options.sites.map((s) => [s.id, s.url.replace(/\/+$/, '')]));
+    this.timeoutMs = options.timeoutMs ?? 5000;
   }
 
   async call<A extends TxAction>(siteId: string, action: A, body: TxRequest<A>): Promise<TxReply<A>> {
     const base = this.urls.get(siteId);
     if (!base) throw new ParticipantUnreachable(siteId, false, 'not in the sites config');
-    const answer = await postJson(`${base}/tx/${action}`, body, this.timeoutMs).catch((error: unknown) => {
+    const answer = await postJson(`${base}/tx/${action}`, body, this.timeoutMs, {}, this.options.sign).catch((error: unknown) => {
       if (error instanceof Unreachable) throw new ParticipantUnreachable(siteId, error.delivered, error.reason);
       throw error;
     });
+    // A 401 is a gateway and a site that share no secret (a rotation gone wrong): for the call the site is as
+    // unavailable as one that refused the connection, and like it changed nothing — BRANCH_UNAVAILABLE, not bad input.
+    if (answer.status === 401) throw new ParticipantUnreachable(siteId, false, `it refused the call's signature (HTTP 401): ${answer.text.slice(0, 200)}`);
     if (!answer.ok) throw new ParticipantFailed(siteId, answer.status, answer.text);
     let json: unknown;
     try {

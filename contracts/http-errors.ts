@@ -9,5 +9,5 @@ import { BodyTooLarge, type FailureAnswer } from '../platform';
  */
 export const httpFailure: FailureAnswer = (error) =>
   error instanceof BodyTooLarge
-    ? { status: 413, body: { errors: [errorJson('QUERY_TOO_COMPLEX', error.message)] } }
+    ? { status: 413, body: { errors: [errorJson('QUERY_TOO_COMPLEX', error.message, error.limitBytes === undefined ? {} : { limit: 'bodyBytes', max: error.limitBytes })] } }
     : { status: 500, body: { errors: [errorJson('INTERNAL_SERVER_ERROR', 'internal error')] } };

@@ -13,6 +13,8 @@ export {
   type LocalResult,
   type Located,
   type Outcome,
+  type AuditEntry,
+  type AuditQuery,
   type TxAction,
   type TxMessage,
   type TxReply,
@@ -20,4 +22,6 @@ export {
   type Vote,
 } from './protocol';
 export { httpFailure } from './http-errors';
-export { HttpParticipantClient, MalformedReply, ParticipantFailed, ParticipantUnreachable, type ParticipantClient } from './client';
+export { HttpParticipantClient, MalformedReply, ParticipantFailed, ParticipantUnreachable, type HttpParticipantClientOptions, type ParticipantClient } from './client';
+export { hashPassword, nameSalt, verifyPassword } from './passwords';
+export { USERNAME_PATTERN } from './operations';

@@ -14,6 +14,9 @@ const isbn = z.string().min(1).max(20);
 const site = z.string().regex(SITE_ID, 'must be a site id (an upper-case letter, then up to 7 letters or digits)');
 const instant = z.iso.datetime({ offset: true });
 const count = z.number().int().min(0).max(1_000_000);
+export const USERNAME_PATTERN = /^[a-z0-9_.-]{3,64}$/;
+const username = z.string().regex(USERNAME_PATTERN, 'must be 3 to 64 lower-case letters, digits, dots, dashes or underscores');
+const passwordHash = z.string().startsWith('scrypt$').max(200);
 
 export const operationSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('reader.reserveLoan'), readerId: id, max: count }),
@@ -32,6 +35,8 @@ export const operationSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('book.add'), isbn, title: text, author: text }),
   z.strictObject({ kind: z.literal('book.update'), isbn, title: text.optional(), author: text.optional() }),
   z.strictObject({ kind: z.literal('branch.add'), id: site, name: text, address: text }),
+  z.strictObject({ kind: z.literal('staff.add'), username, passwordHash, role: z.enum(['THUTHU', 'QUANLY']), branchId: site.nullable() }),
+  z.strictObject({ kind: z.literal('staff.update'), username, passwordHash: passwordHash.optional(), disabled: z.boolean().optional() }),
 ]);
 
 export type Operation = z.infer<typeof operationSchema>;
@@ -41,7 +46,7 @@ export const appliedSchema = z.object({ entity: z.object({ type: z.string(), id:
 export type Applied = z.infer<typeof appliedSchema>;
 
 /** The tables whose rows operations write. */
-export type Table = 'DOCGIA' | 'PHIEUMUON' | 'QUYENSACH' | 'SACH' | 'CHINHANH';
+export type Table = 'DOCGIA' | 'PHIEUMUON' | 'QUYENSACH' | 'SACH' | 'CHINHANH' | 'libfed_staff';
 
 /**
  * Every row an operation inserts, updates or deletes (beyond LibFed's own
@@ -75,11 +80,14 @@ export function writes(op: Operation): { table: Table; key?: string }[] {
       return [{ table: 'SACH', key: op.isbn }];
     case 'branch.add':
       return [{ table: 'CHINHANH', key: op.id }];
+    case 'staff.add':
+    case 'staff.update':
+      return [{ table: 'libfed_staff', key: op.username }];
   }
 }
 
 /** The entity type whose rows each table holds. */
-const TYPE_OF: Record<Table, string> = { DOCGIA: 'Reader', PHIEUMUON: 'Loan', QUYENSACH: 'Copy', SACH: 'Book', CHINHANH: 'Branch' };
+const TYPE_OF: Record<Table, string> = { DOCGIA: 'Reader', PHIEUMUON: 'Loan', QUYENSACH: 'Copy', SACH: 'Book', CHINHANH: 'Branch', libfed_staff: 'StaffAccount' };
 
 /**
  * The cache lines a set of operations makes stale, derived from the rows

@@ -59,13 +59,46 @@ export const locatedSchema = z.union([
 /** What planning needs of an entity: held here (with the row), or where it went. */
 export type Located = z.infer<typeof locatedSchema>;
 
+/**
+ * One line of the audit trail: who did what, where, and how it ended. An
+ * allowed mutation's line is written by its commit point in the deciding
+ * transaction; a refused one's on its own.
+ */
+export const auditEntrySchema = z.object({
+  id: z.string().min(1).max(40),
+  at: instant,
+  username: z.string().max(64).nullable(),
+  role: z.enum(['ANONYMOUS', 'THUTHU', 'QUANLY']),
+  operation: z.string().min(1).max(40),
+  /** The arguments as JSON, secrets replaced. */
+  arguments: z.string().max(4000),
+  branches: z.array(site).max(20),
+  gid: gid.nullable(),
+  outcome: z.string().min(1).max(20),
+  code: z.string().max(40).nullable(),
+});
+export type AuditEntry = z.infer<typeof auditEntrySchema>;
+
+const auditQuery = z.object({
+  from: instant.optional(),
+  to: instant.optional(),
+  username: z.string().max(64).optional(),
+  branchId: site.optional(),
+  limit: z.number().int().min(1).max(101),
+  /** Entries strictly older than this one (newest first: at, then id, descending). */
+  before: z.object({ at: instant, id: z.string().max(40) }).optional(),
+});
+export type AuditQuery = z.infer<typeof auditQuery>;
+
+const staffRow = z.object({ username: z.string(), passwordHash: z.string(), role: z.enum(['THUTHU', 'QUANLY']), branchId: z.string().nullable(), disabled: z.boolean() });
+
 const dirtyRow = z.object({ gid, line });
 const loanRow = z.object({ readerId: z.string(), copyId: z.string(), isbn: z.string().nullable(), open: z.boolean() });
 const entityId = z.string().min(1).max(MAX_ID_LENGTH);
 
 export const TX_ACTIONS = {
-  local: { request: z.object({ gid, ops, lines, idempotency: idempotencySchema.optional() }), reply: localResultSchema },
-  'commit-point': { request: z.object({ gid, ops, lines, idempotency: idempotencySchema.optional() }), reply: localResultSchema },
+  local: { request: z.object({ gid, ops, lines, idempotency: idempotencySchema.optional(), audit: auditEntrySchema.optional() }), reply: localResultSchema },
+  'commit-point': { request: z.object({ gid, ops, lines, idempotency: idempotencySchema.optional(), audit: auditEntrySchema.optional() }), reply: localResultSchema },
   prepare: { request: z.object({ gid, ops, commitSite: site, deadline: instant, lines }), reply: voteSchema },
   commit: { request: z.object({ gid }), reply: z.object({ applied: z.array(appliedSchema) }) },
   abort: { request: z.object({ gid }), reply: z.object({ state: outcomeSchema }) },
@@ -80,6 +113,9 @@ export const TX_ACTIONS = {
   },
   locate: { request: z.object({ entity: z.enum(['Copy', 'Reader']), id: entityId }), reply: locatedSchema },
   loan: { request: z.object({ id: entityId }), reply: z.object({ loan: loanRow.nullable() }) },
+  staff: { request: z.object({ username: z.string().min(1).max(64) }), reply: z.object({ account: staffRow.nullable() }) },
+  audit: { request: z.object({ entry: auditEntrySchema }), reply: z.object({ ok: z.literal(true) }) },
+  'audit-log': { request: auditQuery, reply: z.object({ entries: z.array(auditEntrySchema) }) },
 } as const;
 
 export type TxAction = keyof typeof TX_ACTIONS;

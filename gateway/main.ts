@@ -1,7 +1,8 @@
-import { loadSites } from '../schema';
+import { loadSites, MAX_IDEMPOTENCY_KEY_LENGTH } from '../schema';
 import type { CrashPoint } from './coordinator';
-import { CONFIG_OPTION, UsageError, defineCommand, exitOnUsageError, exitOnSignals, readCommandLine, resolveConfig } from '../platform';
+import { CONFIG_OPTION, SITE_SECRETS_ENV, UsageError, defineCommand, exitOnUsageError, exitOnSignals, parseSecrets, readCommandLine, resolveConfig } from '../platform';
 import { startGateway } from './server';
+import { REQUEST_LIMITS as LIMITS } from './limits';
 
 /** setTimeout and setInterval turn a longer delay into 1 ms: refuse it rather than spin. */
 const MAX_MS = 2 ** 31 - 1;
@@ -10,7 +11,8 @@ const COMMAND = defineCommand({
   usage: 'tsx gateway/main.ts [--config FILE] [--port N] [--site ID=URL ...] [options]',
   description:
     "One gateway process over the sites of the config. `--site` overrides a site's URL from the config.\n" +
-    'Prints one JSON line {"event":"ready","url":...} once it listens. REDIS_URL, when set, is the Redis the gateways share.',
+    'Prints one JSON line {"event":"ready","url":...} once it listens. REDIS_URL, when set, is the Redis the gateways share.\n' +
+    `${SITE_SECRETS_ENV} (required): the comma-separated secrets the sites accept; the first signs every call to a site.`,
   options: {
     config: CONFIG_OPTION,
     port: { kind: 'integer', default: 4000, min: 0, max: 65535, description: 'port to listen on; 0 picks a free one' },
@@ -23,8 +25,18 @@ const COMMAND = defineCommand({
     'max-open-loans': { kind: 'integer', default: 5, min: 1, max: 1000, description: 'open loans one reader may hold' },
     'redis-prefix': { kind: 'string', default: 'libfed:', value: 'PREFIX', description: 'prefix of every Redis key and connection name' },
     'no-cache': { kind: 'boolean', description: 'serve without the coherent entity cache' },
+    'no-introspection': { kind: 'boolean', description: 'turn off schema introspection and the explorer page (production)' },
     'cache-max-bytes': { kind: 'integer', min: 1, defaultText: "the cache's own (64 MiB)", description: 'bytes of answers the cache keeps' },
     'instance-id': { kind: 'string', value: 'ID', defaultText: 'gw-<random hex>', description: "this gateway's name on the coherence bus; unique among gateways sharing Redis" },
+    // Request limits (gateway/limits.ts, README "Limits"): each refusal names the limit and its value.
+    'max-depth': { kind: 'integer', default: LIMITS.maxDepth, min: 1, description: 'nested selection sets an operation may have' },
+    'max-cost': { kind: 'integer', default: LIMITS.maxCost, min: 1, description: "an operation's cost (graphql-armor: objects 2, scalars 1, x1.5 per level)" },
+    'max-aliases': { kind: 'integer', default: LIMITS.maxAliases, min: 1, description: 'aliases in an operation' },
+    'max-directives': { kind: 'integer', default: LIMITS.maxDirectives, min: 1, description: 'directives in an operation' },
+    'max-tokens': { kind: 'integer', default: LIMITS.maxTokens, min: 1, description: 'lexical tokens in a document' },
+    'max-string-length': { kind: 'integer', default: LIMITS.maxStringLength, min: MAX_IDEMPOTENCY_KEY_LENGTH, description: 'characters of any string argument, inline or variable, however nested; not below the longest idempotency key' },
+    'max-body-bytes': { kind: 'integer', default: LIMITS.maxBodyBytes, min: 1, description: 'bytes of an HTTP request body' },
+    'max-batch-size': { kind: 'integer', default: LIMITS.maxBatchSize, min: 1, description: 'operations in one HTTP request (a JSON array); 1 turns batching off' },
   },
 });
 
@@ -35,6 +47,8 @@ const COMMAND = defineCommand({
 async function main(): Promise<void> {
   const { values } = readCommandLine(COMMAND);
   const config = loadSites(resolveConfig(values.config));
+  // Refused before anything starts: the sites would answer every unsigned call with 401.
+  const siteSecrets = parseSecrets(process.env[SITE_SECRETS_ENV]);
   for (const override of values.site) {
     const [id, url] = override.split('=', 2);
     const site = config.sites.find((s) => s.id === id);
@@ -46,6 +60,8 @@ async function main(): Promise<void> {
     port: values.port,
     host: values.host,
     siteTimeoutMs: values['site-timeout-ms'],
+    siteSecrets,
+    jwtSecret: jwtSecret(),
     preparedTtlMs: values['prepared-ttl-ms'],
     lockWaitMs: values['lock-wait-ms'],
     recoveryIntervalMs: values['recovery-interval-ms'],
@@ -53,8 +69,17 @@ async function main(): Promise<void> {
     redisUrl: process.env.REDIS_URL || undefined,
     redisKeyPrefix: values['redis-prefix'],
     cache: !values['no-cache'],
+    introspection: !values['no-introspection'],
     cacheMaxBytes: values['cache-max-bytes'],
     instanceId: values['instance-id'],
+    maxDepth: values['max-depth'],
+    maxCost: values['max-cost'],
+    maxAliases: values['max-aliases'],
+    maxDirectives: values['max-directives'],
+    maxTokens: values['max-tokens'],
+    maxStringLength: values['max-string-length'],
+    maxBodyBytes: values['max-body-bytes'],
+    maxBatchSize: values['max-batch-size'],
     // Test hook only (crash-point tests): LIBFED_CRASH_AT=after-prepare|after-decision.
     crashAt: process.env.LIBFED_CRASH_AT as CrashPoint | undefined,
   });
@@ -67,3 +92,10 @@ main().catch((error: Error) => {
   console.error(`gateway failed to start: ${error.message}`);
   process.exit(1);
 });
+
+/** The secret every gateway of the chain signs and checks staff tokens with; the launcher makes one per chain. */
+function jwtSecret(): string {
+  const secret = process.env.LIBFED_JWT_SECRET;
+  if (!secret || secret.length < 32) throw new UsageError('LIBFED_JWT_SECRET must be set to at least 32 characters, the same on every gateway of the chain (npm start makes one)');
+  return secret;
+}

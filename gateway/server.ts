@@ -1,11 +1,16 @@
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { loadDistribution, readSupergraph, type SitesConfig, type SubgraphName } from '../schema';
-import { listen, periodic, sendJson, serveApollo, type Periodic } from '../platform';
+import { loadDistribution, readSupergraph, type SitesConfig, type SubgraphName, libfedError } from '../schema';
+import { listen, periodic, readBody, requestSigner, sendJson, serveApolloBody, type Periodic } from '../platform';
 import { formatError } from './errors';
+import { ANONYMOUS, type GatewayContext } from './auth/caller';
+import { LoginService } from './auth/login';
+import { authorization, type RefusedMutation } from './auth/policy';
+import { Tokens } from './auth/tokens';
+import { AuditTrail } from './coordinator/audit';
+import { apolloLimits, batchRefusal, checkLimits, REQUEST_LIMITS, type RequestLimits } from './limits';
 import { NoReservedAliases } from './reserved';
 import { gatewayMetrics } from './metrics';
 import { HttpSiteClient, lruLocations, SiteHealth, SubgraphSource } from './router';
@@ -22,12 +27,21 @@ export interface GatewayOptions {
   host?: string;
   /** A site that has not answered a fetch by then counts as down for that fetch. */
   siteTimeoutMs?: number;
-  /** Request limits (graphql-armor and the HTTP body). */
+  /** The secrets sites accept (LIBFED_SITE_SECRETS); the first signs every subgraph fetch and `/tx` call. */
+  siteSecrets: readonly string[];
+  /** Signs and checks staff bearer tokens (LIBFED_JWT_SECRET); every gateway of a chain shares it. At least 32 characters. */
+  jwtSecret: string;
+  /** Schema introspection and the explorer page (on by default; a production chain may turn them off). */
+  introspection?: boolean;
+  /** Request limits (gateway/limits.ts: graphql-armor, the parser, string arguments, the HTTP body and batch). */
   maxDepth?: number;
   maxCost?: number;
   maxAliases?: number;
+  maxDirectives?: number;
   maxTokens?: number;
+  maxStringLength?: number;
   maxBodyBytes?: number;
+  maxBatchSize?: number;
   /** Write path (docs/ARCHITECTURE.md §4). */
   maxOpenLoans?: number;
   loanDays?: number;
@@ -70,11 +84,7 @@ const DEFAULTS = {
   port: 0,
   host: '127.0.0.1',
   siteTimeoutMs: 5000,
-  maxDepth: 12,
-  maxCost: 20000,
-  maxAliases: 30,
-  maxTokens: 5000,
-  maxBodyBytes: 256 * 1024,
+  ...REQUEST_LIMITS,
   maxOpenLoans: 5,
   loanDays: 14,
   lockWaitMs: 5000,
@@ -96,19 +106,21 @@ type Metrics = ReturnType<typeof gatewayMetrics>;
  */
 export async function startGateway(options: GatewayOptions): Promise<GatewayHandle> {
   const o: Options = { ...DEFAULTS, ...options };
+  checkLimits(limitsOf(o));
   if (o.drainIntervalMs * 2 > o.coherenceBoundMs) throw new Error(`drainIntervalMs (${o.drainIntervalMs}) must be at most half of coherenceBoundMs (${o.coherenceBoundMs})`);
   const metrics = gatewayMetrics();
   const log = o.log ?? pino({ name: 'libfed-gateway' }, pino.destination(2));
   const instanceId = o.instanceId ?? `gw-${randomBytes(4).toString('hex')}`;
   const siteIds = o.config.sites.map((s) => s.id);
-  const participants = new HttpParticipantClient(o.config.sites, o.siteTimeoutMs);
+  const participants = new HttpParticipantClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs, sign: siteSigner(o) });
   const coherence = buildCache(o, instanceId, metrics, log);
-  const writes = buildWritePath(o, instanceId, participants, coherence?.cache, log);
+  const tokens = new Tokens(o.jwtSecret);
+  const writes = buildWritePath(o, instanceId, participants, coherence?.cache, tokens, log);
   const tasks = startBackgroundTasks(o, siteIds, writes.coordinator, coherence?.cache, log);
   // Cache from the first request: the first drain round runs before the gateway listens (bounded: a site down only delays caching).
   if (coherence && tasks.drain) await Promise.race([coherence.cache.start().then(tasks.drain.runNow), sleep(o.coherenceBoundMs)]);
-  const apollo = await startApollo(o, buildGateway(o, siteIds, metrics, writes.mutations, coherence?.cache), log);
-  const http = await listen(o.port, o.host, routes(o, apollo, metrics), httpFailure);
+  const apollo = await startApollo(o, buildGateway(o, siteIds, metrics, writes.mutations, coherence?.cache), writes.audit, log);
+  const http = await listen(o.port, o.host, routes(o, apollo, metrics, tokens), httpFailure);
   let stopping: Promise<void> | undefined;
   return {
     url: `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${http.port}/graphql`,
@@ -150,11 +162,12 @@ function buildCache(o: Options, instanceId: string, metrics: Metrics, log: Logge
 }
 
 /** The coordinator, its wait-for graph and the service that plans and runs mutations (docs/ARCHITECTURE.md §4). */
-function buildWritePath(o: Options, instanceId: string, participants: HttpParticipantClient, cache: CoherentCache | undefined, log: Logger) {
+function buildWritePath(o: Options, instanceId: string, participants: HttpParticipantClient, cache: CoherentCache | undefined, tokens: Tokens, log: Logger) {
   const prefix = o.redisKeyPrefix ?? 'libfed:';
   const waitFor = o.redisUrl ? new RedisWaitForGraph({ url: o.redisUrl, keyPrefix: prefix, connectionName: `${prefix}${instanceId}:waitfor` }) : new LocalWaitForGraph();
   const coordinator = new Coordinator({ client: participants, waitFor, lockWaitMs: o.lockWaitMs, preparedTtlMs: o.preparedTtlMs, crashAt: o.crashAt });
   const siteIds = o.config.sites.map((s) => s.id);
+  const audit = new AuditTrail(participants, siteIds, log);
   const mutations = new MutationService({
     coordinator,
     cache,
@@ -162,9 +175,11 @@ function buildWritePath(o: Options, instanceId: string, participants: HttpPartic
     waitFor,
     log,
     coherenceBoundMs: o.coherenceBoundMs,
+    audit,
+    login: new LoginService({ client: participants, siteIds: () => siteIds, tokens }),
     planning: { client: participants, siteIds, birthSite: (id) => birthSite(siteIds, id), now: () => new Date(), maxOpenLoans: o.maxOpenLoans, loanDays: o.loanDays },
   });
-  return { waitFor, coordinator, mutations };
+  return { waitFor, coordinator, mutations, audit };
 }
 
 /**
@@ -196,11 +211,18 @@ function startBackgroundTasks(o: Options, siteIds: string[], coordinator: Coordi
   return { recovery, drain };
 }
 
+/** Signs this gateway's calls to the sites with the first secret; the others only matter to sites (rotation). */
+function siteSigner(o: Options) {
+  if (!o.siteSecrets[0]) throw new Error('siteSecrets is empty: sites refuse unsigned calls, so a gateway needs the secret they accept');
+  return requestSigner(o.siteSecrets[0]);
+}
+
 /** @apollo/gateway over the static supergraph, with one SubgraphSource per logical subgraph. */
 function buildGateway(o: Options, siteIds: string[], metrics: Metrics, mutations: MutationService, cache: CoherentCache | undefined): ApolloGateway {
   const client = new HttpSiteClient({
     sites: o.config.sites,
     timeoutMs: o.siteTimeoutMs,
+    sign: siteSigner(o),
     onRequest: (site, subgraph, ms, ok) => {
       metrics.siteRequests.inc({ site, subgraph, outcome: ok ? 'ok' : 'unavailable' });
       metrics.siteLatency.observe({ site, subgraph }, ms / 1000);
@@ -228,34 +250,45 @@ function buildGateway(o: Options, siteIds: string[], metrics: Metrics, mutations
   });
 }
 
-/** Apollo Server with the request limits (graphql-armor), the reserved-alias rule and the error formatting. */
-async function startApollo(o: Options, gateway: ApolloGateway, log: Logger): Promise<ApolloServer> {
-  const limits = new ApolloArmor({
-    maxDepth: { n: o.maxDepth },
-    costLimit: { maxCost: o.maxCost },
-    maxAliases: { n: o.maxAliases },
-    maxTokens: { n: o.maxTokens },
-    blockFieldSuggestion: { enabled: false },
-  }).protect();
-  const apollo = new ApolloServer({
+/** The request limits out of the options (gateway/limits.ts has their defaults). */
+function limitsOf(o: Options): RequestLimits {
+  const { maxDepth, maxCost, maxAliases, maxDirectives, maxTokens, maxStringLength, maxBodyBytes, maxBatchSize } = o;
+  return { maxDepth, maxCost, maxAliases, maxDirectives, maxTokens, maxStringLength, maxBodyBytes, maxBatchSize };
+}
+
+/** Apollo Server with the request limits (gateway/limits.ts), the reserved-alias rule and the error formatting. */
+async function startApollo(o: Options, gateway: ApolloGateway, audit: AuditTrail, log: Logger): Promise<ApolloServer<GatewayContext>> {
+  const limits = apolloLimits(limitsOf(o));
+  const apollo = new ApolloServer<GatewayContext>({
     gateway,
+    parseOptions: limits.parseOptions,
+    allowBatchedHttpRequests: limits.allowBatchedHttpRequests,
     validationRules: [...limits.validationRules, NoReservedAliases],
     // Developers explore the schema in Apollo Sandbox, whatever NODE_ENV says.
-    plugins: [...limits.plugins, ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })],
-    formatError: (formatted) => formatError(formatted, (ref, original) => log.error({ ref, error: original }, 'internal error answered to a client')),
+    // Authorization runs once the operation is known, before the gateway plans or reads the cache.
+    plugins: [...limits.plugins, authorization(refusedMutations(audit)), ...(o.introspection === false ? [] : [ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })])],
+    formatError: (formatted, error) => formatError(formatted, (ref, original) => log.error({ ref, error: original }, 'internal error answered to a client'), error),
     includeStacktraceInErrorResponses: false,
-    introspection: true,
+    introspection: o.introspection ?? true,
     stopOnTerminationSignals: false,
   });
   await apollo.start();
   return apollo;
 }
 
+/** /graphql: the body is read here so that a batch over the limit is refused before Apollo runs any of it. */
+async function serveGraphql(o: Options, apollo: ApolloServer<GatewayContext>, req: IncomingMessage, res: ServerResponse, tokens: Tokens): Promise<void> {
+  const raw = req.method === 'POST' ? await readBody(req, o.maxBodyBytes) : '';
+  const refused = batchRefusal(raw, o.maxBatchSize);
+  if (refused) return sendJson(res, 400, { errors: [refused] });
+  return serveApolloBody(apollo, req, res, () => contextFor(req, tokens), raw);
+}
+
 /** The gateway's HTTP routes: /graphql, /health, /metrics. */
-function routes(o: Options, apollo: ApolloServer, metrics: Metrics) {
+function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metrics, tokens: Tokens) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
-    if (path === '/graphql' || path === '') return serveApollo(apollo, req, res, async () => ({}), o.maxBodyBytes);
+    if (path === '/graphql' || path === '') return serveGraphql(o, apollo, req, res, tokens);
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
     if (path === '/metrics') {
       res.setHeader('content-type', metrics.registry.contentType);
@@ -263,5 +296,33 @@ function routes(o: Options, apollo: ApolloServer, metrics: Metrics) {
       return;
     }
     sendJson(res, 404, { error: `no route ${path}: the gateway serves /graphql, /health and /metrics` });
+  };
+}
+
+/**
+ * Who sent the request: the caller its bearer token names, or anonymous
+ * without one. A token that does not verify is refused (401), not read as
+ * anonymous: the client meant to be someone.
+ */
+async function contextFor(req: IncomingMessage, tokens: Tokens): Promise<GatewayContext> {
+  const clientAddress = req.socket.remoteAddress ?? 'unknown';
+  const header = req.headers.authorization;
+  if (!header) return { caller: ANONYMOUS, clientAddress };
+  const [scheme, token] = header.split(' ', 2);
+  if (scheme?.toLowerCase() !== 'bearer' || !token) {
+    throw libfedError('UNAUTHENTICATED', 'the Authorization header must be "Bearer <token>" with a token from the login mutation', { http: { status: 401 } });
+  }
+  try {
+    return { caller: await tokens.verify(token), clientAddress };
+  } catch (error) {
+    (error as { extensions: Record<string, unknown> }).extensions.http = { status: 401 };
+    throw error;
+  }
+}
+
+/** Mutations the role check refused never reach the coordinator: their audit lines are written from here. */
+function refusedMutations(audit: AuditTrail): RefusedMutation {
+  return async (caller, fields, code) => {
+    for (const f of fields) await audit.record(audit.entry(caller, f.name, f.args, [], code === 'UNAUTHENTICATED' ? 'UNAUTHENTICATED' : 'FORBIDDEN', code));
   };
 }

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseSecrets, SITE_SECRETS_ENV } from '../platform';
 import { loadSites } from '../schema';
 
 /**
@@ -27,6 +29,18 @@ export interface ChainOptions {
   gatewayArgsFor?: (i: number) => string[];
   /** Gateway instances over the same sites, on consecutive ports from `port` (sites after them). */
   gateways?: number;
+  /**
+   * The secrets the sites accept, the first signing their recovery calls. By default
+   * LIBFED_SITE_SECRETS, or else one random secret made for this chain alone.
+   */
+  siteSecrets?: readonly string[];
+  /** The gateways' LIBFED_SITE_SECRETS (the first signs), when it differs from the sites' (a rotation test). */
+  gatewaySecrets?: readonly string[];
+}
+
+/** How a child is started: where its stderr goes, how long it may take, what it finds in its environment besides ours. */
+export interface SpawnOptions extends Pick<ChainOptions, 'log' | 'readyTimeoutMs'> {
+  env?: Record<string, string>;
 }
 
 export interface ChildHandle {
@@ -43,6 +57,8 @@ export interface ChainHandle {
   sites: Map<string, ChildHandle>;
   gateway: ChildHandle;
   gateways: ChildHandle[];
+  /** What the sites accept; the first is what the gateways sign with (unless `gatewaySecrets` said otherwise). */
+  siteSecrets: readonly string[];
   /** Restarts one stopped site on the same port and data. */
   restartSite(id: string): Promise<ChildHandle>;
   /** Restarts stopped gateway `i` (0-based) with the same arguments; `gateways[i]` is the new process. */
@@ -53,15 +69,29 @@ export interface ChainHandle {
 export const ROOT = resolve(__dirname, '..');
 
 /** Starts `script` (relative to the repo) as a process and resolves once it prints `{"event":"ready","url":...}`. */
-export function startProcess(name: string, script: string, args: string[], o: Pick<ChainOptions, 'log' | 'readyTimeoutMs'> = {}): Promise<ChildHandle> {
+export function startProcess(name: string, script: string, args: string[], o: SpawnOptions = {}): Promise<ChildHandle> {
   return spawnReady(name, script, args, o);
 }
 
-function spawnReady(name: string, script: string, args: string[], o: Pick<ChainOptions, 'log' | 'readyTimeoutMs'>): Promise<ChildHandle> {
+/**
+ * The secrets of a chain: LIBFED_SITE_SECRETS when the operator set it, else a
+ * fresh random one, so `npm start`, the tests, chaos and bench need no setup
+ * and no two chains accept each other's calls.
+ */
+export function chainSecrets(env: NodeJS.ProcessEnv = process.env): string[] {
+  return env[SITE_SECRETS_ENV] ? parseSecrets(env[SITE_SECRETS_ENV]) : [randomBytes(32).toString('hex')];
+}
+
+/** The environment entry that hands `secrets` to a child (secrets stay off the command line, where `ps` shows them). */
+export function secretsEnv(secrets: readonly string[]): Record<string, string> {
+  return { [SITE_SECRETS_ENV]: secrets.join(',') };
+}
+
+function spawnReady(name: string, script: string, args: string[], o: SpawnOptions): Promise<ChildHandle> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production' },
+    env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production', ...o.env },
   });
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -106,6 +136,11 @@ function spawnReady(name: string, script: string, args: string[], o: Pick<ChainO
 
 export async function startChain(o: ChainOptions): Promise<ChainHandle> {
   const config = loadSites(o.configFile);
+  const siteSecrets = o.siteSecrets ? parseSecrets(o.siteSecrets.join(','), 'siteSecrets') : chainSecrets();
+  const siteSpawn: SpawnOptions = { ...o, env: secretsEnv(siteSecrets) };
+  // One token secret for every gateway of the chain: a login at one is good at all of them.
+  const jwtSecret = process.env.LIBFED_JWT_SECRET ?? randomBytes(32).toString('hex');
+  const gatewaySpawn: SpawnOptions = { ...o, env: { ...secretsEnv(o.gatewaySecrets ?? siteSecrets), LIBFED_JWT_SECRET: jwtSecret } };
   const demoNow = (o.demoNow ?? new Date()).toISOString();
   const peerArgs = () =>
     [...ports].flatMap(([id, port]) => (port === 0 ? [] : ['--peer', `${id}=http://127.0.0.1:${port}`]));
@@ -116,7 +151,7 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
   };
   const gatewayCount = o.gateways ?? 1;
   const ports = new Map(config.sites.map((s, i) => [s.id, o.port === 0 ? 0 : o.port + gatewayCount + i]));
-  const started = await Promise.allSettled(config.sites.map((s) => spawnReady(s.id, 'subgraphs/main.ts', siteArgs(s.id, ports.get(s.id)!), o)));
+  const started = await Promise.allSettled(config.sites.map((s) => spawnReady(s.id, 'subgraphs/main.ts', siteArgs(s.id, ports.get(s.id)!), siteSpawn)));
   const sites = new Map<string, ChildHandle>();
   started.forEach((r, i) => r.status === 'fulfilled' && sites.set(config.sites[i].id, r.value));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -132,7 +167,7 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
     if (gatewayCount > 1) args.push('--instance-id', `gateway-${i + 1}`);
     return [...args, ...(o.gatewayArgs ?? []), ...(o.gatewayArgsFor?.(i) ?? [])];
   };
-  const startGatewayProcess = (i: number) => spawnReady(gatewayCount > 1 ? `gateway-${i + 1}` : 'gateway', 'gateway/main.ts', gatewayArgs(i), o);
+  const startGatewayProcess = (i: number) => spawnReady(gatewayCount > 1 ? `gateway-${i + 1}` : 'gateway', 'gateway/main.ts', gatewayArgs(i), gatewaySpawn);
   let gateways: ChildHandle[];
   try {
     gateways = await Promise.all(Array.from({ length: gatewayCount }, (_, i) => startGatewayProcess(i)));
@@ -147,9 +182,10 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
     sites,
     gateway,
     gateways,
+    siteSecrets,
     restartSite: async (id) => {
       const args = siteArgs(id, ports.get(id)!).filter((a, i, all) => a !== '--demo' && all[i - 1] !== '--demo-now' && a !== '--demo-now');
-      const site = await spawnReady(id, 'subgraphs/main.ts', args, o);
+      const site = await spawnReady(id, 'subgraphs/main.ts', args, siteSpawn);
       sites.set(id, site);
       return site;
     },

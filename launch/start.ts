@@ -1,4 +1,6 @@
-import { resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { CONFIG_OPTION, UsageError, defineCommand, exitOnUsageError, exitOnSignals, readCommandLine, resolveConfig } from '../platform';
 import { startChain } from './chain';
 
@@ -27,7 +29,9 @@ async function main(): Promise<void> {
   if (gateways > 1 && !process.env.REDIS_URL && !values['no-cache']) {
     throw new UsageError('--gateways above 1 needs REDIS_URL (redis://host:6379): the gateways keep their entity caches coherent through it. Set it, or add --no-cache.');
   }
+  const firstStart = !existsSync(resolve(values.data));
   console.log('starting the branch sites and the gateway (the first start creates and seeds the site databases)...');
+  const demoPassword = demoStaffPassword(resolve(values.data), firstStart);
   const chain = await startChain({
     configFile: resolveConfig(values.config),
     dataDir: resolve(values.data),
@@ -41,6 +45,8 @@ async function main(): Promise<void> {
   for (const [id, site] of chain.sites) console.log(`  site ${id} at ${site.url}`);
   for (const g of chain.gateways.slice(1)) console.log(`  gateway at http://localhost:${new URL(g.url).port}/graphql`);
   console.log(`LibFed ready at http://localhost:${new URL(chain.gatewayUrl).port}/graphql`);
+  if (demoPassword) console.log(`  demo staff accounts quanly, ${[...chain.sites.keys()].map((id) => `thuthu_${id.toLowerCase()}`).join(', ')}: password ${demoPassword}`);
+  else console.log(`  demo staff accounts: the password printed at the first start (LIBFED_DEMO_PASSWORD, or ${join(values.data, 'demo-password')})`);
   let stopping = false;
   for (const [id, site] of chain.sites) {
     site.child.once('exit', (code, signal) => {
@@ -59,3 +65,20 @@ main().catch((error: Error) => {
   console.error(error.message);
   process.exit(1);
 });
+
+/**
+ * The demo staff accounts' password, set before the first start seeds them:
+ * `LIBFED_DEMO_PASSWORD`, else one generated now, printed once and kept in
+ * `<data>/demo-password` (readable by this user only). Later starts seed
+ * nothing, so they print no password.
+ */
+function demoStaffPassword(dataDir: string, firstStart: boolean): string | undefined {
+  const given = process.env.LIBFED_DEMO_PASSWORD;
+  if (given) return firstStart ? given : undefined;
+  if (!firstStart) return undefined;
+  const generated = randomBytes(9).toString('base64url');
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, 'demo-password'), `${generated}\n`, { mode: 0o600 });
+  process.env.LIBFED_DEMO_PASSWORD = generated;
+  return generated;
+}

@@ -1,3 +1,5 @@
+import type { RequestSigner } from './signing';
+
 /**
  * One HTTP transport with a deadline, for every client of a site (the
  * router's subgraph fetches and the coordinator's `/tx` calls). A request
@@ -21,12 +23,14 @@ export interface HttpAnswer {
   text: string;
 }
 
-export async function postJson(url: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}): Promise<HttpAnswer> {
+/** `sign`, when given, signs the exact bytes sent (platform/signing.ts): the body is serialised once, here. */
+export async function postJson(url: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}, sign?: RequestSigner): Promise<HttpAnswer> {
+  const payload = JSON.stringify(body);
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
-      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', ...headers, ...sign?.('POST', url, payload) },
+      body: payload,
       signal: AbortSignal.timeout(timeoutMs),
     });
     // The body is part of the answer: a server frozen after sending the headers has not answered yet.

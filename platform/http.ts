@@ -3,20 +3,33 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 
 /** An HTTP request body that exceeds the limit: refused before any parsing. */
-export class BodyTooLarge extends Error {}
+export class BodyTooLarge extends Error {
+  constructor(
+    message: string,
+    /** The limit it went over, in bytes. */
+    readonly limitBytes?: number,
+  ) {
+    super(message);
+  }
+}
 
-export function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
+export async function readBody(req: IncomingMessage, limitBytes: number): Promise<string> {
+  return (await readBodyBytes(req, limitBytes)).toString('utf8');
+}
+
+/** The body exactly as received: what a signature is checked over (decoding first could change the bytes). */
+export function readBodyBytes(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limitBytes) {
-        reject(new BodyTooLarge(`the request body is over the ${limitBytes}-byte limit`));
+        reject(new BodyTooLarge(`the request body is over the ${limitBytes}-byte limit`, limitBytes));
         req.resume();
       } else chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -30,9 +43,21 @@ export async function serveApollo<TContext extends BaseContext>(
   maxBodyBytes: number,
   beforeRespond?: () => Promise<void>,
 ): Promise<void> {
+  const raw = req.method === 'POST' ? await readBody(req, maxBodyBytes) : '';
+  return serveApolloBody(server, req, res, context, raw, beforeRespond);
+}
+
+/** `serveApollo` for a request whose body the caller has already read (to check its signature first). */
+export async function serveApolloBody<TContext extends BaseContext>(
+  server: ApolloServer<TContext>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  context: () => Promise<TContext>,
+  raw: string,
+  beforeRespond?: () => Promise<void>,
+): Promise<void> {
   const headers = new HeaderMap();
   for (const [key, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(key, value);
-  const raw = req.method === 'POST' ? await readBody(req, maxBodyBytes) : '';
   let body: unknown = raw;
   try {
     body = raw ? JSON.parse(raw) : undefined;

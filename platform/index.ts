@@ -1,5 +1,23 @@
 export { postJson, Unreachable, type HttpAnswer } from './fetch';
-export { BodyTooLarge, listen, readBody, sendJson, serveApollo, type FailureAnswer, type Listening } from './http';
+export { BodyTooLarge, listen, readBody, readBodyBytes, sendJson, serveApollo, serveApolloBody, type FailureAnswer, type Listening } from './http';
+export {
+  DEFAULT_WINDOW_MS,
+  MIN_SECRET_LENGTH,
+  NonceCache,
+  SIGNATURE_HEADERS,
+  SITE_SECRETS_ENV,
+  parseSecrets,
+  requestSigner,
+  sign,
+  signFetch,
+  verify,
+  type NonceCacheOptions,
+  type RequestHeaders,
+  type RequestSigner,
+  type SignedRequest,
+  type SignerOptions,
+  type Verdict,
+} from './signing';
 export { exitOnSignals } from './process';
 export { periodic, type Periodic } from './periodic';
 export {

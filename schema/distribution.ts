@@ -59,10 +59,12 @@ export type EntityRule =
   | { kind: 'fragmented'; by: string }
   | { kind: 'gather'; fields: Map<string, GatherRule> };
 
-/** A coordinated mutation: read back through root field `field`, passing the new key as argument `arg`. */
-export interface MutationRule {
-  readBack: { field: string; arg: string };
-}
+/**
+ * A coordinated mutation: read back through root field `field`, passing the
+ * new key as argument `arg`; or (`@coordinatorView`) a mutation the gateway
+ * answers itself, such as `login`.
+ */
+export type MutationRule = { kind: 'coordinated'; readBack: { field: string; arg: string } } | { kind: 'view' };
 
 export interface SubgraphDistribution {
   name: SubgraphName;
@@ -223,12 +225,16 @@ export function parseDistribution(name: SubgraphName, sdl: string): SubgraphDist
     const typeName = def.name.value;
     if (typeName === 'Mutation') {
       for (const field of def.fields ?? []) {
+        if (directiveOf(field, 'coordinatorView')) {
+          mutations.set(field.name.value, { kind: 'view' });
+          continue;
+        }
         const readBack = stringArg(directiveOf(field, 'coordinated') ?? ({ arguments: [] } as unknown as ConstDirectiveNode), 'readBack');
         const target = readBack ? queryFields.get(readBack) : undefined;
         if (!target || target.arguments?.length !== 1) {
           throw new DistributionError(name, `Mutation.${field.name.value}`, '@coordinated(readBack:) must name a Query field of this subgraph with one key argument');
         }
-        mutations.set(field.name.value, { readBack: { field: target.name.value, arg: target.arguments[0].name.value } });
+        mutations.set(field.name.value, { kind: 'coordinated', readBack: { field: target.name.value, arg: target.arguments[0].name.value } });
       }
     } else if (typeName === 'Query') {
       for (const field of def.fields ?? []) {

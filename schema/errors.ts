@@ -39,7 +39,11 @@ export const ERROR_CODES = {
   TX_COMMITTED_READ_FAILED:
     'The mutation committed (`extensions.gid`); only reading the changed entity back failed (a branch down or slow just after the commit). Do not retry the mutation: read the entity (`extensions.id`) later.',
   QUERY_TOO_COMPLEX:
-    'The operation is too deep, too costly, has too many aliases, directives or tokens, or is too large. Split it into smaller operations.',
+    'The operation is too deep, too costly, has too many aliases, directives or tokens, or the HTTP body is too large. `extensions.limit` names the limit and `extensions.max` its value. Split it into smaller operations.',
+  ARGUMENT_TOO_LONG:
+    'A string argument (inline, in a variable, or nested in an input object or list) is longer than the gateway accepts. `extensions.argument` names it, `extensions.max` the limit and `extensions.length` its length.',
+  BATCH_TOO_LARGE:
+    'The HTTP request is a JSON array of more operations than the gateway takes in one request (one, when batching is off: `extensions.max`). Send them one per request.',
   GRAPHQL_PARSE_FAILED: 'The operation is not valid GraphQL syntax.',
   GRAPHQL_VALIDATION_FAILED: 'The operation does not match the schema (unknown field, wrong argument type, ...).',
   BAD_USER_INPUT: 'A variable or argument has the wrong type or shape.',
@@ -47,6 +51,11 @@ export const ERROR_CODES = {
   OPERATION_RESOLUTION_FAILURE: 'The request names an operation that the document does not contain.',
   PERSISTED_QUERY_NOT_FOUND: 'Automatic persisted query: the hash is not known yet; send the full query once.',
   PERSISTED_QUERY_NOT_SUPPORTED: 'Persisted queries are disabled on this server.',
+  UNAUTHENTICATED:
+    'The request carries no valid credentials. At the gateway: log in (the `login` mutation) and send `Authorization: Bearer <token>`; a wrong username or password, or an expired or forged token, is answered so too, and changed nothing. From a branch site (HTTP 401): the call was not signed with a secret of the chain, or its signature is stale or replayed; nothing was changed. A gateway reports such a site as BRANCH_UNAVAILABLE.',
+  FORBIDDEN: 'Your role may not do this (anonymous callers read the catalogue and availability; librarians cannot write the catalogue, branches or staff accounts, nor read the audit trail or transactions). Nothing was changed.',
+  FORBIDDEN_BRANCH: 'A librarian acts only at their own branch; `extensions.branch` names the branch this mutation acts at. Nothing was changed.',
+  LOGIN_THROTTLED: 'Too many failed logins for this username or from this address; `extensions.retryAfterSeconds` says when to try again.',
   INTERNAL_SERVER_ERROR: 'A bug or an unexpected failure. The message is generic; `extensions.ref` names the gateway log entry with the details.',
 } as const;
 

@@ -152,6 +152,39 @@ export const MIGRATIONS: Migration[] = [
       ];
     },
   },
+  {
+    id: 4,
+    name: 'staff accounts (replicated) and the audit trail (per site)',
+    up: (d) => {
+      const t = d.types;
+      return [
+        // Librarians (THUTHU, one branch) and managers (QUANLY): written on every site by the
+        // same write-all two-phase commit as the catalogue. Only scrypt hashes are kept.
+        sql`CREATE TABLE libfed_staff (
+          username ${t.nvarchar(64)} NOT NULL PRIMARY KEY,
+          password_hash ${t.varchar(200)} NOT NULL,
+          role ${t.varchar(10)} NOT NULL CHECK (role IN ('THUTHU', 'QUANLY')),
+          branch_id ${t.varchar(8)} NULL,
+          disabled ${t.int} NOT NULL DEFAULT 0,
+          version ${t.int} NOT NULL DEFAULT 1,
+          CHECK ((role = 'THUTHU' AND branch_id IS NOT NULL) OR (role = 'QUANLY' AND branch_id IS NULL)))`,
+        // Every mutation, allowed or refused, kept at the site that decided it (or, when nothing
+        // was decided, the branch it was aimed at): an allowed one in the transaction of its effect.
+        sql`CREATE TABLE libfed_audit (
+          id ${t.varchar(40)} NOT NULL PRIMARY KEY,
+          at ${t.timestamp} NOT NULL,
+          username ${t.nvarchar(64)} NULL,
+          role ${t.varchar(10)} NOT NULL,
+          operation ${t.varchar(40)} NOT NULL,
+          arguments ${t.text} NOT NULL,
+          branches ${t.varchar(200)} NOT NULL,
+          gid ${t.varchar(64)} NULL,
+          outcome ${t.varchar(20)} NOT NULL,
+          code ${t.varchar(40)} NULL)`,
+        sql`CREATE INDEX IX_libfed_audit_at ON libfed_audit (at, id)`,
+      ];
+    },
+  },
 ];
 
 async function ensureLedger(db: SqlExecutor): Promise<void> {

@@ -6,6 +6,12 @@ import { cursorScope, pageByTextAndId, pageSize } from './paging';
 
 interface BranchRow { id: string; name: string; address: string }
 interface BookRow { isbn: string; title: string; author: string; version: number }
+/** A staff account as a subgraph shows it: never its password hash. */
+interface StaffRow { username: string; role: string; branch_id: string | null; disabled: number }
+
+const STAFF_COLUMNS = sql`username, role, branch_id, disabled`;
+const staffByName = (ctx: SiteContext) =>
+  loader(ctx, 'staffByName', (names) => ctx.db.query<StaffRow>(sql`SELECT ${STAFF_COLUMNS} FROM libfed_staff WHERE username IN ${list(names)}`), (row) => row.username);
 
 const branchById = (ctx: SiteContext) =>
   loader(
@@ -43,6 +49,8 @@ export const catalogResolvers = {
     branches: (_: unknown, __: unknown, ctx: SiteContext) =>
       ctx.db.query<BranchRow>(sql`SELECT MaCN AS id, TenCN AS name, DiaChi AS address FROM CHINHANH ORDER BY MaCN`),
     branch: (_: unknown, args: { id: string }, ctx: SiteContext) => branchById(ctx).load(args.id),
+    staffAccounts: (_: unknown, __: unknown, ctx: SiteContext) => ctx.db.query<StaffRow>(sql`SELECT ${STAFF_COLUMNS} FROM libfed_staff ORDER BY username`),
+    staffAccount: (_: unknown, args: { username: string }, ctx: SiteContext) => staffByName(ctx).load(args.username),
     book: (_: unknown, args: { isbn: string }, ctx: SiteContext) => bookByIsbn(ctx).load(args.isbn),
     books: (_: unknown, args: Parameters<typeof books>[1], ctx: SiteContext) => books(ctx, args),
   },
@@ -51,5 +59,10 @@ export const catalogResolvers = {
   },
   Book: {
     __resolveReference: (ref: { isbn: string }, ctx: SiteContext) => bookByIsbn(ctx).load(ref.isbn),
+  },
+  StaffAccount: {
+    __resolveReference: (ref: { username: string }, ctx: SiteContext) => staffByName(ctx).load(ref.username),
+    branch: (row: StaffRow, _: unknown, ctx: SiteContext) => (row.branch_id ? branchById(ctx).load(row.branch_id) : null),
+    disabled: (row: StaffRow) => Number(row.disabled) === 1,
   },
 };

@@ -1,14 +1,16 @@
 import { loadSites, siteById } from '../schema';
 import { migrate, openSiteDatabase } from '../sql';
-import { generateDemoData, isSeeded, loadDemoData } from '../sql/seed';
-import { CONFIG_OPTION, UsageError, defineCommand, exitOnUsageError, exitOnSignals, readCommandLine, resolveConfig } from '../platform';
+import { generateDemoData, isSeeded, loadDemoData, loadDemoStaff } from '../sql/seed';
+import { CONFIG_OPTION, SITE_SECRETS_ENV, UsageError, defineCommand, exitOnUsageError, exitOnSignals, parseSecrets, readCommandLine, resolveConfig } from '../platform';
 import { startSiteServer } from './server';
 
 const COMMAND = defineCommand({
   usage: 'tsx subgraphs/main.ts --site ID [--config FILE] [--data DIR] [--port N] [--demo [--demo-now ISO] [--scale N]]',
   description:
     'One site process: migrates the site database, seeds the demo data on first start if asked, and prints one JSON\n' +
-    'line {"event":"ready",...} on stdout once it listens.',
+    'line {"event":"ready",...} on stdout once it listens.\n' +
+    `${SITE_SECRETS_ENV} (required): the comma-separated secrets a call must be signed with (any one); the first signs\n` +
+    "this site's own recovery calls to its peers. Every route but /health refuses an unsigned call with 401.",
   options: {
     site: { kind: 'string', value: 'ID', defaultText: 'none, it must be given', description: "the site this process serves, one of the config's ids" },
     config: CONFIG_OPTION,
@@ -41,6 +43,8 @@ async function main(): Promise<void> {
   const site = values.site ? siteById(config, values.site) : undefined;
   if (!site) throw UsageError.expected('--site', values.site, `a site of ${configFile}: ${config.sites.map((s) => s.id).join(', ')}`);
   const now = demoNow(values['demo-now']);
+  // Refused before the database is touched: a site that accepted unsigned calls would let anyone write to it.
+  const siteSecrets = parseSecrets(process.env[SITE_SECRETS_ENV]);
   const port = values.port ?? Number(new URL(site.url).port);
 
   const db = await openSiteDatabase(site, values.data);
@@ -48,6 +52,9 @@ async function main(): Promise<void> {
   if (values.demo && !(await isSeeded(db))) {
     const branches = config.sites.map((s) => ({ id: s.id, name: s.name, address: s.address }));
     await loadDemoData(db, site.id, generateDemoData({ branches, now, scale: values.scale }));
+    // The demo staff accounts, when the launcher gave their password (npm start always does).
+    const password = process.env.LIBFED_DEMO_PASSWORD;
+    if (password) await loadDemoStaff(db, config.sites.map((s) => s.id), password);
   }
   // Peers for self-recovery: the config's URLs, overridden by --peer ID=URL.
   // A site on a random port (tests) has no reason to trust the config's URLs for the others.
@@ -59,7 +66,7 @@ async function main(): Promise<void> {
   // Test hook only (cache fill-race test): LIBFED_TEST_SLOW_ANSWERS=readers:1500.
   const [slowSubgraph, slowMs] = (process.env.LIBFED_TEST_SLOW_ANSWERS ?? '').split(':');
   const slowAnswers = slowSubgraph && Number(slowMs) > 0 ? { subgraphs: [slowSubgraph], ms: Number(slowMs) } : undefined;
-  const handle = await startSiteServer({ siteId: site.id, db, port, host: values.host, peers, slowAnswers });
+  const handle = await startSiteServer({ siteId: site.id, db, port, host: values.host, peers, slowAnswers, siteSecrets });
   console.log(JSON.stringify({ event: 'ready', site: site.id, url: handle.url }));
 
   exitOnSignals(async () => {

@@ -2,10 +2,10 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Registry } from 'prom-client';
-import { SUBGRAPHS, type SubgraphName } from '../schema';
+import { errorJson, SUBGRAPHS, type SubgraphName } from '../schema';
 import { countingExecutor, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
-import { listen, periodic, readBody, sendJson, serveApollo, type Periodic } from '../platform';
+import { listen, NonceCache, periodic, readBodyBytes, requestSigner, sendJson, serveApolloBody, verify, type Periodic, type RequestSigner } from '../platform';
 import { httpFailure, HttpParticipantClient, type Outcome } from '../contracts';
 import { BadTxRequest, handleTx, Participant } from './participant';
 import { buildSiteSchemas } from './schema';
@@ -21,6 +21,13 @@ export interface SiteServerOptions {
   clock?: () => Date;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
+  /**
+   * The secrets a request must be signed with, one of them (LIBFED_SITE_SECRETS): every route but
+   * `/health` refuses anything else with 401. The first also signs this site's own recovery calls.
+   */
+  siteSecrets: readonly string[];
+  /** How far a request's timestamp may be from this site's clock, either way; a nonce is remembered that long. */
+  replayWindowMs?: number;
   /** Other sites' base URLs: with them the site resolves its own in-doubt transactions (docs/ARCHITECTURE.md §4 recovery). */
   peers?: Record<string, string>;
   recoveryIntervalMs?: number;
@@ -52,9 +59,13 @@ function siteMetrics(siteId: string) {
 /**
  * One branch site: the four logical subgraphs (`/catalog`, `/inventory`,
  * `/readers`, `/loans`) over this site's fragment, plus `/health` and `/metrics`.
+ * Every request but `/health` must be signed by a gateway (or a peer site) of
+ * the chain, or it is refused before anything runs.
  */
 export async function startSiteServer(options: SiteServerOptions): Promise<SiteHandle> {
   const o = { ...DEFAULTS, ...options };
+  if (!o.siteSecrets.length) throw new Error(`site ${o.siteId}: siteSecrets is empty, and a site that accepts unsigned calls lets anyone write to it`);
+  const nonces = new NonceCache({ windowMs: o.replayWindowMs });
   const metrics = siteMetrics(o.siteId);
   const dbFor = new Map(SUBGRAPHS.map((name) => [name, countingExecutor(o.db, () => metrics.statements.inc({ subgraph: name }))]));
   const db2pc = countingExecutor(o.db, () => metrics.statements.inc({ subgraph: 'tx' }));
@@ -76,23 +87,29 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://site').pathname.replace(/\/+$/, '');
+    // Open on purpose: a liveness probe holds no secret, and the answer tells only that the process is up.
+    if (path === '/health') return sendJson(res, 200, { site: o.siteId, status: 'ok' });
+    const raw = await readBodyBytes(req, o.maxBodyBytes);
+    // Before routing: a refused request reaches no resolver and no participant, so it changes nothing.
+    const verdict = verify(req.headers, req.method ?? '', req.url ?? '/', raw, o.siteSecrets, Date.now(), nonces);
+    if (!verdict.ok) return sendJson(res, 401, { errors: [errorJson('UNAUTHENTICATED', `site ${o.siteId} serves only calls signed by its chain: ${verdict.reason}`)] });
+    const text = raw.toString('utf8');
     const name = path.slice(1) as SubgraphName;
     if ((SUBGRAPHS as readonly string[]).includes(name)) {
       metrics.requests.inc({ subgraph: name });
       const context = async (): Promise<SiteContext> => ({ siteId: o.siteId, db: dbFor.get(name)!, now: o.clock(), loaders: new Map() });
       const slow = o.slowAnswers?.subgraphs.includes(name) ? () => new Promise<void>((r) => setTimeout(r, o.slowAnswers!.ms)) : undefined;
-      return serveApollo(apollo.get(name)!, req, res, context, o.maxBodyBytes, slow);
+      return serveApolloBody(apollo.get(name)!, req, res, context, req.method === 'POST' ? text : '', slow);
     }
     if (path.startsWith('/tx/') && req.method === 'POST') {
       try {
-        const body = JSON.parse((await readBody(req, o.maxBodyBytes)) || '{}');
+        const body = JSON.parse(text || '{}');
         return sendJson(res, 200, await handleTx(participant, db2pc, o.siteId, path.slice(4), body));
       } catch (error) {
         if (error instanceof BadTxRequest || error instanceof SyntaxError) return sendJson(res, 400, { error: (error as Error).message });
         throw error;
       }
     }
-    if (path === '/health') return sendJson(res, 200, { site: o.siteId, status: 'ok' });
     if (path === '/metrics') {
       res.setHeader('content-type', metrics.registry.contentType);
       res.end(await metrics.registry.metrics());
@@ -103,7 +120,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
 
   const http = await listen(o.port, o.host, handle, httpFailure);
   const port = http.port;
-  const recovery = o.peers ? startRecovery(participant, o.siteId, { ...o.peers }, o.recoveryIntervalMs) : undefined;
+  const recovery = o.peers ? startRecovery(participant, o.siteId, { ...o.peers }, requestSigner(o.siteSecrets[0]), o.recoveryIntervalMs) : undefined;
 
   let stopping: Promise<void> | undefined;
   return {
@@ -126,9 +143,10 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
  * asking each one's commit-point site — also right after a restart, when its
  * coordinator may be gone (presumed abort: no decision means abort).
  */
-function startRecovery(participant: Participant, siteId: string, peers: Record<string, string>, intervalMs: number): Periodic {
+function startRecovery(participant: Participant, siteId: string, peers: Record<string, string>, sign: RequestSigner, intervalMs: number): Periodic {
   // The coordinator's client: an answer that is not a decision throws, so it can never pass for ABORTED.
-  const client = new HttpParticipantClient(Object.entries(peers).map(([id, url]) => ({ id, url })));
+  // Signed like a gateway's calls: the peer verifies them the same way.
+  const client = new HttpParticipantClient({ sites: Object.entries(peers).map(([id, url]) => ({ id, url })), sign });
   const ask = async (commitSite: string, gid: string): Promise<Outcome> =>
     commitSite === siteId ? participant.decide(gid) : (await client.call(commitSite, 'decide', { gid })).outcome;
   // A round that fails (the commit point is unreachable) is tried again at the next tick.

@@ -9,6 +9,9 @@ import { ParticipantFailed, ParticipantUnreachable, type ParticipantClient, type
 import { BadTxRequest, handleTx, Participant } from '../subgraphs/participant';
 import { COPY_STATUS, dropPostgresDatabase, ensurePostgresDatabase, migrate, openPostgres, sql, type SqlExecutor } from '../sql';
 
+/** The callers here act as the manager: the role checks are the gateway's, tested in test/roles.test.ts. */
+const MANAGER = { caller: { username: 'quanly', role: 'QUANLY', branch: null } };
+
 /**
  * The outcome of a mutation is decided by its commit-point site and nothing
  * else: no failure of an auxiliary service (the wait-for graph and the cache
@@ -316,7 +319,7 @@ const told = (answer: Answer) => (answer.ok ? 'COMMITTED' : `${answer.code}: ${a
     seen.graphFailures = 0;
     seen.cacheWrites = [];
     const key = `aux-${n}-${randomBytes(3).toString('hex')}`;
-    const answer = await answerOf(serviceA.run(f.field, f.args, key));
+    const answer = await answerOf(serviceA.run(f.field, f.args, key, MANAGER));
     const answeredAt = Date.now();
     client.hook = undefined;
     expect(fired).toBe(1);
@@ -350,7 +353,7 @@ const told = (answer: Answer) => (answer.ok ? 'COMMITTED' : `${answer.code}: ${a
     perCase.push(waitForB);
     const coordinatorB = coordinatorOver(waitForB);
     perCase.push(coordinatorB);
-    const retry = await answerOf(newService(coordinatorB, waitForB, cacheB).run(f.field, f.args, key));
+    const retry = await answerOf(newService(coordinatorB, waitForB, cacheB).run(f.field, f.args, key, MANAGER));
     if (decided.committed) {
       expect(retry).toEqual({ ok: true, key: decided.committed, gid: answer.ok ? answer.gid : expect.any(String) });
       expect((await f.effect()).ids).toEqual([decided.committed]);
@@ -377,7 +380,7 @@ const told = (answer: Answer) => (answer.ok ? 'COMMITTED' : `${answer.code}: ${a
       if (when === 'before' && busy === 0) await at('Q1').query(sql`INSERT INTO libfed_lock (resource, gid, created_at) VALUES (${`QUYENSACH:${copyId}`}, ${'Q1.other-0-00000000'}, ${new Date()})`);
       if (when === 'after' && busy++ === 0) await at('Q1').query(sql`DELETE FROM libfed_lock WHERE gid = ${'Q1.other-0-00000000'}`);
     };
-    const answer = await answerOf(newService(coordinator, graph, undefined).run(f.field, f.args, `aux-broken-${n}`));
+    const answer = await answerOf(newService(coordinator, graph, undefined).run(f.field, f.args, `aux-broken-${n}`, MANAGER));
     client.hook = undefined;
     expect(told(answer)).toBe('COMMITTED');
     expect(busy).toBeGreaterThanOrEqual(2);
@@ -403,7 +406,7 @@ const told = (answer: Answer) => (answer.ok ? 'COMMITTED' : `${answer.code}: ${a
     };
     const coordinator = coordinatorOver(new LocalWaitForGraph(), broken);
     perCase.push(coordinator);
-    const answer = await answerOf(newService(coordinator, new LocalWaitForGraph(), undefined, broken).run(f.field, f.args, `aux-decide-${n}`));
+    const answer = await answerOf(newService(coordinator, new LocalWaitForGraph(), undefined, broken).run(f.field, f.args, `aux-decide-${n}`, MANAGER));
     expect(answer).toMatchObject({ ok: false, code: 'TX_IN_DOUBT' });
     const outcome = await coordinator.outcome((answer as { gid: string }).gid);
     expect(outcome).toMatchObject({ outcome: 'COMMITTED' });

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startChain, type ChainHandle } from '../launch/chain';
+import { signFetch } from '../platform';
 import { loadSites, type SitesConfig } from '../schema';
 import { dropPostgresDatabase, ensurePostgresDatabase } from '../sql';
-import { DEMO_NOW } from './fixture';
+import { DEMO_NOW, DEMO_PASSWORD } from './fixture';
 
 /** The engines the integration suite runs on: PGlite always, PostgreSQL when PG_URL is set. */
 export type Backend = 'pglite' | 'postgres';
@@ -14,12 +15,20 @@ export const BACKENDS: Backend[] = process.env.PG_URL ? ['pglite', 'postgres'] :
 
 export interface TestChain extends ChainHandle {
   config: SitesConfig;
-  /** POSTs a GraphQL request to the gateway (or the one at `url`) and returns the parsed body. */
-  query<T = any>(query: string, variables?: Record<string, unknown>, url?: string): Promise<{ data?: T; errors?: any[] }>;
+  /**
+   * POSTs a GraphQL request to the gateway (or the one at `url`) and returns
+   * the parsed body: as the manager `quanly` unless `as` names another demo
+   * account (`thuthu_q3`), or is null for an anonymous caller.
+   */
+  query<T = any>(query: string, variables?: Record<string, unknown>, url?: string, as?: string | null): Promise<{ data?: T; errors?: any[] }>;
+  /** A bearer token of demo account `username` (logged in once per chain). */
+  token(username: string): Promise<string>;
   /** Value of a counter in a process's /metrics, summed over series matching `labels`. */
   metric(url: string, name: string, labels?: Record<string, string>): Promise<number>;
-  /** POSTs to a site's participant endpoint `/tx/<action>`. */
+  /** POSTs to a site's participant endpoint `/tx/<action>`, signed. */
   tx<T = any>(siteId: string, action: string, body?: unknown): Promise<T>;
+  /** `fetch` signed with the chain's secret, for a request straight to a site (sites refuse unsigned ones with 401). */
+  siteFetch(url: string, init?: RequestInit): Promise<Response>;
   /** Stops everything and removes the data it made. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -34,8 +43,26 @@ function postgresUrl(db: string): string {
   return url.toString();
 }
 
+// Sites seeded at start (the PostgreSQL backend) give the demo staff accounts this password; the PGlite template has it too.
+process.env.LIBFED_DEMO_PASSWORD = DEMO_PASSWORD;
+
+/** Logs a demo account in; a failed login fails the test that needed it, with the gateway's words. */
+async function login(gatewayUrl: string, username: string): Promise<string> {
+  const response = await fetch(gatewayUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', variables: { u: username, p: DEMO_PASSWORD } }),
+  });
+  const body = (await response.json()) as { data?: { login?: { token: string } }; errors?: unknown[] };
+  if (!body.data?.login) throw new Error(`login as ${username} failed: ${JSON.stringify(body.errors)}`);
+  return body.data.login.token;
+}
+
 /** Starts the chain as real processes on port 0 over fresh copies of the demo data. */
-export async function startTestChain(backend: Backend, options: { siteTimeoutMs?: number; gatewayArgs?: string[]; gatewayArgsFor?: (i: number) => string[]; gateways?: number } = {}): Promise<TestChain> {
+export async function startTestChain(
+  backend: Backend,
+  options: { siteTimeoutMs?: number; gatewayArgs?: string[]; gatewayArgsFor?: (i: number) => string[]; gateways?: number; siteSecrets?: string[]; gatewaySecrets?: string[] } = {},
+): Promise<TestChain> {
   const dir = mkdtempSync(join(tmpdir(), 'libfed-test-'));
   const config = baseConfig();
   const databases: string[] = [];
@@ -69,19 +96,28 @@ export async function startTestChain(backend: Backend, options: { siteTimeoutMs?
     throw error;
   }
   let closing: Promise<void> | undefined;
+  const tokens = new Map<string, Promise<string>>();
+  const token = (username: string): Promise<string> => {
+    if (!tokens.has(username)) tokens.set(username, login(chain.gatewayUrl, username));
+    return tokens.get(username)!;
+  };
+  const siteFetch = (url: string, init: RequestInit = {}) => fetch(url, signFetch(chain.siteSecrets[0], url, init));
   return {
     ...chain,
     config,
-    async query(query, variables, url) {
+    siteFetch,
+    async query(query, variables, url, as = 'quanly') {
+      const authorization: Record<string, string> = as === null ? {} : { authorization: `Bearer ${await token(as)}` };
       const response = await fetch(url ?? chain.gatewayUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...authorization },
         body: JSON.stringify({ query, variables }),
       });
       return (await response.json()) as any;
     },
+    token,
     async tx(siteId, action, body = {}) {
-      const response = await fetch(`${chain.sites.get(siteId)!.url}/tx/${action}`, {
+      const response = await siteFetch(`${chain.sites.get(siteId)!.url}/tx/${action}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
@@ -89,7 +125,8 @@ export async function startTestChain(backend: Backend, options: { siteTimeoutMs?
       return (await response.json()) as any;
     },
     async metric(url, name, labels = {}) {
-      const text = await (await fetch(new URL('/metrics', url))).text();
+      // Signed: a site's /metrics is not open (a gateway ignores the headers).
+      const text = await (await siteFetch(new URL('/metrics', url).toString())).text();
       let total = 0;
       for (const line of text.split('\n')) {
         const m = line.match(/^(\w+)(\{[^}]*\})? ([\d.e+-]+)$/);

@@ -55,10 +55,11 @@ describe('idempotent mutations through two gateways', () => {
   });
 
   it('takes the key from an Idempotency-Key header too, one key per mutation field', async () => {
+    const authorization = `Bearer ${await chain.token('thuthu_q3')}`;
     const post = (url: string) =>
       fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': 'header-key-7' },
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'header-key-7', authorization },
         body: JSON.stringify({ query: `mutation { a: registerReader(input: { name: "Phan Văn Đầu", branchId: "Q3" }) { id } b: registerReader(input: { name: "Phan Văn Đuôi", branchId: "Q3" }) { id } }` }),
       }).then((r) => r.json() as Promise<any>);
     const first = await post(a);

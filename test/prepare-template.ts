@@ -1,7 +1,7 @@
 import { loadSites } from '../schema';
 import { migrate, openSiteDatabase } from '../sql';
-import { generateDemoData, loadDemoData } from '../sql/seed';
-import { DEMO_NOW, demoBranches } from './fixture';
+import { generateDemoData, loadDemoData, loadDemoStaff } from '../sql/seed';
+import { DEMO_NOW, DEMO_PASSWORD, demoBranches } from './fixture';
 
 /**
  * `tsx test/prepare-template.ts DIR`: migrated, seeded PGlite data dirs for every
@@ -15,6 +15,7 @@ async function main(dir: string): Promise<void> {
       const db = await openSiteDatabase(site, dir);
       await migrate(db, site.id);
       await loadDemoData(db, site.id, data);
+      await loadDemoStaff(db, config.sites.map((s) => s.id), DEMO_PASSWORD);
       await db.close();
     }),
   );

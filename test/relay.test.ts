@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,7 +57,7 @@ describe('Relay pagination against the gateway\'s schema', () => {
 
   beforeAll(async () => {
     // No site needs to answer: introspection is the gateway's own.
-    gateway = await startGateway({ config: loadSites(join(ROOT, 'schema', 'sites.yaml')), cache: false, recoveryIntervalMs: 60_000, log: pino({ level: 'silent' }) });
+    gateway = await startGateway({ config: loadSites(join(ROOT, 'schema', 'sites.yaml')), siteSecrets: [randomBytes(32).toString('hex')], jwtSecret: randomBytes(32).toString('hex'), cache: false, recoveryIntervalMs: 60_000, log: pino({ level: 'silent' }) });
     const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: getIntrospectionQuery() }) });
     schema = printSchema(buildClientSchema(((await response.json()) as { data: never }).data));
   }, 60_000);

@@ -1,5 +1,6 @@
 import { Coordinator, CoordinatorCrashed, LocalWaitForGraph, planMutation, type CrashPoint, type PlanningContext, type TxPlan } from '../gateway/coordinator';
 import { birthSite, HttpParticipantClient } from '../contracts';
+import { requestSigner } from '../platform';
 import type { DemoData } from '../sql/seed';
 import { demoData, loanId } from './fixture';
 import { BACKENDS, startTestChain, type TestChain } from './harness';
@@ -32,7 +33,7 @@ describe.each(BACKENDS)('write path on %s', (backend) => {
     return r.id;
   };
   const sites = () => [...chain.sites.keys()];
-  const client = () => new HttpParticipantClient([...chain.sites].map(([id, s]) => ({ id, url: s.url })), 3000);
+  const client = () => new HttpParticipantClient({ sites: [...chain.sites].map(([id, s]) => ({ id, url: s.url })), timeoutMs: 3000, sign: requestSigner(chain.siteSecrets[0]) });
   const coordinator = (o: { crashAt?: CrashPoint; waitFor?: LocalWaitForGraph; sequentialPrepare?: { order: string[]; gapMs: number }; lockWaitMs?: number } = {}) =>
     new Coordinator({ client: client(), waitFor: o.waitFor ?? new LocalWaitForGraph(), preparedTtlMs: TTL_MS, lockWaitMs: o.lockWaitMs ?? 8000, ...o });
   const planning = (): PlanningContext => ({
@@ -283,7 +284,7 @@ describe.each(BACKENDS)('write path on %s', (backend) => {
     const perSite = async () =>
       Promise.all(
         sites().map(async (s) => {
-          const res = await fetch(`${chain.sites.get(s)!.url}/catalog`, {
+          const res = await chain.siteFetch(`${chain.sites.get(s)!.url}/catalog`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ query: `{ book(isbn: "${isbn}") { title version } }` }),

@@ -20,7 +20,7 @@ describe('httpFailure, the answer listen gives when a handler fails', () => {
   it('answers a body over the limit with 413 QUERY_TOO_COMPLEX, naming the limit', async () => {
     const res = await post('/big', 'more than four bytes');
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ errors: [{ message: 'the request body is over the 4-byte limit', extensions: { code: 'QUERY_TOO_COMPLEX' } }] });
+    expect(await res.json()).toEqual({ errors: [{ message: 'the request body is over the 4-byte limit', extensions: { code: 'QUERY_TOO_COMPLEX', limit: 'bodyBytes', max: 4 } }] });
   });
 
   it('answers any other failure with 500 INTERNAL_SERVER_ERROR and no internals', async () => {

@@ -5,6 +5,7 @@ import {
   ParticipantFailed,
   ParticipantUnreachable,
   type Applied,
+  type AuditEntry,
   type Decision,
   type Idempotency,
   type LocalResult,
@@ -20,6 +21,8 @@ import type { TxInfo, WaitForGraph } from './waitfor';
 export interface TxPlan {
   ops: Map<string, Operation[]>;
   commitSite: string;
+  /** The branch the mutation acts at — the only one where a librarian may do it; none for chain-wide writes (managers only). */
+  actsAt?: string | null;
   /** Entity cache lines (`Type:key`) whose cached answers the mutation makes stale (docs/ARCHITECTURE.md §5). */
   lines: string[];
   /** A copy or reader that the mutation moves, and its new site: the gateway remembers it at once. */
@@ -93,13 +96,14 @@ export class Coordinator {
    * and its commit site; `outcome` tells later), or DUPLICATE_REQUEST when the
    * idempotency key was already committed at the commit point.
    */
-  async run(plan: TxPlan, gid = this.newGid(plan.commitSite), idempotency?: Idempotency): Promise<Applied[]> {
+  /** `audit`: the mutation's audit line, written by the deciding commit together with its effect. */
+  async run(plan: TxPlan, gid = this.newGid(plan.commitSite), idempotency?: Idempotency, audit?: AuditEntry): Promise<Applied[]> {
     const tx: TxInfo = { gid, startedAt: this.o.clock(), prepared: false };
     const view: TxView = { gid, phase: 'preparing', sites: [...plan.ops.keys()], commitSite: plan.commitSite, startedAt: new Date(tx.startedAt).toISOString() };
     this.inFlight.set(gid, view);
     try {
-      if (plan.ops.size === 1) return await this.oneSite(tx, plan, idempotency);
-      return await this.twoPhase(tx, plan, view, idempotency);
+      if (plan.ops.size === 1) return await this.oneSite(tx, plan, idempotency, audit);
+      return await this.twoPhase(tx, plan, view, idempotency, audit);
     } finally {
       this.inFlight.delete(gid);
       await this.bookkeeping(() => this.o.waitFor.forget(gid));
@@ -119,9 +123,9 @@ export class Coordinator {
     }
   }
 
-  private async oneSite(tx: TxInfo, plan: TxPlan, idempotency?: Idempotency): Promise<Applied[]> {
+  private async oneSite(tx: TxInfo, plan: TxPlan, idempotency?: Idempotency, audit?: AuditEntry): Promise<Applied[]> {
     const [site, ops] = [...plan.ops][0];
-    const result = await this.decideAt(tx, site, 'local', { gid: tx.gid, ops, lines: plan.lines, idempotency }, this.o.clock() + this.o.lockWaitMs);
+    const result = await this.decideAt(tx, site, 'local', { gid: tx.gid, ops, lines: plan.lines, idempotency, audit }, this.o.clock() + this.o.lockWaitMs);
     if ('outcome' in result) return result.applied;
     throw refusal(result);
   }
@@ -147,7 +151,7 @@ export class Coordinator {
     }
   }
 
-  private async twoPhase(tx: TxInfo, plan: TxPlan, view: TxView, idempotency?: Idempotency): Promise<Applied[]> {
+  private async twoPhase(tx: TxInfo, plan: TxPlan, view: TxView, idempotency?: Idempotency, audit?: AuditEntry): Promise<Applied[]> {
     const participants = [...plan.ops.keys()].filter((s) => s !== plan.commitSite);
     // One lock-wait budget for the whole transaction (phase 1 and the commit point's call), and
     // a deadline past it: no participant is presumed abandoned while its coordinator may still
@@ -166,7 +170,7 @@ export class Coordinator {
       this.crashIf('after-prepare');
       // The decision: the commit point's local commit writes COMMITTED(gid), or nothing.
       view.phase = 'deciding';
-      decided = await this.decideAt(tx, plan.commitSite, 'commit-point', { gid: tx.gid, ops: plan.ops.get(plan.commitSite)!, lines: plan.lines, idempotency }, waitUntil);
+      decided = await this.decideAt(tx, plan.commitSite, 'commit-point', { gid: tx.gid, ops: plan.ops.get(plan.commitSite)!, lines: plan.lines, idempotency, audit }, waitUntil);
       if (!('outcome' in decided)) throw refusal(decided);
     } catch (error) {
       if (error instanceof CoordinatorCrashed) throw error;

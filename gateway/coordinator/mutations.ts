@@ -1,5 +1,5 @@
 import { libfedError, MAX_ID_LENGTH, SITE_ID } from '../../schema';
-import { staleLines, type Located, type Operation, type ParticipantClient } from '../../contracts';
+import { hashPassword, staleLines, USERNAME_PATTERN, type Located, type Operation, type ParticipantClient } from '../../contracts';
 import type { TxPlan } from './coordinator';
 
 /**
@@ -59,10 +59,11 @@ export async function locate(ctx: PlanningContext, entity: 'Copy' | 'Reader', id
   throw libfedError('NOT_FOUND', `${entity === 'Copy' ? 'copy' : 'reader'} ${id} does not exist`);
 }
 
-function plan(entries: [string, Operation][], commitSite: string): TxPlan {
+/** `actsAt`: the branch the mutation acts at, the only one where a librarian may do it; null for chain-wide writes. */
+function plan(entries: [string, Operation][], commitSite: string, actsAt: string | null): TxPlan {
   const ops = new Map<string, Operation[]>();
   for (const [site, op] of entries) ops.set(site, [...(ops.get(site) ?? []), op]);
-  return { ops, commitSite, lines: staleLines(entries.map(([, op]) => op)) };
+  return { ops, commitSite, actsAt, lines: staleLines(entries.map(([, op]) => op)) };
 }
 
 async function loanSite(ctx: PlanningContext, loanId: string) {
@@ -85,6 +86,8 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
         [copy.site, { kind: 'loan.open', copyId: id(args, 'copyId'), readerId: id(args, 'readerId'), at: at.toISOString(), dueAt: dueAt.toISOString() }],
       ],
       copy.site,
+      // A librarian lends the copies of their own branch, to readers of any branch.
+      copy.site,
     );
   },
   async returnCopy(ctx, args) {
@@ -98,6 +101,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
         [reader.site, { kind: 'reader.releaseLoan', readerId: loan.readerId }],
       ],
       site,
+      site,
     );
   },
   async renewLoan(ctx, args) {
@@ -105,7 +109,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     const { site } = await loanSite(ctx, loanId);
     const now = ctx.now();
     const dueAt = new Date(now.getTime() + ctx.loanDays * DAY_MS).toISOString();
-    return plan([[site, { kind: 'loan.renew', loanId, now: now.toISOString(), dueAt }]], site);
+    return plan([[site, { kind: 'loan.renew', loanId, now: now.toISOString(), dueAt }]], site, site);
   },
   async transferCopy(ctx, args) {
     const copyId = id(args, 'copyId');
@@ -119,16 +123,17 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     const born = ctx.birthSite(copyId);
     // docs/ARCHITECTURE.md §3 rule 4: the birth site learns the new place in the same transaction.
     if (born) entries.push([born, { kind: 'location.set', entity: 'Copy', id: copyId, site: to }]);
-    return { ...plan(entries, to), moved: { id: copyId, site: to } };
+    // Out of the branch that has it now.
+    return { ...plan(entries, to, copy.site), moved: { id: copyId, site: to } };
   },
   async addCopy(ctx, args) {
     const site = branch(ctx, str(args, 'branchId'));
-    return plan([[site, { kind: 'copy.add', isbn: str(args, 'isbn', 20), branchId: site }]], site);
+    return plan([[site, { kind: 'copy.add', isbn: str(args, 'isbn', 20), branchId: site }]], site, site);
   },
   async registerReader(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const site = branch(ctx, str(input, 'branchId'));
-    return plan([[site, { kind: 'reader.register', name: str(input, 'name'), branchId: site }]], site);
+    return plan([[site, { kind: 'reader.register', name: str(input, 'name'), branchId: site }]], site, site);
   },
   async moveReader(ctx, args) {
     const readerId = id(args, 'readerId');
@@ -142,13 +147,14 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     ];
     const born = ctx.birthSite(readerId);
     if (born) entries.push([born, { kind: 'location.set', entity: 'Reader', id: readerId, site: to }]);
-    return { ...plan(entries, to), moved: { id: readerId, site: to } };
+    // A librarian moves the readers registered at their own branch.
+    return { ...plan(entries, to, reader.site), moved: { id: readerId, site: to } };
   },
   // Replicated tables: read one, write all, in one transaction over every site.
   async addBook(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const op: Operation = { kind: 'book.add', isbn: str(input, 'isbn', 20), title: str(input, 'title'), author: str(input, 'author') };
-    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
+    return writeAll(ctx, op);
   },
   async updateBook(ctx, args) {
     const input = (args.input ?? {}) as Args;
@@ -158,16 +164,61 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
       title: input.title == null ? undefined : str(input, 'title'),
       author: input.author == null ? undefined : str(input, 'author'),
     };
-    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
+    return writeAll(ctx, op);
   },
   async addBranch(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const id = str(input, 'id', 10);
     if (!SITE_ID.test(id)) throw libfedError('BAD_USER_INPUT', `branch id must be an upper-case letter then up to 7 letters or digits, got "${id}"`);
     const op: Operation = { kind: 'branch.add', id, name: str(input, 'name'), address: str(input, 'address') };
-    return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0]);
+    return writeAll(ctx, op);
   },
 };
+
+/** A write of a replicated table: every site, in one transaction; chain-wide, so managers only. */
+function writeAll(ctx: PlanningContext, op: Operation): TxPlan {
+  return plan(ctx.siteIds.map((s) => [s, op]), ctx.siteIds[0], null);
+}
+
+const MIN_PASSWORD = 10;
+const MAX_PASSWORD = 200;
+
+/** A new password, hashed here: the sites and the coordinator's log only ever see its hash. */
+async function passwordHash(args: Args, name: string): Promise<string> {
+  const password = args[name];
+  if (typeof password !== 'string' || [...password].length < MIN_PASSWORD || password.length > MAX_PASSWORD) {
+    throw libfedError('BAD_USER_INPUT', `${name} must be ${MIN_PASSWORD} to ${MAX_PASSWORD} characters`, { argument: name, min: MIN_PASSWORD, max: MAX_PASSWORD });
+  }
+  return hashPassword(password);
+}
+
+function username(args: Args, name: string): string {
+  const value = str(args, name, 64);
+  if (!USERNAME_PATTERN.test(value)) throw libfedError('BAD_USER_INPUT', `${name} must be 3 to 64 lower-case letters, digits, dots, dashes or underscores, got "${value}"`, { argument: name });
+  return value;
+}
+
+/** Staff accounts: a replicated table, written like the catalogue. */
+const STAFF_PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxPlan>> = {
+  async createStaffAccount(ctx, args) {
+    const input = (args.input ?? {}) as Args;
+    const role = input.role === 'THUTHU' || input.role === 'QUANLY' ? input.role : undefined;
+    if (!role) throw libfedError('BAD_USER_INPUT', `role must be THUTHU or QUANLY`, { argument: 'role' });
+    const branchId = input.branchId == null ? null : branch(ctx, str(input, 'branchId'));
+    if ((role === 'THUTHU') !== (branchId !== null)) {
+      throw libfedError('BAD_USER_INPUT', role === 'THUTHU' ? 'a librarian (THUTHU) needs a branchId' : 'a manager (QUANLY) works chain-wide: leave branchId out', { argument: 'branchId' });
+    }
+    return writeAll(ctx, { kind: 'staff.add', username: username(input, 'username'), passwordHash: await passwordHash(input, 'password'), role, branchId });
+  },
+  async setStaffAccountDisabled(ctx, args) {
+    if (typeof args.disabled !== 'boolean') throw libfedError('BAD_USER_INPUT', 'disabled must be true or false', { argument: 'disabled' });
+    return writeAll(ctx, { kind: 'staff.update', username: username(args, 'username'), disabled: args.disabled });
+  },
+  async resetStaffPassword(ctx, args) {
+    return writeAll(ctx, { kind: 'staff.update', username: username(args, 'username'), passwordHash: await passwordHash(args, 'password') });
+  },
+};
+Object.assign(PLANNERS, STAFF_PLANNERS);
 
 export function planMutation(ctx: PlanningContext, field: string, args: Args): Promise<TxPlan> {
   const planner = PLANNERS[field];

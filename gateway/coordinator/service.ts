@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { libfedError, MAX_IDEMPOTENCY_KEY_LENGTH as MAX_KEY_LENGTH } from '../../schema';
-import type { MutationResult, MutationRunner } from '../router';
+import type { MutationResult, MutationRunner, RequestContext } from '../router';
+import { ANONYMOUS, type Caller } from '../auth/caller';
+import { branchRefusal } from '../auth/policy';
+import type { LoginService } from '../auth/login';
+import type { AuditTrail } from './audit';
 import { ParticipantFailed, ParticipantUnreachable, type Decision, type Idempotency, type ParticipantClient } from '../../contracts';
 import { Coordinator, type TxView } from './coordinator';
 import { planMutation, type PlanningContext } from './mutations';
@@ -29,7 +33,16 @@ export interface MutationServiceOptions {
   client: ParticipantClient;
   waitFor: WaitForGraph;
   log: Logger;
+  /** Where every mutation's audit line goes (a committed one's rides with its commit); without one, only the log has them. */
+  audit?: AuditTrail;
+  /** Answers `login`; a gateway without one has no logins. */
+  login?: LoginService;
   sleep?: (ms: number) => Promise<void>;
+}
+
+/** The caller the request's context names; a context without one (an internal read) is anonymous. */
+function callerOf(context: RequestContext): Caller {
+  return (context.caller as Caller | undefined) ?? ANONYMOUS;
 }
 
 
@@ -55,43 +68,51 @@ export class MutationService implements MutationRunner {
    * decides which; nothing that fails after it (the cache, the wait-for graph)
    * turns a commit into an error.
    */
-  async run(field: string, args: Record<string, unknown>, key?: string): Promise<MutationResult> {
-    if (key === undefined) return this.runOnce(field, args);
+  async run(field: string, args: Record<string, unknown>, key?: string, context: RequestContext = {}): Promise<MutationResult> {
+    const caller = callerOf(context);
+    if (key === undefined) return this.runOnce(field, args, caller);
     // A retry that arrives while the first attempt still runs here waits for it, rather than racing it
     // (its outcome is not recorded yet, so the key lookup would not find it).
     const running = this.running.get(key);
-    if (running) return running.then(() => this.runOnce(field, args, key));
-    const attempt = this.runOnce(field, args, key).finally(() => this.running.delete(key));
+    if (running) return running.then(() => this.runOnce(field, args, caller, key));
+    const attempt = this.runOnce(field, args, caller, key).finally(() => this.running.delete(key));
     this.running.set(key, attempt.catch(() => undefined));
     return attempt;
   }
 
-  private async runOnce(field: string, args: Record<string, unknown>, key?: string): Promise<MutationResult> {
+  private async runOnce(field: string, args: Record<string, unknown>, caller: Caller, key?: string): Promise<MutationResult> {
     const started = Date.now();
     const idempotency = key === undefined ? undefined : idempotencyOf(field, args, key);
     let gid: string | undefined;
     let sites: string[] = [];
     /** Set once the plan went to the coordinator: from then on an unexplained failure may hide a commit. */
     let handedOver = false;
-    const audit = (outcome: string, extra: Record<string, unknown> = {}) =>
-      this.o.log.info({ audit: true, mutation: field, args, idempotencyKey: key, gid, sites, outcome, ms: Date.now() - started, ...extra }, `mutation ${outcome.toLowerCase()}`);
+    /** The log line of every outcome, and the durable audit line of every outcome but a commit (whose line commits with it). */
+    const audit = async (outcome: string, extra: { code?: string; firstGid?: string; refusedWith?: string } = {}) => {
+      this.o.log.info({ audit: true, mutation: field, user: caller.username, role: caller.role, idempotencyKey: key, gid, sites, outcome, ms: Date.now() - started, ...extra }, `mutation ${outcome.toLowerCase()}`);
+      if (outcome !== 'COMMITTED') await this.o.audit?.record(this.o.audit.entry(caller, field, args, sites, outcome, extra.code ?? extra.refusedWith ?? null, gid ?? extra.firstGid ?? null));
+    };
     try {
       // A retry of a request that already committed answers its first outcome.
       const first = idempotency && (await this.firstOutcome(idempotency));
       if (first) {
-        audit('REPLAYED', { firstGid: first.gid });
+        await audit('REPLAYED', { firstGid: first.gid });
         return first;
       }
       const plan = await planMutation(this.o.planning, field, args);
-      gid = this.o.coordinator.newGid(plan.commitSite);
       sites = [...plan.ops.keys()];
+      // Planning only read; a librarian may act only at their own branch, checked before anything is written.
+      const refused = branchRefusal(caller, field, plan.actsAt);
+      if (refused) throw refused;
+      gid = this.o.coordinator.newGid(plan.commitSite);
       handedOver = true;
-      const applied = await this.o.coordinator.run(plan, gid, idempotency);
+      const entry = this.o.audit?.entry(caller, field, args, sites, 'COMMITTED', null, gid);
+      const applied = await this.o.coordinator.run(plan, gid, idempotency, entry);
       const committedAt = Date.now();
       await this.invalidate(plan.lines, committedAt);
       const entity = applied.find((a) => a.entity)?.entity;
       if (!entity) throw new Error(`mutation ${field} produced no entity to answer with`);
-      audit('COMMITTED');
+      await audit('COMMITTED');
       return { key: entity.id, gid, moved: plan.moved };
     } catch (error) {
       const e = this.coded(error, handedOver, gid);
@@ -100,15 +121,15 @@ export class MutationService implements MutationRunner {
       if (idempotency && code !== 'TX_IN_DOUBT' && code !== 'INTERNAL_SERVER_ERROR') {
         const first = await this.firstOutcome(idempotency).catch(() => undefined);
         if (first) {
-          audit('REPLAYED', { firstGid: first.gid, refusedWith: code });
+          await audit('REPLAYED', { firstGid: first.gid, refusedWith: code });
           return first;
         }
       }
       if (code === 'DUPLICATE_REQUEST') {
-        audit('IN_DOUBT', { code });
+        await audit('IN_DOUBT', { code });
         throw libfedError('TX_IN_DOUBT', `a request with idempotency key "${key}" committed, but its outcome could not be read; retry with the same key`, { gid });
       }
-      audit(code === 'TX_IN_DOUBT' ? 'IN_DOUBT' : 'ABORTED', { code });
+      await audit(code === 'TX_IN_DOUBT' ? 'IN_DOUBT' : code.startsWith('FORBIDDEN') ? 'FORBIDDEN' : 'REFUSED', { code });
       throw e;
     }
   }
@@ -175,8 +196,14 @@ export class MutationService implements MutationRunner {
     return { key: found.entity.id, gid: found.gid };
   }
 
-  view(field: string, args: Record<string, unknown>): Promise<unknown> {
+  view(field: string, args: Record<string, unknown>, context: RequestContext = {}): Promise<unknown> {
     switch (field) {
+      case 'login':
+        if (!this.o.login) throw libfedError('FORBIDDEN', 'this gateway has no staff logins');
+        return this.o.login.login(String(args.username ?? ''), String(args.password ?? ''), String(context.clientAddress ?? 'unknown'));
+      case 'auditLog':
+        if (!this.o.audit) throw libfedError('FORBIDDEN', 'this gateway keeps no audit trail');
+        return this.o.audit.page(args);
       case 'transactions':
         return this.transactions();
       case 'transaction':

@@ -1,7 +1,7 @@
 export { SubgraphSource, type SubgraphSourceOptions } from './source';
 export { FragmentRouter, type FragmentRouterOptions } from './router';
 export { CachedReads, type EntityCache, type Reads } from './cached';
-export { CoordinatedMutations, type MutationRunner, type MutationResult } from './mutations';
+export { CoordinatedMutations, type MutationRunner, type MutationResult, type RequestContext } from './mutations';
 export { lruLocations, type Locations, type LruLocationsOptions } from './locations';
 export { HttpSiteClient, SiteHealth, SiteUnavailable, type SiteClient, type SubgraphRequest, type SubgraphResponse } from './sites';
 export { planFetch, UnroutableFetch } from './plan';

@@ -13,11 +13,14 @@ export interface MutationResult {
   moved?: { id: string; site: string };
 }
 
+/** Who sent the request, as the gateway's context carries it (the runner authorizes, the router does not). */
+export type RequestContext = Record<string, unknown>;
+
 export interface MutationRunner {
   /** `idempotencyKey`: a retry with the same key answers the first outcome instead of doing the work again. */
-  run(field: string, args: Record<string, unknown>, idempotencyKey?: string): Promise<MutationResult>;
-  /** The coordinator's own views (`@coordinatorView` fields: `transactions`, `transaction(gid)`), answered by the gateway. */
-  view(field: string, args: Record<string, unknown>): Promise<unknown>;
+  run(field: string, args: Record<string, unknown>, idempotencyKey: string | undefined, context: RequestContext): Promise<MutationResult>;
+  /** The gateway's own fields (`@coordinatorView`: `transactions`, `transaction(gid)`, `auditLog`, `login`). */
+  view(field: string, args: Record<string, unknown>, context: RequestContext): Promise<unknown>;
 }
 
 export interface CoordinatedMutationsOptions {
@@ -38,12 +41,12 @@ export interface CoordinatedMutationsOptions {
 export class CoordinatedMutations {
   constructor(private readonly o: CoordinatedMutationsOptions) {}
 
-  async run(fields: MutationFieldPlan[], variables: Json, header?: string): Promise<SubgraphResponse> {
+  async run(fields: MutationFieldPlan[], variables: Json, context: RequestContext, header?: string): Promise<SubgraphResponse> {
     const data: Json = {};
     const errors: SubgraphError[] = [];
     for (const f of fields) {
       // An `Idempotency-Key` header names the whole operation; each field gets its own key from it.
-      const answer = await this.field(f, variables, header === undefined ? undefined : `${header}#${f.key}`);
+      const answer = await this.field(f, variables, context, header === undefined ? undefined : `${header}#${f.key}`);
       data[f.key] = answer.value;
       errors.push(...answer.errors);
     }
@@ -51,18 +54,19 @@ export class CoordinatedMutations {
   }
 
   /** A `@coordinatorView` root field, answered by the gateway's coordinator. */
-  async view(plan: RootFieldPlan, variables: Json): Promise<SubgraphResponse> {
-    const report = await this.o.runner.view(plan.field.name.value, argumentValues(plan.field, variables));
+  async view(plan: RootFieldPlan, variables: Json, context: RequestContext): Promise<SubgraphResponse> {
+    const report = await this.o.runner.view(plan.field.name.value, argumentValues(plan.field, variables), context);
     return { data: { [plan.key]: project(report, plan.field.selectionSet, new Map()) } };
   }
 
-  private async field(f: MutationFieldPlan, variables: Json, headerKey?: string): Promise<{ value: unknown; errors: SubgraphError[] }> {
+  private async field(f: MutationFieldPlan, variables: Json, context: RequestContext, headerKey?: string): Promise<{ value: unknown; errors: SubgraphError[] }> {
+    if (f.view) return this.viewField(f, variables, context);
     let result: MutationResult;
     try {
       const args = argumentValues(f.field, variables);
       // The argument wins over the header.
       const key = typeof args.idempotencyKey === 'string' ? args.idempotencyKey : headerKey;
-      result = await this.o.runner.run(f.field.name.value, args, key);
+      result = await this.o.runner.run(f.field.name.value, args, key, context);
     } catch (error) {
       const e = error as GraphQLError;
       if (!e.extensions?.code) throw error;
@@ -75,6 +79,18 @@ export class CoordinatedMutations {
     if (read.kind === 'failed') read = await this.readBack(f, variables, result.key);
     if (read.kind === 'read') return { value: read.value, errors: [] };
     return { value: null, errors: [committedReadFailed(f.key, result, read.cause)] };
+  }
+
+  /** A mutation the gateway answers itself (`login`): its answer, or its coded error at the field's path. */
+  private async viewField(f: MutationFieldPlan, variables: Json, context: RequestContext): Promise<{ value: unknown; errors: SubgraphError[] }> {
+    try {
+      const report = await this.o.runner.view(f.field.name.value, argumentValues(f.field, variables), context);
+      return { value: project(report, f.field.selectionSet, new Map()), errors: [] };
+    } catch (error) {
+      const e = error as GraphQLError;
+      if (!e.extensions?.code) throw error;
+      return { value: null, errors: [{ message: e.message, path: [f.key], extensions: e.extensions }] };
+    }
   }
 
   /** The committed entity through the read path; anything short of the whole entity without errors is a failed read. */

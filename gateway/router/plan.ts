@@ -45,8 +45,10 @@ export interface EntityTypePlan {
 export interface MutationFieldPlan {
   key: string;
   field: FieldNode;
-  /** `query($__lf_key: ID!) { <key>: <readBack>(<arg>: $__lf_key) { ...the mutation's selection } }` */
+  /** `query($__lf_key: ID!) { <key>: <readBack>(<arg>: $__lf_key) { ...the mutation's selection } }`; none for a view. */
   readBackQuery: string;
+  /** A `@coordinatorView` mutation (`login`): the gateway answers it, nothing is read back. */
+  view?: boolean;
 }
 
 type FetchShape =
@@ -153,6 +155,7 @@ function planMutation(op: OperationDefinitionNode, fragments: Fragments, dist: S
   const fields = fieldsOf(op.selectionSet, fragments).map((field): MutationFieldPlan => {
     const rule = dist.mutations.get(field.name.value);
     if (!rule) throw new UnroutableFetch(`${dist.name} has no coordinated mutation ${field.name.value}`);
+    if (rule.kind === 'view') return { key: responseKey(field), field, readBackQuery: '', view: true };
     const readBack: FieldNode = {
       kind: Kind.FIELD,
       alias: { kind: Kind.NAME, value: responseKey(field) },

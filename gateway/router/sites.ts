@@ -1,4 +1,4 @@
-import { postJson, Unreachable } from '../../platform';
+import { postJson, Unreachable, type RequestSigner } from '../../platform';
 import type { Site, SubgraphName } from '../../schema';
 
 /** A subgraph request or answer as it travels between gateway and site. */
@@ -34,6 +34,8 @@ export interface SiteClient {
 
 export interface HttpSiteClientOptions {
   sites: readonly Pick<Site, 'id' | 'url'>[];
+  /** Signs every fetch: a site refuses an unsigned one with 401 (platform/signing.ts). */
+  sign: RequestSigner;
   /** A site that has not answered by then is treated as down for this request. */
   timeoutMs?: number;
   /** Called once per HTTP request, for per-site metrics. */
@@ -55,9 +57,11 @@ export class HttpSiteClient implements SiteClient {
     const started = performance.now();
     let ok = false;
     try {
-      const answer = await postJson(`${base}/${subgraph}`, request, this.timeoutMs).catch((error: unknown) => {
+      const answer = await postJson(`${base}/${subgraph}`, request, this.timeoutMs, {}, this.options.sign).catch((error: unknown) => {
         throw new SiteUnavailable(siteId, error instanceof Unreachable ? error.reason : (error as Error).message);
       });
+      // The site's UNAUTHENTICATED is about this gateway's secret, not the client's request: passing it on would mislead the client.
+      if (answer.status === 401) throw new SiteUnavailable(siteId, `it refused the gateway's signature (HTTP 401): ${answer.text.slice(0, 200)}`);
       let body: SubgraphResponse;
       try {
         body = JSON.parse(answer.text);

@@ -2,7 +2,7 @@ import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo
 import { dedupe, type Json } from './answers';
 import { CachedReads, type EntityCache, type Reads } from './cached';
 import { stripReserved } from './inject';
-import { CoordinatedMutations, type MutationRunner } from './mutations';
+import { CoordinatedMutations, type MutationRunner, type RequestContext } from './mutations';
 import { READ_BACK_KEY, type FetchPlan, type RootFieldPlan } from './plan';
 import { FragmentRouter, type FragmentRouterOptions } from './router';
 import type { SubgraphError, SubgraphResponse } from './sites';
@@ -40,7 +40,7 @@ export class SubgraphSource implements GraphQLDataSource {
         locations: o.locations,
         readBack: (f, variables, key) => {
           const plan = this.router.plan(f.readBackQuery) as Extract<FetchPlan, { kind: 'roots' }>;
-          return this.roots(plan.fields, { ...variables, [READ_BACK_KEY]: key });
+          return this.roots(plan.fields, { ...variables, [READ_BACK_KEY]: key }, {});
         },
       });
     }
@@ -49,18 +49,19 @@ export class SubgraphSource implements GraphQLDataSource {
   async process(options: GraphQLDataSourceProcessOptions): Promise<GatewayGraphQLResponse> {
     const plan = this.router.plan(options.request.query ?? '');
     const variables = withDefaults(plan, options.request.variables ?? {});
+    const context = contextOf(options);
     const result =
       plan.kind === 'entities'
         ? await this.reads.entities(plan, variables)
         : plan.kind === 'mutation'
-          ? await this.coordinator().run(plan.fields, variables, headerKey(options))
-          : await this.roots(plan.fields, variables);
+          ? await this.coordinator().run(plan.fields, variables, context, headerKey(options))
+          : await this.roots(plan.fields, variables, context);
     stripReserved(result.data);
     return result as GatewayGraphQLResponse;
   }
 
-  private async roots(fields: RootFieldPlan[], variables: Json): Promise<SubgraphResponse> {
-    const answers = await Promise.all(fields.map((f) => (f.rule.kind === 'coordinator' ? this.coordinator().view(f, variables) : this.reads.root(f, variables))));
+  private async roots(fields: RootFieldPlan[], variables: Json, context: RequestContext): Promise<SubgraphResponse> {
+    const answers = await Promise.all(fields.map((f) => (f.rule.kind === 'coordinator' ? this.coordinator().view(f, variables, context) : this.reads.root(f, variables))));
     const data: Json = {};
     const errors: SubgraphError[] = [];
     answers.forEach((answer, i) => {
@@ -84,6 +85,11 @@ export class SubgraphSource implements GraphQLDataSource {
 function withDefaults(plan: FetchPlan, variables: Json): Json {
   const missing = Object.keys(plan.defaults).filter((name) => !(name in variables));
   return missing.length ? { ...Object.fromEntries(missing.map((name) => [name, plan.defaults[name]])), ...variables } : variables;
+}
+
+/** The request's GraphQL context (who sent it); a health check or a fetch without one has none. */
+function contextOf(options: GraphQLDataSourceProcessOptions): RequestContext {
+  return 'context' in options && options.context ? (options.context as RequestContext) : {};
 }
 
 /** The client's `Idempotency-Key` HTTP header, if it sent one. */

@@ -3,3 +3,4 @@ export { siteFragment } from './model';
 export { DEFAULT_SEED, DEMO_SHAPE, generateDemoData, type DemoDataOptions } from './generate';
 export { isSeeded, loadDemoData } from './load';
 export { isbn13CheckDigit, isValidIsbn13 } from './isbn';
+export { demoStaff, loadDemoStaff } from './staff';

@@ -1,6 +1,7 @@
 import { describeIssues, isTxAction, TX_ACTIONS, type TxAction, type TxMessage, type TxReply } from '../../contracts';
 import type { SqlExecutor } from '../../sql';
-import { loanRow, locate } from './ops';
+import { readAudit, writeAudit } from './audit';
+import { loanRow, locate, staffAccount } from './ops';
 import type { Participant } from './participant';
 
 /**
@@ -15,8 +16,8 @@ type Handlers = { [A in TxAction]: (m: TxMessage<A>) => Promise<TxReply<A>> };
 
 function handlers(participant: Participant, db: SqlExecutor, siteId: string): Handlers {
   return {
-    local: (m) => participant.local(m.gid, m.ops, m.lines, m.idempotency),
-    'commit-point': (m) => participant.commitPoint(m.gid, m.ops, m.lines, m.idempotency),
+    local: (m) => participant.local(m.gid, m.ops, m.lines, m.idempotency, m.audit),
+    'commit-point': (m) => participant.commitPoint(m.gid, m.ops, m.lines, m.idempotency, m.audit),
     prepare: (m) => participant.prepare(m.gid, m.ops, m.commitSite, new Date(m.deadline), m.lines),
     commit: async (m) => ({ applied: await participant.commit(m.gid) }),
     abort: async (m) => ({ state: await participant.abort(m.gid) }),
@@ -31,6 +32,12 @@ function handlers(participant: Participant, db: SqlExecutor, siteId: string): Ha
     status: () => participant.status(),
     locate: (m) => locate(db, m.entity, m.id),
     loan: async (m) => ({ loan: await loanRow(db, siteId, m.id) }),
+    staff: async (m) => ({ account: await staffAccount(db, m.username) }),
+    audit: async (m) => {
+      await writeAudit(db, m.entry);
+      return { ok: true as const };
+    },
+    'audit-log': async (m) => ({ entries: await readAudit(db, m) }),
   };
 }
 

@@ -45,6 +45,9 @@ export function resources(op: Operation): string[] {
       return [`SACH:${op.isbn}`];
     case 'branch.add':
       return [`CHINHANH:${op.id}`];
+    case 'staff.add':
+    case 'staff.update':
+      return [`STAFF:${op.username}`];
   }
 }
 
@@ -123,6 +126,17 @@ export async function check(db: Db, site: string, op: Operation): Promise<Refusa
     case 'branch.add': {
       const b = await one(db, sql`SELECT MaCN FROM CHINHANH WHERE MaCN = ${op.id}`);
       return b ? refuse('ALREADY_EXISTS', `branch ${op.id} exists`) : null;
+    }
+    case 'staff.add': {
+      const a = await one(db, sql`SELECT username FROM libfed_staff WHERE username = ${op.username}`);
+      if (a) return refuse('ALREADY_EXISTS', `a staff account named ${op.username} exists; reset its password or enable it instead`);
+      if (op.branchId === null) return null;
+      const b = await one(db, sql`SELECT MaCN FROM CHINHANH WHERE MaCN = ${op.branchId}`);
+      return b ? null : refuse('UNKNOWN_BRANCH', `branch ${op.branchId} names no branch`);
+    }
+    case 'staff.update': {
+      const a = await one(db, sql`SELECT username FROM libfed_staff WHERE username = ${op.username}`);
+      return a ? null : refuse('NOT_FOUND', `no staff account named ${op.username}`);
     }
     case 'reader.register':
     case 'location.set':
@@ -219,6 +233,15 @@ export async function apply(db: Db, site: string, op: Operation): Promise<Applie
     case 'branch.add':
       await db.query(sql`INSERT INTO CHINHANH (MaCN, TenCN, DiaChi) VALUES (${op.id}, ${op.name}, ${op.address})`);
       return { entity: { type: 'Branch', id: op.id } };
+    case 'staff.add':
+      await db.query(sql`INSERT INTO libfed_staff (username, password_hash, role, branch_id) VALUES (${op.username}, ${op.passwordHash}, ${op.role}, ${op.branchId})`);
+      return { entity: { type: 'StaffAccount', id: op.username } };
+    case 'staff.update': {
+      const a = (await one<{ password_hash: string; disabled: number }>(db, sql`SELECT password_hash, disabled FROM libfed_staff WHERE username = ${op.username}`))!;
+      const disabled = op.disabled === undefined ? Number(a.disabled) : op.disabled ? 1 : 0;
+      await db.query(sql`UPDATE libfed_staff SET password_hash = ${op.passwordHash ?? a.password_hash}, disabled = ${disabled}, version = version + 1 WHERE username = ${op.username}`);
+      return { entity: { type: 'StaffAccount', id: op.username } };
+    }
   }
 }
 
@@ -239,4 +262,13 @@ export async function locate(db: Db, entity: 'Copy' | 'Reader', id: string): Pro
 export async function loanRow(db: Db, site: string, id: string): Promise<{ readerId: string; copyId: string; isbn: string | null; open: boolean } | null> {
   const loan = await openLoanOf(db, site, id);
   return loan ? { readerId: loan.reader_id, copyId: loan.copy_id, isbn: loan.isbn, open: loan.returned_at === null } : null;
+}
+
+/** A staff account with its password hash, for the gateway's login check only (never a subgraph field). */
+export async function staffAccount(db: Db, username: string): Promise<{ username: string; passwordHash: string; role: 'THUTHU' | 'QUANLY'; branchId: string | null; disabled: boolean } | null> {
+  const a = await one<{ username: string; password_hash: string; role: 'THUTHU' | 'QUANLY'; branch_id: string | null; disabled: number }>(
+    db,
+    sql`SELECT username, password_hash, role, branch_id, disabled FROM libfed_staff WHERE username = ${username}`,
+  );
+  return a ? { username: a.username, passwordHash: a.password_hash, role: a.role, branchId: a.branch_id, disabled: Number(a.disabled) === 1 } : null;
 }

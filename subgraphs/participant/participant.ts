@@ -1,5 +1,6 @@
 import { raw, sql, type SqlExecutor } from '../../sql';
-import type { Applied, Decision, Idempotency, InDoubt, LocalResult, Operation, Outcome, Vote } from '../../contracts';
+import type { Applied, AuditEntry, Decision, Idempotency, InDoubt, LocalResult, Operation, Outcome, Vote } from '../../contracts';
+import { writeAudit } from './audit';
 import { apply, check, refuse, resources, type Refusal } from './ops';
 
 /**
@@ -47,8 +48,8 @@ export class Participant {
    * point does: so `decide` can fence a request that arrives late (presumed
    * abort), and a retry with the same idempotency key finds the outcome.
    */
-  local(gid: string, ops: Operation[], lines: string[] = [], idempotency?: Idempotency): Promise<LocalResult> {
-    return this.commitPoint(gid, ops, lines, idempotency);
+  local(gid: string, ops: Operation[], lines: string[] = [], idempotency?: Idempotency, audit?: AuditEntry): Promise<LocalResult> {
+    return this.commitPoint(gid, ops, lines, idempotency, audit);
   }
 
   /**
@@ -57,9 +58,11 @@ export class Participant {
    * IS the global decision. A recoverer's ABORTED(gid) makes the insert fail;
    * so does a committed decision with the same idempotency key (DUPLICATE_REQUEST).
    */
-  async commitPoint(gid: string, ops: Operation[], lines: string[] = [], idempotency?: Idempotency): Promise<LocalResult> {
+  async commitPoint(gid: string, ops: Operation[], lines: string[] = [], idempotency?: Idempotency, audit?: AuditEntry): Promise<LocalResult> {
     const result = await this.guarded(gid, ops, async (tx) => {
       await this.recordDecision(tx, gid, 'COMMITTED', idempotency);
+      // The audit line of an allowed mutation commits with its effect, or not at all.
+      if (audit) await writeAudit(tx, { ...audit, gid, outcome: 'COMMITTED' });
       const applied = await this.checkAndApply(tx, gid, ops);
       const entity = applied.find((a) => a.entity)?.entity;
       if (entity) await tx.query(sql`UPDATE libfed_decision SET entity_type = ${entity.type}, entity_id = ${entity.id} WHERE gid = ${gid}`);

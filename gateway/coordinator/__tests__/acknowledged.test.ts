@@ -7,6 +7,9 @@ import type { Coordinator, TxPlan } from '../coordinator';
 import { LocalWaitForGraph } from '../waitfor';
 import { MutationService } from '../service';
 
+/** The callers here act as the manager: the role checks are the gateway's, tested in test/roles.test.ts. */
+const MANAGER = { caller: { username: 'quanly', role: 'QUANLY', branch: null } };
+
 /**
  * Chaos problem 1, "acknowledged means coherent": a gateway cut off from the
  * coherence directory committed a write and answered at once while another
@@ -77,7 +80,7 @@ describe('a write acknowledged by a gateway cut off from the directory', () => {
       waitFor: new LocalWaitForGraph(),
       log: pino({ level: 'silent' }),
     });
-    const answer = await service.run('addCopy', { isbn: '9786040000017', branchId: 'Q1' });
+    const answer = await service.run('addCopy', { isbn: '9786040000017', branchId: 'Q1' }, undefined, MANAGER);
     expect(answer.key).toBe('Q1-QS09999');
     // Acknowledged: B must not answer from what it held before the commit.
     await read();

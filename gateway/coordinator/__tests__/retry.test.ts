@@ -5,6 +5,9 @@ import type { Coordinator, TxPlan } from '../coordinator';
 import { MutationService } from '../service';
 import { LocalWaitForGraph } from '../waitfor';
 
+/** The callers here act as the manager: the role checks are the gateway's, tested in test/roles.test.ts. */
+const MANAGER = { caller: { username: 'quanly', role: 'QUANLY', branch: null } };
+
 /**
  * A client that times out and retries with the same idempotency key while its
  * first attempt is still running on this gateway: the retry waits for it and
@@ -43,8 +46,8 @@ describe('a keyed retry during its first attempt', () => {
       log: pino({ level: 'silent' }),
     });
     const args = { isbn: '9786040000017', branchId: 'Q1' };
-    const a = service.run('addCopy', args, 'k-1');
-    const b = service.run('addCopy', args, 'k-1');
+    const a = service.run('addCopy', args, 'k-1', MANAGER);
+    const b = service.run('addCopy', args, 'k-1', MANAGER);
     await new Promise((r) => setTimeout(r, 20));
     expect(runs).toBe(1);
     release();

@@ -1,5 +1,6 @@
 import { TX_ACTIONS, type TxAction } from '../../../contracts';
 import { randomBytes } from 'node:crypto';
+import { signFetch } from '../../../platform';
 import { dropPostgresDatabase, ensurePostgresDatabase, migrate, openPostgres, raw, sql, type SqlExecutor } from '../../../sql';
 import { startSiteServer, type SiteHandle } from '../../server';
 
@@ -29,6 +30,11 @@ const VALID: { [A in TxAction]: Record<string, unknown> } = {
   status: {},
   locate: { entity: 'Copy', id: 'Q1-QS00001' },
   loan: { id: 'Q1-00000001' },
+  staff: { username: 'quanly' },
+  audit: {
+    entry: { id: 'a-1', at: '2026-12-01T10:00:00.000Z', username: 'quanly', role: 'QUANLY', operation: 'addBook', arguments: '{}', branches: ['Q1'], gid: null, outcome: 'REFUSED', code: 'FORBIDDEN' },
+  },
+  'audit-log': { limit: 10 },
 };
 
 type Case = [name: string, action: string, body: unknown, field: string];
@@ -72,8 +78,11 @@ pgDescribe('a malformed /tx message', () => {
   const name = `libfed_malformed_${randomBytes(4).toString('hex')}`;
   let db: SqlExecutor;
   let site: SiteHandle;
+  const secret = randomBytes(32).toString('hex');
   const post = async (action: string, body: unknown) => {
-    const res = await fetch(`${site.url}/tx/${action}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    // Signed: these messages must reach the schema check, not stop at the signature check before it.
+    const url = `${site.url}/tx/${action}`;
+    const res = await fetch(url, signFetch(secret, url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) }));
     return { status: res.status, body: (await res.json()) as { error?: string } };
   };
   /** Every table a /tx message could change, counted. */
@@ -88,7 +97,7 @@ pgDescribe('a malformed /tx message', () => {
     url.pathname = `/${name}`;
     db = openPostgres(url.toString());
     await migrate(db, 'Q1');
-    site = await startSiteServer({ siteId: 'Q1', db });
+    site = await startSiteServer({ siteId: 'Q1', db, siteSecrets: [secret] });
   });
   afterAll(async () => {
     await site?.stop();

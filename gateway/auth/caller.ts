@@ -1,0 +1,22 @@
+/**
+ * Who sent a request (docs/ARCHITECTURE.md §6): anonymous, a librarian of one
+ * branch, or a manager. Read from the bearer token once per request, before
+ * anything is planned or read from the cache.
+ */
+export type Role = 'ANONYMOUS' | 'THUTHU' | 'QUANLY';
+
+export interface Caller {
+  username: string | null;
+  role: Role;
+  /** A librarian's branch; null for anyone else. */
+  branch: string | null;
+}
+
+export const ANONYMOUS: Caller = { username: null, role: 'ANONYMOUS', branch: null };
+
+/** What the gateway's GraphQL context carries for each request. */
+export interface GatewayContext {
+  caller: Caller;
+  /** The client's address, for login throttling. */
+  clientAddress: string;
+}

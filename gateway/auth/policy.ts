@@ -1,0 +1,110 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { getNamedType, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { libfedError } from '../../schema';
+import type { Caller, GatewayContext } from './caller';
+
+/**
+ * Who may read and write what (docs/ARCHITECTURE.md §6), checked on the
+ * whole operation before anything is planned, fetched or read from the
+ * cache — so a cached answer never reaches a caller who may not read it:
+ *
+ * - anonymous: the catalogue and availability (branches, books, copies and
+ *   their status), and `login`;
+ * - THUTHU (a librarian): reads everything but the managers' views; writes
+ *   the lending desk's mutations, at their own branch only (checked once the
+ *   mutation's branch is known: `branchRefusal`);
+ * - QUANLY (a manager): everything.
+ */
+const ANONYMOUS_FIELDS: Record<string, readonly string[] | '*'> = {
+  Query: ['branches', 'branch', 'book', 'books', 'copy'],
+  Mutation: ['login'],
+  Branch: '*',
+  Book: ['isbn', 'title', 'author', 'version', 'copies', 'availability'],
+  BookConnection: '*',
+  BookEdge: '*',
+  PageInfo: '*',
+  Copy: ['id', 'book', 'branch', 'status'],
+  BranchAvailability: '*',
+  Session: '*',
+  StaffAccount: [],
+};
+
+/** Fields only managers use: chain-wide operations, accounts, the audit trail. */
+const MANAGER_ONLY = new Set([
+  'Query.transactions',
+  'Query.auditLog',
+  'Query.staffAccounts',
+  'Query.staffAccount',
+  'Mutation.addBook',
+  'Mutation.updateBook',
+  'Mutation.addBranch',
+  'Mutation.createStaffAccount',
+  'Mutation.setStaffAccountDisabled',
+  'Mutation.resetStaffPassword',
+]);
+
+function allowed(caller: Caller, type: string, field: string): boolean {
+  if (field.startsWith('__') || type.startsWith('__')) return true;
+  if (caller.role === 'QUANLY') return true;
+  if (caller.role === 'THUTHU') return !MANAGER_ONLY.has(`${type}.${field}`);
+  const fields = ANONYMOUS_FIELDS[type];
+  return fields === '*' || (fields?.includes(field) ?? false);
+}
+
+/** The first field of `operation` (and the fragments it spreads) the caller may not use, as `Type.field`. */
+export function firstForbidden(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, caller: Caller): string | undefined {
+  const typeInfo = new TypeInfo(schema);
+  let denied: string | undefined;
+  // Every fragment of the document is checked, spread or not: a fragment that is not spread is a validation error anyway.
+  const parts = { ...document, definitions: document.definitions.filter((d) => d.kind !== 'OperationDefinition' || d === operation) };
+  visit(
+    parts,
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        const parent = typeInfo.getParentType();
+        if (denied || !parent) return;
+        if (!allowed(caller, getNamedType(parent).name, node.name.value)) denied = `${parent.name}.${node.name.value}`;
+      },
+    }),
+  );
+  return denied;
+}
+
+export function forbidden(caller: Caller, field: string) {
+  if (caller.role === 'ANONYMOUS') return libfedError('UNAUTHENTICATED', `${field} needs a staff login: log in with the login mutation and send Authorization: Bearer <token>`, { field });
+  return libfedError('FORBIDDEN', `a ${caller.role === 'THUTHU' ? 'librarian (THUTHU)' : 'caller'} may not use ${field}; it is for managers (QUANLY)`, { field });
+}
+
+/** A librarian's mutation that acts at another branch; managers act anywhere. */
+export function branchRefusal(caller: Caller, field: string, actsAt: string | null | undefined) {
+  if (caller.role === 'QUANLY') return undefined;
+  if (caller.role === 'THUTHU' && actsAt && actsAt === caller.branch) return undefined;
+  if (caller.role === 'THUTHU' && actsAt) {
+    return libfedError('FORBIDDEN_BRANCH', `${field} acts at branch ${actsAt}; a librarian of ${caller.branch} acts only at ${caller.branch}`, { branch: actsAt });
+  }
+  return forbidden(caller, `Mutation.${field}`);
+}
+
+/** A mutation refused here, for the audit trail: its root fields and arguments (inline ones; variables by name). */
+export type RefusedMutation = (caller: Caller, fields: { name: string; args: Record<string, unknown> }[], code: string) => Promise<void>;
+
+/** The check, as an Apollo plugin: after the operation is parsed and validated, before it is planned. */
+export function authorization(onRefusedMutation?: RefusedMutation): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ schema, document, operation, contextValue, request }) {
+          if (!operation) return;
+          const field = firstForbidden(schema, document, operation, contextValue.caller);
+          if (!field) return;
+          const error = forbidden(contextValue.caller, field);
+          if (operation.operation === 'mutation' && onRefusedMutation) {
+            const fields = operation.selectionSet.selections.flatMap((s) => (s.kind === 'Field' ? [{ name: s.name.value, args: { variables: request.variables ?? {} } }] : []));
+            await onRefusedMutation(contextValue.caller, fields, String(error.extensions.code));
+          }
+          throw error;
+        },
+      };
+    },
+  };
+}
