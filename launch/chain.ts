@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parseSecrets, SITE_SECRETS_ENV } from '../platform';
+import { PARENT_PIPE_ENV, parseSecrets, SITE_SECRETS_ENV } from '../platform';
 import { loadSites } from '../schema';
 
 /**
@@ -90,8 +90,9 @@ export function secretsEnv(secrets: readonly string[]): Record<string, string> {
 function spawnReady(name: string, script: string, args: string[], o: SpawnOptions): Promise<ChildHandle> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
     cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production', ...o.env },
+    // stdin is a pipe from this process: when it goes (however it ends), the child stops too.
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production', ...o.env, [PARENT_PIPE_ENV]: '1' },
   });
   const stderr: string[] = [];
   createInterface({ input: child.stderr! }).on('line', (line) => {

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       if (!stopping) console.error(`site ${id} exited (${signal ?? code}); the gateway reports it as BRANCH_UNAVAILABLE`);
     });
   }
+  stopWhenOrphaned();
   exitOnSignals(async () => {
     stopping = true;
     console.log('stopping...');
@@ -81,4 +82,18 @@ function demoStaffPassword(dataDir: string, firstStart: boolean): string | undef
   writeFileSync(join(dataDir, 'demo-password'), `${generated}\n`, { mode: 0o600 });
   process.env.LIBFED_DEMO_PASSWORD = generated;
   return generated;
+}
+
+/**
+ * `npm start` runs this under npm (and a shell): when npm is stopped, the
+ * shell may die without passing the signal on. An orphan is re-parented, so a
+ * changed parent pid means whoever started us is gone: stop the chain as on
+ * SIGTERM. (The children, in turn, stop when this process's pipe to them
+ * closes.)
+ */
+function stopWhenOrphaned(): void {
+  const parent = process.ppid;
+  setInterval(() => {
+    if (process.ppid !== parent) process.kill(process.pid, 'SIGTERM');
+  }, 500).unref();
 }

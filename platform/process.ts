@@ -1,7 +1,16 @@
 /**
- * The end of a LibFed process: on SIGTERM or SIGINT, `stop` runs once (a second
- * signal while it runs changes nothing), then the process exits 0. A stop that
- * fails exits 1 with the reason on stderr.
+ * Set by a launcher on the processes it starts, whose stdin is then a pipe
+ * from the launcher: end of input means the launcher is gone (exited, killed,
+ * even by SIGKILL), and the child stops as if it got SIGTERM. No site or
+ * gateway outlives the launcher that started it.
+ */
+export const PARENT_PIPE_ENV = 'LIBFED_PARENT_PIPE';
+
+/**
+ * The end of a LibFed process: on SIGTERM or SIGINT (or, under a launcher, the
+ * launcher going away), `stop` runs once (a second signal while it runs
+ * changes nothing), then the process exits 0. A stop that fails exits 1 with
+ * the reason on stderr.
  */
 export function exitOnSignals(stop: () => Promise<void>): void {
   let stopping = false;
@@ -18,4 +27,9 @@ export function exitOnSignals(stop: () => Promise<void>): void {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  if (process.env[PARENT_PIPE_ENV] === '1') {
+    process.stdin.on('end', onSignal);
+    process.stdin.on('error', onSignal);
+    process.stdin.resume();
+  }
 }
