@@ -290,12 +290,13 @@ function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metri
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
     if (path === '/graphql' || path === '') return serveGraphql(o, apollo, req, res, tokens);
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/ready') return sendReadiness(res, o.config.sites);
     if (path === '/metrics') {
       res.setHeader('content-type', metrics.registry.contentType);
       res.end(await metrics.registry.metrics());
       return;
     }
-    sendJson(res, 404, { error: `no route ${path}: the gateway serves /graphql, /health and /metrics` });
+    sendJson(res, 404, { error: `no route ${path}: the gateway serves /graphql, /health, /ready and /metrics` });
   };
 }
 
@@ -325,4 +326,25 @@ function refusedMutations(audit: AuditTrail): RefusedMutation {
   return async (caller, fields, code) => {
     for (const f of fields) await audit.record(audit.entry(caller, f.name, f.args, [], code === 'UNAUTHENTICATED' ? 'UNAUTHENTICATED' : 'FORBIDDEN', code));
   };
+}
+
+/**
+ * `/ready`: the supergraph is loaded (it is, once this answers) and at least
+ * one site can serve; the body has each site's `/ready` answer, so an
+ * operator sees which branch is missing. 503 when no site is ready.
+ */
+async function sendReadiness(res: ServerResponse, sites: readonly { id: string; url: string }[]): Promise<void> {
+  const detail = await Promise.all(
+    sites.map(async (site) => {
+      try {
+        const answer = await fetch(`${site.url.replace(/\/+$/, '')}/ready`, { signal: AbortSignal.timeout(1000) });
+        const body = (await answer.json()) as { ready?: boolean; reason?: string };
+        return { site: site.id, ready: answer.ok && body.ready === true, reason: body.reason ?? null };
+      } catch (error) {
+        return { site: site.id, ready: false, reason: (error as Error).name === 'TimeoutError' ? 'no answer within 1000 ms' : 'unreachable' };
+      }
+    }),
+  );
+  const ready = detail.some((d) => d.ready);
+  sendJson(res, ready ? 200 : 503, { ready, sites: detail });
 }

@@ -206,6 +206,12 @@ async function ensureLedger(db: SqlExecutor): Promise<void> {
  * transaction together with its ledger row, so a crash leaves no half-applied step.
  * Running it again is a no-op. Returns the ids it applied.
  */
+/** The migrations this database still lacks (none when it is ready to serve); throws when it cannot be read. */
+export async function pendingMigrations(db: SqlExecutor, migrations = MIGRATIONS): Promise<number[]> {
+  const done = new Set((await db.query<{ id: number }>(sql`SELECT id FROM libfed_migrations`)).map((r) => Number(r.id)));
+  return migrations.filter((m) => !done.has(m.id)).map((m) => m.id);
+}
+
 export async function migrate(db: SqlExecutor, siteId: string, migrations = MIGRATIONS): Promise<number[]> {
   await ensureLedger(db);
   const done = new Set(

@@ -3,7 +3,7 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Registry } from 'prom-client';
 import { errorJson, SUBGRAPHS, type SubgraphName } from '../schema';
-import { countingExecutor, type SqlExecutor } from '../sql';
+import { countingExecutor, pendingMigrations, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
 import { listen, NonceCache, periodic, readBodyBytes, requestSigner, sendJson, serveApolloBody, verify, type Periodic, type RequestSigner } from '../platform';
 import { httpFailure, HttpParticipantClient, type Outcome } from '../contracts';
@@ -89,6 +89,8 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
     const path = new URL(req.url ?? '/', 'http://site').pathname.replace(/\/+$/, '');
     // Open on purpose: a liveness probe holds no secret, and the answer tells only that the process is up.
     if (path === '/health') return sendJson(res, 200, { site: o.siteId, status: 'ok' });
+    // Open too, for the same reason: whether this site can serve (its database answers and is migrated).
+    if (path === '/ready') return sendReadiness(res, o.siteId, o.db);
     const raw = await readBodyBytes(req, o.maxBodyBytes);
     // Before routing: a refused request reaches no resolver and no participant, so it changes nothing.
     const verdict = verify(req.headers, req.method ?? '', req.url ?? '/', raw, o.siteSecrets, Date.now(), nonces);
@@ -153,4 +155,15 @@ function startRecovery(participant: Participant, siteId: string, peers: Record<s
   const recovery = periodic(async () => void (await participant.recover(ask)), intervalMs);
   void recovery.runNow();
   return recovery;
+}
+
+/** `/ready`: 200 when the database answers and has every migration, else 503 with the reason (the database's words stay in the site). */
+async function sendReadiness(res: ServerResponse, siteId: string, db: SqlExecutor): Promise<void> {
+  try {
+    const pending = await pendingMigrations(db);
+    if (pending.length) return sendJson(res, 503, { site: siteId, ready: false, reason: `migrations ${pending.join(', ')} not applied` });
+    sendJson(res, 200, { site: siteId, ready: true });
+  } catch {
+    sendJson(res, 503, { site: siteId, ready: false, reason: 'the database does not answer' });
+  }
 }
