@@ -12,7 +12,7 @@ import { startTestChain, type TestChain } from './harness';
  */
 type Who = null | 'thuthu_q1' | 'thuthu_q3' | 'quanly';
 const WHO: Who[] = [null, 'thuthu_q1', 'thuthu_q3', 'quanly'];
-type Expected = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN' | { branch: string };
+type Expected = 'ok' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'BRANCH_HAS_NO_SITE' | { branch: string };
 
 interface Case {
   name: string;
@@ -101,7 +101,8 @@ describe('roles: the whole role × operation × branch matrix', () => {
       expect: managerOnly,
     },
     { name: 'updates a title', op: () => ({ query: `mutation { updateBook(isbn: "${isbn}", input: { title: "Dế Mèn phiêu lưu ký" }) { title } }` }), expect: managerOnly },
-    { name: 'adds a branch', op: (who) => ({ query: `mutation { addBranch(input: { id: "R${WHO.indexOf(who)}", name: "Quận ${WHO.indexOf(who)}", address: "1 Lê Lợi" }) { id } }` }), expect: managerOnly },
+    // A branch is a site: the manager may add one only for a site of the chain (all of them have their branch already).
+    { name: 'adds a branch', op: (who) => ({ query: `mutation { addBranch(input: { id: "R${WHO.indexOf(who)}", name: "Quận ${WHO.indexOf(who)}", address: "1 Lê Lợi" }) { id } }` }), expect: { ...managerOnly, quanly: 'BRANCH_HAS_NO_SITE' } },
     {
       name: 'creates a staff account',
       op: (who) => ({ query: `mutation { createStaffAccount(input: { username: "thuthu_moi_${WHO.indexOf(who)}", password: "mật khẩu đủ dài", role: THUTHU, branchId: "Q5" }) { username } }` }),

@@ -170,6 +170,10 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     const input = (args.input ?? {}) as Args;
     const id = str(input, 'id', 10);
     if (!SITE_ID.test(id)) throw libfedError('BAD_USER_INPUT', `branch id must be an upper-case letter then up to 7 letters or digits, got "${id}"`);
+    // A branch is a site: a CHINHANH row without a site to hold its fragment would list a branch nothing can be done at.
+    if (!ctx.siteIds.includes(id)) {
+      throw libfedError('BRANCH_HAS_NO_SITE', `branch ${id} has no site in this chain (sites: ${ctx.siteIds.join(', ')}); add its site to the configuration first`, { branch: id });
+    }
     const op: Operation = { kind: 'branch.add', id, name: str(input, 'name'), address: str(input, 'address') };
     return writeAll(ctx, op);
   },
