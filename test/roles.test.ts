@@ -175,5 +175,24 @@ describe('roles: the whole role × operation × branch matrix', () => {
     const reset = await chain.query('{ auditLog(branchId: "Q1", first: 1) { edges { node { operation arguments } } } }');
     expect(reset.data.auditLog.edges[0].node.operation).toBe('resetStaffPassword');
     expect(reset.data.auditLog.edges[0].node.arguments).not.toContain('một mật khẩu mới');
+    // Nor does one in a variable of any name, of a mutation the role check refused.
+    const secret = 'bí mật của thủ thư 2026';
+    const refusedReset = await chain.query('mutation($u: ID!, $newPw: String!) { resetStaffPassword(username: $u, password: $newPw) { username } }', { u: 'quanly', newPw: secret }, undefined, 'thuthu_q1');
+    expect(refusedReset.errors?.[0].extensions.code).toBe('FORBIDDEN');
+    const refusedLine = await chain.query('{ auditLog(user: "thuthu_q1", first: 1) { edges { node { operation outcome arguments } } } }');
+    expect(refusedLine.data.auditLog.edges[0].node).toMatchObject({ operation: 'resetStaffPassword', outcome: 'FORBIDDEN' });
+    expect(JSON.parse(refusedLine.data.auditLog.edges[0].node.arguments)).toEqual({ username: 'quanly', password: '[secret]' });
+  });
+
+  it('counts parallel failed logins before checking them, and one spelling per account', async () => {
+    const login = (u: string, p: string) => chain.query('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { username } }', { u, p }, undefined, null);
+    const burst = await Promise.all(Array.from({ length: 12 }, (_, i) => login('thuthu_q1', `wrong ${i}`)));
+    const codes = burst.map((a) => a.errors?.[0].extensions.code);
+    // At most five got as far as a password check; the rest were throttled.
+    expect(codes.filter((c) => c === 'UNAUTHENTICATED').length).toBeLessThanOrEqual(5);
+    expect(codes.filter((c) => c === 'LOGIN_THROTTLED').length).toBeGreaterThanOrEqual(7);
+    // A fullwidth or upper-case spelling is the same account, and its token names the account as stored.
+    const wide = await login('ＱＵＡＮＬＹ', DEMO_PASSWORD);
+    expect(wide.data?.login).toEqual({ username: 'quanly' });
   });
 });

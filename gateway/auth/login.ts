@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { hashPassword, nameSalt, verifyPassword, type ParticipantClient } from '../../contracts';
+import { hashPassword, nameSalt, USERNAME_PATTERN, verifyPassword, type ParticipantClient } from '../../contracts';
 import { libfedError } from '../../schema';
 import type { Session, Tokens } from './tokens';
 
@@ -8,13 +8,19 @@ export interface LoginOptions {
   /** Sites in the order to ask (the accounts table is replicated: any one answers). */
   siteIds: () => readonly string[];
   tokens: Tokens;
-  /** Failed attempts allowed per user name within `windowMs` (5), and per client address (50: many staff may share one). */
+  /**
+   * Failed attempts allowed within `windowMs`: per name from one address (5),
+   * per address (50: the staff of a branch often share one), and per name
+   * from anywhere (100: a guesser spread over many addresses). A stranger can
+   * lock a name out only by failing 100 times, not 5.
+   */
   maxFailures?: number;
   maxFailuresPerAddress?: number;
+  maxFailuresPerName?: number;
   windowMs?: number;
 }
 
-type Account = { passwordHash: string; role: 'THUTHU' | 'QUANLY'; branchId: string | null; disabled: boolean };
+type Account = { username: string; passwordHash: string; role: 'THUTHU' | 'QUANLY'; branchId: string | null; disabled: boolean };
 
 /**
  * `login(username, password)`. Wrong credentials get one answer whether the
@@ -27,26 +33,30 @@ export class LoginService {
   private readonly decoy: Promise<string>;
 
   constructor(private readonly o: LoginOptions) {
-    this.failures = new LRUCache({ max: 10_000 });
+    // Large enough that flooding it from many addresses to reset a name's count costs far more than 100 tries.
+    this.failures = new LRUCache({ max: 200_000 });
     this.decoy = hashPassword('', nameSalt('libfed-decoy'));
   }
 
-  async login(username: string, password: string, clientAddress: string): Promise<Session> {
+  async login(typed: string, password: string, clientAddress: string): Promise<Session> {
+    // One spelling per account, whatever the engine's collation folds (case, width, trailing spaces).
+    const username = typed.normalize('NFKC').toLowerCase();
     const keys: [string, number][] = [
-      [`user:${username.toLowerCase()}`, this.o.maxFailures ?? 5],
+      [`pair:${username}|${clientAddress}`, this.o.maxFailures ?? 5],
       [`addr:${clientAddress}`, this.o.maxFailuresPerAddress ?? 50],
+      [`user:${username}`, this.o.maxFailuresPerName ?? 100],
     ];
     const retryAfter = this.throttled(keys);
     if (retryAfter > 0) {
       throw libfedError('LOGIN_THROTTLED', `too many failed logins; try again in ${retryAfter} s`, { retryAfterSeconds: retryAfter });
     }
-    const account = username.length <= 64 && password.length <= 200 ? await this.account(username) : null;
+    // Counted as failed before any wait, so parallel attempts cannot all pass the check; undone on success.
+    const attempt = this.fail(keys);
+    const account = USERNAME_PATTERN.test(username) && password.length <= 200 ? await this.account(username) : null;
     const matches = await verifyPassword(password, account?.passwordHash ?? (await this.decoy));
-    if (!account || !matches || account.disabled) {
-      this.fail(keys);
-      throw libfedError('UNAUTHENTICATED', 'wrong username or password');
-    }
-    return this.o.tokens.issue(username, account.role, account.branchId);
+    if (!account || account.username !== username || !matches || account.disabled) throw libfedError('UNAUTHENTICATED', 'wrong username or password');
+    this.forget(keys, attempt);
+    return this.o.tokens.issue(account.username, account.role, account.branchId);
   }
 
   /** The account from the first site that answers; no site answering is BRANCH_UNAVAILABLE, not "wrong password". */
@@ -72,8 +82,18 @@ export class LoginService {
     return wait;
   }
 
-  private fail(keys: [string, number][]): void {
+  /** Records a failed attempt under every key; returns its time, so a success can take it back. */
+  private fail(keys: [string, number][]): number {
     const now = Date.now();
     for (const [key, max] of keys) this.failures.set(key, [...(this.failures.get(key) ?? []), now].slice(-max));
+    return now;
+  }
+
+  private forget(keys: [string, number][], attempt: number): void {
+    for (const [key] of keys) {
+      const times = this.failures.get(key) ?? [];
+      const i = times.lastIndexOf(attempt);
+      if (i >= 0) this.failures.set(key, [...times.slice(0, i), ...times.slice(i + 1)]);
+    }
   }
 }

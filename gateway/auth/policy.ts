@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getNamedType, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getNamedType, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type FieldNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getArgumentValues } from 'graphql/execution/values';
 import { libfedError } from '../../schema';
 import type { Caller, GatewayContext } from './caller';
 
@@ -99,7 +100,7 @@ export function authorization(onRefusedMutation?: RefusedMutation): ApolloServer
           if (!field) return;
           const error = forbidden(contextValue.caller, field);
           if (operation.operation === 'mutation' && onRefusedMutation) {
-            const fields = operation.selectionSet.selections.flatMap((s) => (s.kind === 'Field' ? [{ name: s.name.value, args: { variables: request.variables ?? {} } }] : []));
+            const fields = operation.selectionSet.selections.flatMap((s) => (s.kind === 'Field' ? [{ name: s.name.value, args: argumentsOf(schema, s, request.variables ?? {}) }] : []));
             await onRefusedMutation(contextValue.caller, fields, String(error.extensions.code));
           }
           throw error;
@@ -107,4 +108,19 @@ export function authorization(onRefusedMutation?: RefusedMutation): ApolloServer
       };
     },
   };
+}
+
+/**
+ * A refused mutation field's own arguments, as execution would read them
+ * (the audit trail then hides secret ones by name); never the request's
+ * whole variables, which may carry values for other fields.
+ */
+function argumentsOf(schema: GraphQLSchema, field: FieldNode, variables: Record<string, unknown>): Record<string, unknown> {
+  const definition = schema.getMutationType()?.getFields()[field.name.value];
+  if (!definition) return {};
+  try {
+    return getArgumentValues(definition, field, variables);
+  } catch {
+    return { unreadable: 'the arguments do not match the field' };
+  }
 }

@@ -42,7 +42,7 @@ export class Tokens {
   /** The caller a token names; a token that is forged, expired or not ours is UNAUTHENTICATED. */
   async verify(token: string): Promise<Caller> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, algorithms: ['HS256'], requiredClaims: ['exp', 'iat', 'sub'], maxTokenAge: TOKEN_LIFETIME_S });
       const role = payload.role;
       const branch = typeof payload.branch === 'string' ? payload.branch : null;
       if (typeof payload.sub !== 'string' || (role !== 'THUTHU' && role !== 'QUANLY') || (role === 'THUTHU') !== (branch !== null)) {
