@@ -37,7 +37,9 @@ export interface ArgumentLimits {
 
 export type ArgumentRefusal =
   | { kind: 'too-long'; field: string; argument: string; length: number; max: number }
-  | { kind: 'page-size'; field: string; argument: string; value: unknown; max: number };
+  | { kind: 'page-size'; field: string; argument: string; value: unknown; max: number }
+  /** Text no site database can store: a NUL character, or half of a UTF-16 surrogate pair. */
+  | { kind: 'unstorable'; field: string; argument: string };
 
 export interface Operation {
   schema: GraphQLSchema;
@@ -91,10 +93,14 @@ function tooLong(site: Site, values: Record<string, unknown>, limits: ArgumentLi
   for (const [name, value] of Object.entries(values)) {
     for (const [argument, text] of strings(value, name)) {
       if (text.length > limits.maxStringLength) return { kind: 'too-long', field: site.at, argument, length: text.length, max: limits.maxStringLength };
+      if (UNSTORABLE.test(text)) return { kind: 'unstorable', field: site.at, argument };
     }
   }
   return undefined;
 }
+
+/** A NUL, or a surrogate half without its other half. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Every string in a coerced value with its path: `input.name`, `tags[2]`, `filter.and[0].title`. */
 export function* strings(value: unknown, path: string): Generator<[string, string]> {

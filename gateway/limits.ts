@@ -120,6 +120,13 @@ function refusalError(refusal: ArgumentRefusal): GraphQLError {
   if (refusal.kind === 'page-size') {
     return libfedError('PAGE_SIZE_OUT_OF_RANGE', pageSizeMessage(refusal.field, refusal.value), { ...badRequest, argument: refusal.argument, field: refusal.field, max: refusal.max });
   }
+  if (refusal.kind === 'unstorable') {
+    return libfedError('BAD_USER_INPUT', `argument ${refusal.argument} of ${refusal.field} holds a NUL character or an unpaired surrogate, which no branch database can store`, {
+      ...badRequest,
+      field: refusal.field,
+      argument: refusal.argument,
+    });
+  }
   const { field, argument, length, max } = refusal;
   return libfedError(
     'ARGUMENT_TOO_LONG',

@@ -128,6 +128,23 @@ describe('roles: the whole role × operation × branch matrix', () => {
     });
   }
 
+  it('answers a refusal before execution with a 4xx and a code, never a 500 (found by the fuzz test)', async () => {
+    const post = async (body: unknown, who: Who) => {
+      const authorization: Record<string, string> = who ? { authorization: `Bearer ${await chain.token(who)}` } : {};
+      const res = await fetch(chain.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json', ...authorization }, body: JSON.stringify(body) });
+      const json = (await res.json()) as any;
+      return [res.status, json.errors?.[0]?.extensions?.code];
+    };
+    expect(await post({ query: '{ loans(first: 1) { totalCount } }' }, null)).toEqual([401, 'UNAUTHENTICATED']);
+    expect(await post({ query: '{ transactions { inFlight { gid } } }' }, 'thuthu_q1')).toEqual([403, 'FORBIDDEN']);
+    expect(await post({ query: 'query A { branches { id } } query B { books { totalCount } }' }, null)).toEqual([400, 'OPERATION_RESOLUTION_FAILURE']);
+    expect(await post({ query: 'query A { branches { id } }', operationName: 'B' }, null)).toEqual([400, 'OPERATION_RESOLUTION_FAILURE']);
+    // Text no database stores is refused at the gateway, inline or as a variable, nested or not.
+    expect(await post({ query: 'query($v: ID!) { copy(id: $v) { id } }', variables: { v: 'Q1\u0000' } }, null)).toEqual([400, 'BAD_USER_INPUT']);
+    expect(await post({ query: 'query($v: ID!) { branch(id: $v) { id } }', variables: { v: "'; DROP TABLE SACH;-- \udfff\ud800" } }, null)).toEqual([400, 'BAD_USER_INPUT']);
+    expect(await post({ query: '{ books(search: "Nguyễn 😀", first: 1) { totalCount } }' }, null)).toEqual([200, undefined]);
+  });
+
   it('answers a wrong password and an unknown user alike, and throttles repeated failures', async () => {
     const login = (u: string, p: string) => chain.query('mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token role } }', { u, p }, undefined, null);
     const wrong = await login('thuthu_q5', 'not the password');

@@ -71,9 +71,12 @@ export function firstForbidden(schema: GraphQLSchema, document: DocumentNode, op
   return denied;
 }
 
+/** `http`: the status Apollo answers a request refused before execution with (it is not shown to the client). */
 export function forbidden(caller: Caller, field: string) {
-  if (caller.role === 'ANONYMOUS') return libfedError('UNAUTHENTICATED', `${field} needs a staff login: log in with the login mutation and send Authorization: Bearer <token>`, { field });
-  return libfedError('FORBIDDEN', `a ${caller.role === 'THUTHU' ? 'librarian (THUTHU)' : 'caller'} may not use ${field}; it is for managers (QUANLY)`, { field });
+  if (caller.role === 'ANONYMOUS') {
+    return libfedError('UNAUTHENTICATED', `${field} needs a staff login: log in with the login mutation and send Authorization: Bearer <token>`, { field, http: { status: 401 } });
+  }
+  return libfedError('FORBIDDEN', `a ${caller.role === 'THUTHU' ? 'librarian (THUTHU)' : 'caller'} may not use ${field}; it is for managers (QUANLY)`, { field, http: { status: 403 } });
 }
 
 /** A librarian's mutation that acts at another branch; managers act anywhere. */
@@ -95,7 +98,11 @@ export function authorization(onRefusedMutation?: RefusedMutation): ApolloServer
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, operation, contextValue, request }) {
-          if (!operation) return;
+          // Refused here, as Apollo does without a gateway: @apollo/gateway would answer these with a 500.
+          if (!operation) {
+            throw libfedError('OPERATION_RESOLUTION_FAILURE', request.operationName ? `the document has no operation named ${request.operationName}` : 'the document has several operations: name the one to run in operationName', { http: { status: 400 } });
+          }
+          if (operation.operation === 'subscription') throw libfedError('BAD_REQUEST', 'LibFed serves queries and mutations, not subscriptions', { http: { status: 400 } });
           const field = firstForbidden(schema, document, operation, contextValue.caller);
           if (!field) return;
           const error = forbidden(contextValue.caller, field);
