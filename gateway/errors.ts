@@ -37,6 +37,10 @@ function classify(formatted: GraphQLFormattedError): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   const tokens = tokenLimitError(formatted);
   if (tokens) return { ...formatted, ...tokens };
+  // Apollo's automatic persisted queries: a hash that does not match its query is the client's mistake.
+  if (/^provided sha does not match query$/.test(formatted.message)) {
+    return errorJson('BAD_REQUEST', 'the persisted query hash does not match the query sent with it; send the sha256 of the query text', {}, formatted.path);
+  }
   if (codeOf(formatted)) return formatted;
   if (code === 'DOWNSTREAM_SERVICE_ERROR' || code === undefined) {
     return errorJson('INTERNAL_SERVER_ERROR', 'internal error: see the gateway log');

@@ -143,6 +143,7 @@ describe('roles: the whole role × operation × branch matrix', () => {
     expect(await post({ query: 'query($v: ID!) { copy(id: $v) { id } }', variables: { v: 'Q1\u0000' } }, null)).toEqual([400, 'BAD_USER_INPUT']);
     expect(await post({ query: 'query($v: ID!) { branch(id: $v) { id } }', variables: { v: "'; DROP TABLE SACH;-- \udfff\ud800" } }, null)).toEqual([400, 'BAD_USER_INPUT']);
     expect(await post({ query: '{ books(search: "Nguyễn 😀", first: 1) { totalCount } }' }, null)).toEqual([200, undefined]);
+    expect(await post({ query: '{ branches { id } }', extensions: { persistedQuery: { version: 1, sha256Hash: '0'.repeat(64) } } }, null)).toEqual([400, 'BAD_REQUEST']);
   });
 
   it('answers a wrong password and an unknown user alike, and throttles repeated failures', async () => {
