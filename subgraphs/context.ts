@@ -14,6 +14,19 @@ export interface SiteContext {
 export const MAX_BATCH_SIZE = 500;
 
 /**
+ * A DataLoader that answers a key that is not a string (a representation's
+ * null or number from a caller) with null, as it answers an unknown key.
+ * DataLoader itself throws at once for null; inside `_entities` that throw
+ * left the other keys' failed batch unhandled, and the site process died.
+ */
+class KeyLoader<V> extends DataLoader<string, V> {
+  override load(key: string): Promise<V> {
+    if (typeof key !== 'string') return Promise.resolve(null as V);
+    return super.load(key);
+  }
+}
+
+/**
  * The request's loader named `name`, made on first use. `batch` gets distinct keys
  * and returns rows; `keyOf` says which key a row answers, so results come back in
  * key order with null for a missing key. With `many`, a key gathers all its rows.
@@ -26,7 +39,7 @@ export function loader<T>(
 ): DataLoader<string, T | null> {
   let found = ctx.loaders.get(name);
   if (!found) {
-    found = new DataLoader<string, T | null>(
+    found = new KeyLoader<T | null>(
       async (keys) => {
         const byKey = new Map((await batch(keys)).map((row) => [keyOf(row), row]));
         return keys.map((key) => byKey.get(key) ?? null);
@@ -46,7 +59,7 @@ export function listLoader<T>(
 ): DataLoader<string, T[]> {
   let found = ctx.loaders.get(name);
   if (!found) {
-    found = new DataLoader<string, T[]>(
+    found = new KeyLoader<T[]>(
       async (keys) => {
         const byKey = new Map<string, T[]>(keys.map((key) => [key, []]));
         for (const row of await batch(keys)) byKey.get(keyOf(row))?.push(row);
