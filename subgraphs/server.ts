@@ -1,5 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Registry } from 'prom-client';
 import { errorJson, SUBGRAPHS, type SubgraphName } from '../schema';
@@ -62,6 +63,9 @@ function siteMetrics(siteId: string) {
  * Every request but `/health` must be signed by a gateway (or a peer site) of
  * the chain, or it is refused before anything runs.
  */
+/** Deepest query a site answers. */
+export const SITE_MAX_DEPTH = 16;
+
 export async function startSiteServer(options: SiteServerOptions): Promise<SiteHandle> {
   const o = { ...DEFAULTS, ...options };
   if (!o.siteSecrets.length) throw new Error(`site ${o.siteId}: siteSecrets is empty, and a site that accepts unsigned calls lets anyone write to it`);
@@ -71,6 +75,16 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
   const db2pc = countingExecutor(o.db, () => metrics.statements.inc({ subgraph: 'tx' }));
   const participant = new Participant({ siteId: o.siteId, db: db2pc, clock: o.clock });
   const apollo = new Map<SubgraphName, ApolloServer<SiteContext>>();
+  // A site's own depth bound, above any fetch a gateway within its limits sends (depth 12, plus `_entities`):
+  // Reader.loans and Copy.loans are unbounded lists, so a signed query nesting them 24 deep ran a site out of memory.
+  const depth = new ApolloArmor({
+    maxDepth: { n: SITE_MAX_DEPTH },
+    costLimit: { enabled: false },
+    maxAliases: { enabled: false },
+    maxDirectives: { enabled: false },
+    maxTokens: { enabled: false },
+    blockFieldSuggestion: { enabled: false },
+  }).protect();
   for (const [name, schema] of buildSiteSchemas()) {
     const server = new ApolloServer<SiteContext>({
       schema,
@@ -79,7 +93,8 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
       csrfPrevention: false,
       // The process that owns the site stops it; Apollo must not install its own signal handlers.
       stopOnTerminationSignals: false,
-      plugins: [ApolloServerPluginInlineTraceDisabled()],
+      validationRules: depth.validationRules,
+      plugins: [ApolloServerPluginInlineTraceDisabled(), ...depth.plugins],
     });
     await server.start();
     apollo.set(name, server);

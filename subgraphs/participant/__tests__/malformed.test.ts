@@ -124,6 +124,16 @@ pgDescribe('a malformed /tx message', () => {
     expect((await fetch(`${site.url}/health`)).status).toBe(200);
   });
 
+  it('refuses a query deeper than a gateway ever sends, instead of answering it exponentially (found by the fuzz test)', async () => {
+    const url = `${site.url}/loans`;
+    let chain = 'id';
+    for (let i = 0; i < 12; i++) chain = i % 2 ? `reader { loans { ${chain} } }` : `copy { loans { ${chain} } }`;
+    const body = JSON.stringify({ query: `{ loans(first: 1) { edges { node { ${chain} } } } }` });
+    const res = await fetch(url, signFetch(secret, url, { method: 'POST', headers: { 'content-type': 'application/json' }, body }));
+    const answer = (await res.json()) as any;
+    expect([res.status < 500, answer.errors?.[0]?.message]).toEqual([true, expect.stringMatching(/depth limit of 16/)]);
+  });
+
   it('an unknown action or a body that is not JSON is refused; the site keeps serving', async () => {
     expect(await post('drop', {})).toEqual({ status: 400, body: { error: expect.stringContaining('unknown action drop') } });
     expect((await post('commit', '{"gid": ')).status).toBe(400);
