@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { BusListener, BusMessage, CoherenceBus, DirectoryOp, DirectoryOpOf, DirectoryReplies, WrittenLine } from './bus';
-import { JOIN, LEAVE, REGISTER, RENEW, REVOKE, WRITE } from './redis-scripts';
+import { FORGET, JOIN, LEAVE, REGISTER, RENEW, REVOKE, SWEEP, WRITE } from './redis-scripts';
 
-const SCRIPTS = [JOIN, LEAVE, REGISTER, RENEW, REVOKE, WRITE];
+const SCRIPTS = [FORGET, JOIN, LEAVE, REGISTER, RENEW, REVOKE, SWEEP, WRITE];
 
 export interface RedisCoherenceBusOptions {
   /** redis://host:port[/db] */
@@ -18,6 +18,8 @@ export interface RedisCoherenceBusOptions {
   reconnectDelayMs?: number;
   /** Connection errors, for the gateway's log; the cache learns of them as connection events. */
   onError?: (error: Error) => void;
+  /** How often the directory is swept of lines nobody holds (a crashed gateway's). Default 60000; 0 turns it off. */
+  sweepIntervalMs?: number;
 }
 
 type AnyReply = DirectoryReplies[DirectoryOp['kind']];
@@ -43,6 +45,7 @@ export class RedisCoherenceBus implements CoherenceBus {
   private scriptsLoaded = false;
   private up = false;
   private stopping?: Promise<void>;
+  private readonly sweeper?: NodeJS.Timeout;
 
   constructor(options: RedisCoherenceBusOptions) {
     if (!options.keyPrefix) throw new Error('RedisCoherenceBus needs a keyPrefix (e.g. "libfed:cache:"), got ""');
@@ -59,6 +62,8 @@ export class RedisCoherenceBus implements CoherenceBus {
       connection.on('close', () => this.reportDown(connection));
       connection.on('error', (error: Error) => this.onError(error));
     }
+    const sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    if (sweepIntervalMs > 0) this.sweeper = setInterval(() => void this.sweep().catch(this.onError), sweepIntervalMs).unref();
   }
 
   /** Resolves once both connections are ready and the inboxes subscribed, or after `timeoutMs` with false. */
@@ -87,8 +92,31 @@ export class RedisCoherenceBus implements CoherenceBus {
     return this.unlistener(instanceId, listener);
   }
 
+  /**
+   * Deletes the lines that no live membership holds and, when no gateway is
+   * registered any more, the serial counter: a directory nobody holds leaves
+   * no key behind. Lines are found by SCAN and swept in batches, each batch one
+   * atomic script (SWEEP re-checks every holder, so a JOIN between the SCAN
+   * and the script is kept). Returns the number of lines deleted.
+   */
+  async sweep(): Promise<number> {
+    if (this.commands.status !== 'ready') return 0;
+    let swept = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.commands.scan(cursor, 'MATCH', `${this.prefix}dir:*`, 'COUNT', 200);
+      if (keys.length > 0) swept += Number(await this.run(SWEEP, keys, [this.prefix]));
+      cursor = next;
+    } while (cursor !== '0');
+    await this.run(FORGET, [], [this.prefix]);
+    return swept;
+  }
+
+  /** Sweeps once (after the cache revoked its membership, so its own lines go too), then disconnects. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      if (this.sweeper) clearInterval(this.sweeper);
+      await this.sweep().catch(this.onError);
       this.listeners.clear();
       // disconnect, not quit: quit waits for a reply that a cut connection never sends.
       this.commands.disconnect();

@@ -7,6 +7,10 @@
  *   P..'dir:'..line      hash: '#epoch' -> integer, 'h:'..instanceId -> '<state>:<token>:<serial>'
  *   P..'#serial'         integer: the last registration number handed out (JOIN, and WRITE for the writer)
  *   P..'member:'..id     string: the instance's membership token, expiring with its lease
+ *   P..'members'         set: ids that registered; pruned of expired memberships by FORGET
+ *   P..'fence:'..id..':'..token, P..'fences'   see REVOKE; both expire with the longest fence
+ * Nothing stays once nobody holds it: LEAVE and SWEEP delete lines without live
+ * holders, FORGET deletes '#serial' when no membership is live (docs/ARCHITECTURE.md §5).
  * Member keys are read by name inside the scripts, so this needs one Redis
  * node (not Cluster) — the directory is small and the bus is one node anyway.
  */
@@ -29,6 +33,7 @@ end
 /** ARGV: prefix, id, token, leaseMs. */
 export const REGISTER = `
 redis.call('SET', ARGV[1] .. 'member:' .. ARGV[2], ARGV[3], 'PX', ARGV[4])
+redis.call('SADD', ARGV[1] .. 'members', ARGV[2])
 return 'registered'
 `;
 
@@ -48,11 +53,14 @@ export const REVOKE = `${LIVE}
 if not live(ARGV[2], ARGV[3]) then return 0 end
 local left = redis.call('PTTL', prefix .. 'member:' .. ARGV[2])
 redis.call('DEL', prefix .. 'member:' .. ARGV[2])
+redis.call('SREM', prefix .. 'members', ARGV[2])
 if left < 0 then return 0 end
 if ARGV[4] == '1' and left > 0 then
   local fence = prefix .. 'fence:' .. ARGV[2] .. ':' .. ARGV[3]
   redis.call('SET', fence, '1', 'PX', left)
   redis.call('SADD', prefix .. 'fences', fence)
+  -- The set outlives none of its fences, and no fence outlives its lease.
+  if redis.call('PTTL', prefix .. 'fences') < left then redis.call('PEXPIRE', prefix .. 'fences', left) end
 end
 return left
 `;
@@ -159,4 +167,48 @@ for k = 1, #KEYS do
   end
 end
 return 'left'
+`;
+
+/**
+ * KEYS: lines. ARGV: prefix. Removes registrations whose membership has ended
+ * and deletes a line left with none. JOIN and WRITE drop such registrations
+ * anyway when they touch the line; this reaches the lines nobody touches again
+ * (a crashed gateway's, or everything after the last gateway stops).
+ */
+export const SWEEP = `${LIVE}
+local swept = 0
+for k = 1, #KEYS do
+  local dir = KEYS[k]
+  local fields = redis.call('HGETALL', dir)
+  local holders = 0
+  for i = 1, #fields, 2 do
+    local field, value = fields[i], fields[i + 1]
+    if string.sub(field, 1, 2) == 'h:' then
+      local _, holderToken = entry(value)
+      if live(string.sub(field, 3), holderToken) then holders = holders + 1 else redis.call('HDEL', dir, field) end
+    end
+  end
+  if holders == 0 and #fields > 0 then
+    redis.call('DEL', dir)
+    swept = swept + 1
+  end
+end
+return swept
+`;
+
+/**
+ * ARGV: prefix. Prunes ended memberships from P..'members'; when none is live,
+ * deletes '#serial' too. Safe: serials are compared only within a live
+ * membership's registrations, and JOIN/WRITE drop every dead one before
+ * comparing, so numbering may start again once nobody is registered.
+ * Returns the number of live memberships.
+ */
+export const FORGET = `
+local prefix = ARGV[1]
+for _, id in ipairs(redis.call('SMEMBERS', prefix .. 'members')) do
+  if redis.call('EXISTS', prefix .. 'member:' .. id) == 0 then redis.call('SREM', prefix .. 'members', id) end
+end
+local live = redis.call('SCARD', prefix .. 'members')
+if live == 0 then redis.call('DEL', prefix .. '#serial') end
+return live
 `;

@@ -15,6 +15,8 @@ export const BACKENDS: Backend[] = process.env.PG_URL ? ['pglite', 'postgres'] :
 
 export interface TestChain extends ChainHandle {
   config: SitesConfig;
+  /** The prefix of every Redis key this chain's gateways write (each chain has its own). */
+  redisPrefix: string;
   /**
    * POSTs a GraphQL request to the gateway (or the one at `url`) and returns
    * the parsed body: as the manager `quanly` unless `as` names another demo
@@ -105,6 +107,7 @@ export async function startTestChain(
   return {
     ...chain,
     config,
+    redisPrefix: `${prefix}:`,
     siteFetch,
     async query(query, variables, url, as = 'quanly') {
       const authorization: Record<string, string> = as === null ? {} : { authorization: `Bearer ${await token(as)}` };
