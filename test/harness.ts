@@ -15,6 +15,9 @@ export const BACKENDS: Backend[] = process.env.PG_URL ? ['pglite', 'postgres'] :
 
 export interface TestChain extends ChainHandle {
   config: SitesConfig;
+  /** The sites config file and data directory the chain runs on: what `libfed --config --data` point at (its runtime file is there). */
+  configFile: string;
+  dataDir: string;
   /**
    * POSTs a GraphQL request to the gateway (or the one at `url`) and returns
    * the parsed body: as the manager `quanly` unless `as` names another demo
@@ -105,6 +108,8 @@ export async function startTestChain(
   return {
     ...chain,
     config,
+    configFile,
+    dataDir: join(dir, 'data'),
     siteFetch,
     async query(query, variables, url, as = 'quanly') {
       const authorization: Record<string, string> = as === null ? {} : { authorization: `Bearer ${await token(as)}` };
