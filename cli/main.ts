@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { defineCommand, parseCommandLine, PROJECT_ROOT, UsageError, usageLine, type Command, type OptionSpecs } from '../platform';
 import { compareReplicas, describeDifference, type Comparison } from './replicas';
@@ -187,7 +188,7 @@ function report(c: Comparison, json: boolean): void {
 function runScript(script: string, args: string[]): Promise<number> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, script), ...args], { stdio: 'inherit', cwd: process.cwd() });
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
-  return new Promise((done) => child.once('exit', (code, signal) => done(code ?? (signal ? 128 + 1 : 1))));
+  return new Promise((done) => child.once('exit', (code, signal) => done(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0))));
 }
 
 main(process.argv.slice(2)).then(
