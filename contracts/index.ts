@@ -25,3 +25,18 @@ export { httpFailure } from './http-errors';
 export { HttpParticipantClient, MalformedReply, ParticipantFailed, ParticipantUnreachable, type HttpParticipantClientOptions, type ParticipantClient } from './client';
 export { hashPassword, nameSalt, verifyPassword } from './passwords';
 export { USERNAME_PATTERN } from './operations';
+export {
+  byKey,
+  canonicalRow,
+  replicaChecksum,
+  replicaKey,
+  repairRequestSchema,
+  replicaRepairSchema,
+  replicaRowSchema,
+  REPLICATED_TABLES,
+  versionedRowSchema,
+  type ReplicaRepair,
+  type ReplicaRow,
+  type ReplicatedTable,
+  type VersionedRow,
+} from './replicas';

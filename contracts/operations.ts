@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_ID_LENGTH, SITE_ID } from '../schema';
 import { cacheLine, typeLine } from './lines';
+import { replicaKey, replicaRowSchema } from './replicas';
 
 /**
  * The domain operations a mutation becomes, one site each
@@ -37,6 +38,12 @@ export const operationSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('branch.add'), id: site, name: text, address: text }),
   z.strictObject({ kind: z.literal('staff.add'), username, passwordHash, role: z.enum(['THUTHU', 'QUANLY']), branchId: site.nullable() }),
   z.strictObject({ kind: z.literal('staff.update'), username, passwordHash: passwordHash.optional(), disabled: z.boolean().optional() }),
+  /**
+   * A replica repair (`libfed check-replicas --repair`): the site's row becomes `row` at `version`,
+   * inserted if it is missing, provided it still has `expectVersion` (null: no row), the version
+   * it had when the sites were compared.
+   */
+  z.strictObject({ kind: z.literal('replica.put'), version: z.number().int().min(1), expectVersion: z.number().int().min(0).nullable(), row: replicaRowSchema }),
 ]);
 
 export type Operation = z.infer<typeof operationSchema>;
@@ -83,6 +90,8 @@ export function writes(op: Operation): { table: Table; key?: string }[] {
     case 'staff.add':
     case 'staff.update':
       return [{ table: 'libfed_staff', key: op.username }];
+    case 'replica.put':
+      return [{ table: op.row.table, key: replicaKey(op.row) }];
   }
 }
 

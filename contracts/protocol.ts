@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_ID_LENGTH, MAX_IDEMPOTENCY_KEY_LENGTH } from '../schema';
 import { appliedSchema, operationSchema } from './operations';
+import { REPLICATED_TABLES, versionedRowSchema } from './replicas';
 
 /**
  * The site protocol, `POST /tx/<action>` with a JSON body
@@ -116,6 +117,13 @@ export const TX_ACTIONS = {
   staff: { request: z.object({ username: z.string().min(1).max(64) }), reply: z.object({ account: staffRow.nullable() }) },
   audit: { request: z.object({ entry: auditEntrySchema }), reply: z.object({ ok: z.literal(true) }) },
   'audit-log': { request: auditQuery, reply: z.object({ entries: z.array(auditEntrySchema) }) },
+  /** Per replicated table: row count, highest version and checksum (contracts/replicas.ts), for comparing sites. */
+  'replica-summary': {
+    request: z.object({}),
+    reply: z.object({ tables: z.array(z.object({ table: z.enum(REPLICATED_TABLES), rows: z.number().int(), maxVersion: z.number().int(), checksum: z.string() })) }),
+  },
+  /** Every row of one replicated table, in key order: what a table whose checksums differ is compared by. */
+  'replica-rows': { request: z.object({ table: z.enum(REPLICATED_TABLES) }), reply: z.object({ rows: z.array(versionedRowSchema) }) },
 } as const;
 
 export type TxAction = keyof typeof TX_ACTIONS;

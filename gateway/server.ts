@@ -4,6 +4,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadDistribution, readSupergraph, type SitesConfig, type SubgraphName, libfedError } from '../schema';
 import { listen, periodic, readBody, requestSigner, sendJson, serveApolloBody, type Periodic } from '../platform';
+import { adminRoutes, type AdminRoutes } from './admin';
 import { formatError } from './errors';
 import { ANONYMOUS, type GatewayContext } from './auth/caller';
 import { LoginService } from './auth/login';
@@ -120,7 +121,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   // Cache from the first request: the first drain round runs before the gateway listens (bounded: a site down only delays caching).
   if (coherence && tasks.drain) await Promise.race([coherence.cache.start().then(tasks.drain.runNow), sleep(o.coherenceBoundMs)]);
   const apollo = await startApollo(o, buildGateway(o, siteIds, metrics, writes.mutations, coherence?.cache), writes.audit, log);
-  const http = await listen(o.port, o.host, routes(o, apollo, metrics, tokens), httpFailure);
+  const admin = adminRoutes({ siteSecrets: o.siteSecrets, mutations: writes.mutations });
+  const http = await listen(o.port, o.host, routes(o, apollo, metrics, tokens, admin), httpFailure);
   let stopping: Promise<void> | undefined;
   return {
     url: `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${http.port}/graphql`,
@@ -284,8 +286,8 @@ async function serveGraphql(o: Options, apollo: ApolloServer<GatewayContext>, re
   return serveApolloBody(apollo, req, res, () => contextFor(req, tokens), raw);
 }
 
-/** The gateway's HTTP routes: /graphql, /health, /metrics. */
-function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metrics, tokens: Tokens) {
+/** The gateway's HTTP routes: /graphql, /health, /ready, /metrics, and the operator's signed /admin/* (admin.ts). */
+function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metrics, tokens: Tokens, admin: AdminRoutes) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
     if (path === '/graphql' || path === '') return serveGraphql(o, apollo, req, res, tokens);
@@ -296,6 +298,7 @@ function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metri
       res.end(await metrics.registry.metrics());
       return;
     }
+    if (await admin.serve(path, req, res)) return;
     sendJson(res, 404, { error: `no route ${path}: the gateway serves /graphql, /health, /ready and /metrics` });
   };
 }

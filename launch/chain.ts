@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { PARENT_PIPE_ENV, parseSecrets, SITE_SECRETS_ENV } from '../platform';
@@ -138,6 +139,8 @@ function spawnReady(name: string, script: string, args: string[], o: SpawnOption
 export async function startChain(o: ChainOptions): Promise<ChainHandle> {
   const config = loadSites(o.configFile);
   const siteSecrets = o.siteSecrets ? parseSecrets(o.siteSecrets.join(','), 'siteSecrets') : chainSecrets();
+  // A secret made for this chain alone is known to no one else: `libfed` finds it in the data directory.
+  const madeSecrets = !o.siteSecrets && !process.env[SITE_SECRETS_ENV];
   const siteSpawn: SpawnOptions = { ...o, env: secretsEnv(siteSecrets) };
   // One token secret for every gateway of the chain: a login at one is good at all of them.
   const jwtSecret = process.env.LIBFED_JWT_SECRET ?? randomBytes(32).toString('hex');
@@ -177,6 +180,8 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
     throw error;
   }
   const gateway = gateways[0];
+  const runtime = runtimeFiles(o.dataDir, madeSecrets ? siteSecrets : undefined);
+  runtime.write(gateways, sites);
   let stopping: Promise<void> | undefined;
   return {
     gatewayUrl: gateway.url,
@@ -188,16 +193,54 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
       const args = siteArgs(id, ports.get(id)!).filter((a, i, all) => a !== '--demo' && all[i - 1] !== '--demo-now' && a !== '--demo-now');
       const site = await spawnReady(id, 'subgraphs/main.ts', args, siteSpawn);
       sites.set(id, site);
+      runtime.write(gateways, sites);
       return site;
     },
     restartGateway: async (i) => {
       gateways[i] = await startGatewayProcess(i);
+      runtime.write(gateways, sites);
       return gateways[i];
     },
     stop: () =>
       (stopping ??= (async () => {
         await Promise.all(gateways.map((g) => g.stop()));
         await Promise.all([...sites.values()].map((s) => s.stop()));
+        runtime.remove();
       })()),
+  };
+}
+
+/** The runtime file of a running chain, in its data directory: what `libfed status` and its siblings read. */
+export const RUNTIME_FILE = 'chain.json';
+/** The chain's own site secret, when it made one (readable by this user only); LIBFED_SITE_SECRETS otherwise. */
+export const SECRET_FILE = 'site-secrets';
+
+/**
+ * What a running chain leaves in its data directory for the operator's tools
+ * (`libfed status`, `recover`, `check-replicas`): every process's URL and
+ * pid in `chain.json`, and, only when the chain made its secret itself, that
+ * secret in `site-secrets` (mode 0600, like `demo-password`): without it no one
+ * could sign a call to the chain. Both go when the chain stops.
+ */
+function runtimeFiles(dataDir: string, madeSecrets: readonly string[] | undefined) {
+  const path = join(dataDir, RUNTIME_FILE);
+  const secretPath = join(dataDir, SECRET_FILE);
+  mkdirSync(dataDir, { recursive: true });
+  if (madeSecrets) writeFileSync(secretPath, `${madeSecrets.join(',')}\n`, { mode: 0o600 });
+  return {
+    write(gateways: ChildHandle[], sites: Map<string, ChildHandle>) {
+      const entry = (h: ChildHandle) => ({ url: h.url, pid: h.child.pid ?? null });
+      const file = {
+        launcherPid: process.pid,
+        writtenAt: new Date().toISOString(),
+        gateways: gateways.map(entry),
+        sites: [...sites].map(([id, h]) => ({ id, ...entry(h) })),
+      };
+      writeFileSync(path, `${JSON.stringify(file, null, 2)}\n`);
+    },
+    remove() {
+      rmSync(path, { force: true });
+      if (madeSecrets) rmSync(secretPath, { force: true });
+    },
   };
 }

@@ -17,6 +17,9 @@ export interface TestChain extends ChainHandle {
   config: SitesConfig;
   /** The prefix of every Redis key this chain's gateways write (each chain has its own). */
   redisPrefix: string;
+  /** The sites config file and data directory the chain runs on: what `libfed --config --data` point at (its runtime file is there). */
+  configFile: string;
+  dataDir: string;
   /**
    * POSTs a GraphQL request to the gateway (or the one at `url`) and returns
    * the parsed body: as the manager `quanly` unless `as` names another demo
@@ -108,6 +111,8 @@ export async function startTestChain(
     ...chain,
     config,
     redisPrefix: `${prefix}:`,
+    configFile,
+    dataDir: join(dir, 'data'),
     siteFetch,
     async query(query, variables, url, as = 'quanly') {
       const authorization: Record<string, string> = as === null ? {} : { authorization: `Bearer ${await token(as)}` };

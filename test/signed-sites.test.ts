@@ -37,6 +37,8 @@ function validBodies(isbn: string): { [A in TxAction]: Record<string, unknown> }
     dirty: { limit: 10 },
     staff: { username: 'nobody' },
     'audit-log': { limit: 5 },
+    'replica-summary': {},
+    'replica-rows': { table: 'CHINHANH' },
     local: { gid: gid('local'), ops: [copyAdd], lines: [] },
     'commit-point': { gid: gid('commit-point'), ops: [copyAdd], lines: [] },
     prepare: { gid: prepared, ops: [copyAdd], commitSite: 'Q3', deadline: new Date(Date.now() + 10 * 60_000).toISOString(), lines: [] },

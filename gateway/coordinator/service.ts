@@ -6,7 +6,7 @@ import { ANONYMOUS, type Caller } from '../auth/caller';
 import { branchRefusal } from '../auth/policy';
 import type { LoginService } from '../auth/login';
 import type { AuditTrail } from './audit';
-import { ParticipantFailed, ParticipantUnreachable, type Decision, type Idempotency, type ParticipantClient } from '../../contracts';
+import { ParticipantFailed, ParticipantUnreachable, replicaKey, staleLines, type Decision, type Idempotency, type ParticipantClient, type ReplicaRepair } from '../../contracts';
 import { Coordinator, type TxView } from './coordinator';
 import { planMutation, type PlanningContext } from './mutations';
 import type { WaitForGraph } from './waitfor';
@@ -211,6 +211,42 @@ export class MutationService implements MutationRunner {
       default:
         throw new Error(`no coordinator view ${field}`);
     }
+  }
+
+  /**
+   * `libfed recover`: one recovery round now, the one every gateway runs
+   * periodically (participants PREPARED past their deadline are resolved by
+   * their commit point's decision), then what is still prepared and why.
+   * Nothing within its deadline is touched: its coordinator may be alive.
+   */
+  async recoverNow(): Promise<{ resolved: { site: string; gid: string; outcome: string }[]; report: TransactionsReport }> {
+    const resolved = await this.o.coordinator.recover([...this.o.planning.siteIds]);
+    return { resolved, report: await this.transactions() };
+  }
+
+  /**
+   * `libfed check-replicas --repair`: one replicated row made the same at
+   * every site by a write-all transaction (two-phase commit, like
+   * `updateBook`), made coherent in the caches and audit-logged like a
+   * mutation. Each site's `replica.put` carries the version that site had
+   * when compared, so a write since then refuses the repair (CONFLICT).
+   */
+  async repairReplica(repair: ReplicaRepair): Promise<{ gid: string }> {
+    const siteIds = [...this.o.planning.siteIds];
+    const ops = new Map(siteIds.map((site) => [site, [{ kind: 'replica.put' as const, version: repair.version, expectVersion: repair.expect[site] ?? null, row: repair.row }]]));
+    const plan = { ops, commitSite: siteIds[0], actsAt: null, lines: staleLines([...ops.values()].flat()) };
+    const gid = this.o.coordinator.newGid(plan.commitSite);
+    const args = { table: repair.row.table, key: replicaKey(repair.row), version: repair.version };
+    const operator = { username: null, role: 'QUANLY' as const };
+    try {
+      await this.o.coordinator.run(plan, gid, undefined, this.o.audit?.entry(operator, 'repairReplica', args, siteIds, 'COMMITTED', null, gid));
+    } catch (error) {
+      const code = (error as { extensions?: { code?: string } }).extensions?.code ?? 'INTERNAL_SERVER_ERROR';
+      await this.o.audit?.record(this.o.audit.entry(operator, 'repairReplica', args, siteIds, code === 'TX_IN_DOUBT' ? 'IN_DOUBT' : 'REFUSED', code, gid));
+      throw error;
+    }
+    await this.invalidate(plan.lines, Date.now());
+    return { gid };
   }
 
   async transactions(): Promise<TransactionsReport> {

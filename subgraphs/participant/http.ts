@@ -3,6 +3,7 @@ import type { SqlExecutor } from '../../sql';
 import { readAudit, writeAudit } from './audit';
 import { loanRow, locate, staffAccount } from './ops';
 import type { Participant } from './participant';
+import { replicaRows, replicaSummary } from './replicas';
 
 /**
  * The participant's HTTP surface, `POST /tx/<action>` with a JSON body. Only
@@ -38,6 +39,8 @@ function handlers(participant: Participant, db: SqlExecutor, siteId: string): Ha
       return { ok: true as const };
     },
     'audit-log': async (m) => ({ entries: await readAudit(db, m) }),
+    'replica-summary': async () => ({ tables: await replicaSummary(db) }),
+    'replica-rows': async (m) => ({ rows: await replicaRows(db, m.table) }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { COPY_STATUS, raw, sql, type SqlExecutor } from '../../sql';
 import type { ErrorCode } from '../../schema';
-import { copyId as copyIdAt, ID_TAG, loanId, localLoanSeq, readerId as readerIdAt, type Applied, type Located, type Operation } from '../../contracts';
+import { applyReplicaPut, replicaResource, replicaVersion } from './replicas';
+import { copyId as copyIdAt, ID_TAG, loanId, localLoanSeq, readerId as readerIdAt, replicaKey, type Applied, type Located, type Operation } from '../../contracts';
 
 /**
  * How a site runs the operations a mutation becomes (docs/ARCHITECTURE.md
@@ -48,6 +49,8 @@ export function resources(op: Operation): string[] {
     case 'staff.add':
     case 'staff.update':
       return [`STAFF:${op.username}`];
+    case 'replica.put':
+      return [replicaResource(op)];
   }
 }
 
@@ -137,6 +140,12 @@ export async function check(db: Db, site: string, op: Operation): Promise<Refusa
     case 'staff.update': {
       const a = await one(db, sql`SELECT username FROM libfed_staff WHERE username = ${op.username}`);
       return a ? null : refuse('NOT_FOUND', `no staff account named ${op.username}`);
+    }
+    case 'replica.put': {
+      // The row must still be as it was compared: a write since then is newer than what the repair saw.
+      const now = await replicaVersion(db, op);
+      if (now === op.expectVersion) return null;
+      return refuse('CONFLICT', `${op.row.table} row ${replicaKey(op.row)} at ${site} is at version ${now ?? 'none'}, not ${op.expectVersion ?? 'none'} as compared; run check-replicas again`);
     }
     case 'reader.register':
     case 'location.set':
@@ -242,6 +251,9 @@ export async function apply(db: Db, site: string, op: Operation): Promise<Applie
       await db.query(sql`UPDATE libfed_staff SET password_hash = ${op.passwordHash ?? a.password_hash}, disabled = ${disabled}, version = version + 1 WHERE username = ${op.username}`);
       return { entity: { type: 'StaffAccount', id: op.username } };
     }
+    case 'replica.put':
+      await applyReplicaPut(db, op);
+      return {};
   }
 }
 

@@ -35,6 +35,8 @@ const VALID: { [A in TxAction]: Record<string, unknown> } = {
     entry: { id: 'a-1', at: '2026-12-01T10:00:00.000Z', username: 'quanly', role: 'QUANLY', operation: 'addBook', arguments: '{}', branches: ['Q1'], gid: null, outcome: 'REFUSED', code: 'FORBIDDEN' },
   },
   'audit-log': { limit: 10 },
+  'replica-summary': {},
+  'replica-rows': { table: 'SACH' },
 };
 
 type Case = [name: string, action: string, body: unknown, field: string];
