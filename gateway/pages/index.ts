@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { explorerAssets, type ExplorerChoice } from './explorer';
+import { reportsAssets } from './reports';
 import { preparedAssets, SAME_ORIGIN_ONLY, serveAsset, type Asset } from './static';
 
 export { EXPLORER_CHOICES, isExplorerChoice, type ExplorerChoice } from './explorer';
@@ -13,18 +14,18 @@ export interface BrowserPagesOptions {
 }
 
 /** Folders whose every path is answered here: one the table lacks is 404, never passed on. */
-const OWN_PREFIXES = ['/explorer/'];
+const OWN_PREFIXES = ['/explorer/', '/reports/'];
 
 /**
- * The gateway's pages for people with a browser: the explorer (`/explorer/`)
- * and what a browser gets at `/` and `/graphql`. Answers the request and
+ * The gateway's pages for people with a browser: the explorer (`/explorer/`),
+ * the managers' reports (`/reports/`) and what a browser gets at `/` and `/graphql`. Answers the request and
  * returns true, or returns false for every request that is not for a page
  * (GraphQL over GET or POST included), which the caller serves as before.
  */
 export function browserPages(options: BrowserPagesOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
   const graphqlPath = options.graphqlPath ?? '/graphql';
   const explorer = explorerAssets({ introspection: options.introspection, graphqlPath });
-  const files: Record<string, Asset> = explorer.files;
+  const files: Record<string, Asset> = { ...explorer.files, ...reportsAssets({ introspection: options.introspection, graphqlPath }) };
   const entry = explorer.pages[options.explorer];
   const prepared = preparedAssets();
   // Sandbox's page loads Apollo's script and frame: only the offline pages are held to this origin.
@@ -43,7 +44,7 @@ export function browserPages(options: BrowserPagesOptions): (req: IncomingMessag
     }
     if (!OWN_PREFIXES.some((p) => path.startsWith(p))) return false;
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
-    res.end(`no page ${path}: the explorer is at /explorer/\n`);
+    res.end(`no page ${path}: the explorer is at /explorer/, the reports at /reports/\n`);
     return true;
   };
 }
