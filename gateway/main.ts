@@ -3,6 +3,7 @@ import type { CrashPoint } from './coordinator';
 import { CONFIG_OPTION, SITE_SECRETS_ENV, UsageError, defineCommand, exitOnUsageError, exitOnSignals, parseSecrets, readCommandLine, resolveConfig } from '../platform';
 import { startGateway } from './server';
 import { REQUEST_LIMITS as LIMITS } from './limits';
+import { EXPLORER_CHOICES, isExplorerChoice } from './pages';
 
 /** setTimeout and setInterval turn a longer delay into 1 ms: refuse it rather than spin. */
 const MAX_MS = 2 ** 31 - 1;
@@ -25,7 +26,8 @@ const COMMAND = defineCommand({
     'max-open-loans': { kind: 'integer', default: 5, min: 1, max: 1000, description: 'open loans one reader may hold' },
     'redis-prefix': { kind: 'string', default: 'libfed:', value: 'PREFIX', description: 'prefix of every Redis key and connection name' },
     'no-cache': { kind: 'boolean', description: 'serve without the coherent entity cache' },
-    'no-introspection': { kind: 'boolean', description: 'turn off schema introspection and the explorer page (production)' },
+    'no-introspection': { kind: 'boolean', description: 'turn off schema introspection (production); the explorer pages say so' },
+    explorer: { kind: 'string', default: 'landing', value: EXPLORER_CHOICES.join('|'), description: 'what a browser gets at / and /graphql: a page linking both explorers, Apollo Sandbox (online) or the bundled GraphiQL (offline)' },
     'cache-max-bytes': { kind: 'integer', min: 1, defaultText: "the cache's own (64 MiB)", description: 'bytes of answers the cache keeps' },
     'instance-id': { kind: 'string', value: 'ID', defaultText: 'gw-<random hex>', description: "this gateway's name on the coherence bus; unique among gateways sharing Redis" },
     // Request limits (gateway/limits.ts, README "Limits"): each refusal names the limit and its value.
@@ -55,6 +57,7 @@ async function main(): Promise<void> {
     if (!site || !url) throw UsageError.expected('--site', override, `ID=URL with ID one of ${config.sites.map((s) => s.id).join(', ')}`);
     site.url = url;
   }
+  if (!isExplorerChoice(values.explorer)) throw UsageError.expected('--explorer', values.explorer, EXPLORER_CHOICES.join(', '));
   const handle = await startGateway({
     config,
     port: values.port,
@@ -70,6 +73,7 @@ async function main(): Promise<void> {
     redisKeyPrefix: values['redis-prefix'],
     cache: !values['no-cache'],
     introspection: !values['no-introspection'],
+    explorer: values.explorer,
     cacheMaxBytes: values['cache-max-bytes'],
     instanceId: values['instance-id'],
     maxDepth: values['max-depth'],

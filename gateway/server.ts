@@ -1,11 +1,12 @@
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadDistribution, readSupergraph, type SitesConfig, type SubgraphName, libfedError } from '../schema';
 import { listen, periodic, readBody, requestSigner, sendJson, serveApolloBody, type Periodic } from '../platform';
 import { adminRoutes, type AdminRoutes } from './admin';
 import { formatError } from './errors';
+import { browserPages, type ExplorerChoice } from './pages';
 import { ANONYMOUS, type GatewayContext } from './auth/caller';
 import { LoginService } from './auth/login';
 import { authorization, type RefusedMutation } from './auth/policy';
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   jwtSecret: string;
   /** Schema introspection and the explorer page (on by default; a production chain may turn them off). */
   introspection?: boolean;
+  /** What a browser gets at `/` and `/graphql`: a page linking Apollo Sandbox and the bundled GraphiQL (default), or either one. */
+  explorer?: ExplorerChoice;
   /** Request limits (gateway/limits.ts: graphql-armor, the parser, string arguments, the HTTP body and batch). */
   maxDepth?: number;
   maxCost?: number;
@@ -266,9 +269,9 @@ async function startApollo(o: Options, gateway: ApolloGateway, audit: AuditTrail
     parseOptions: limits.parseOptions,
     allowBatchedHttpRequests: limits.allowBatchedHttpRequests,
     validationRules: [...limits.validationRules, NoReservedAliases],
-    // Developers explore the schema in Apollo Sandbox, whatever NODE_ENV says.
     // Authorization runs once the operation is known, before the gateway plans or reads the cache.
-    plugins: [...limits.plugins, authorization(refusedMutations(audit)), ...(o.introspection === false ? [] : [ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })])],
+    // Browsers get the gateway's own pages (gateway/pages), never Apollo's landing page, whatever NODE_ENV says.
+    plugins: [...limits.plugins, authorization(refusedMutations(audit)), ApolloServerPluginLandingPageDisabled()],
     formatError: (formatted, error) => formatError(formatted, (ref, original) => log.error({ ref, error: original }, 'internal error answered to a client'), error),
     includeStacktraceInErrorResponses: false,
     introspection: o.introspection ?? true,
@@ -286,9 +289,11 @@ async function serveGraphql(o: Options, apollo: ApolloServer<GatewayContext>, re
   return serveApolloBody(apollo, req, res, () => contextFor(req, tokens), raw);
 }
 
-/** The gateway's HTTP routes: /graphql, /health, /ready, /metrics, and the operator's signed /admin/* (admin.ts). */
+/** The gateway's HTTP routes: the pages for browsers (gateway/pages), /graphql, /health, /ready, /metrics, and the operator's signed /admin/* (admin.ts). */
 function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metrics, tokens: Tokens, admin: AdminRoutes) {
+  const pages = browserPages({ introspection: o.introspection ?? true, explorer: o.explorer ?? 'landing' });
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (pages(req, res)) return;
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
     if (path === '/graphql' || path === '') return serveGraphql(o, apollo, req, res, tokens);
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
@@ -299,7 +304,7 @@ function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metri
       return;
     }
     if (await admin.serve(path, req, res)) return;
-    sendJson(res, 404, { error: `no route ${path}: the gateway serves /graphql, /health, /ready and /metrics` });
+    sendJson(res, 404, { error: `no route ${path}: the gateway serves /graphql, /health, /ready, /metrics, /explorer/ and /reports/` });
   };
 }
 

@@ -5,7 +5,7 @@ import { CONFIG_OPTION, UsageError, defineCommand, exitOnUsageError, exitOnSigna
 import { startChain } from './chain';
 
 const COMMAND = defineCommand({
-  usage: 'npm start [-- --data DIR --port N --config FILE --scale N --gateways K --no-cache]',
+  usage: 'npm start [-- --data DIR --port N --config FILE --scale N --gateways K --no-cache --explorer landing|sandbox|graphiql]',
   description:
     'Every site and K gateways as separate processes on this machine, demo data seeded on first start.\n' +
     'The gateways take ports N.., the sites the ones after them. Ctrl-C or SIGTERM stops them all.',
@@ -16,6 +16,7 @@ const COMMAND = defineCommand({
     scale: { kind: 'number', default: 1, greaterThan: 0, description: 'multiplies the demo books, copies, readers and loans' },
     gateways: { kind: 'integer', default: 1, min: 1, max: 16, value: 'K', description: 'gateway processes over the same sites; above 1 needs REDIS_URL or --no-cache' },
     'no-cache': { kind: 'boolean', description: 'gateways without the coherent entity cache' },
+    explorer: { kind: 'string', default: 'landing', value: 'landing|sandbox|graphiql', description: 'what a browser gets at the gateway address: a page linking both explorers, Apollo Sandbox, or the bundled GraphiQL' },
   },
 });
 
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
     demo: true,
     scale: values.scale,
     gateways,
-    gatewayArgs: values['no-cache'] ? ['--no-cache'] : [],
+    gatewayArgs: [...(values['no-cache'] ? ['--no-cache'] : []), '--explorer', values.explorer],
     log: (line) => console.error(line),
   });
   for (const [id, site] of chain.sites) console.log(`  site ${id} at ${site.url}`);
