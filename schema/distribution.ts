@@ -41,10 +41,24 @@ interface GatherCommon {
 export type GatherRule = GatherCommon &
   (
     | { merge: 'CONCAT' }
-    | { merge: 'SUM' }
+    | { merge: 'SUM'; concat: string[]; once: string[][] }
     | { merge: 'SORTED'; orderBy: SortKey[] }
     | { merge: 'TOPK'; groupBy: string[]; sum: string[]; orderBy: SortKey[]; limitArg: string }
+    | GroupsRule
   );
+
+/**
+ * Every group, summed across sites, in group-key order. `groupBy` holds one
+ * field path per key part. `resolveHome` names the group path that sites
+ * leave empty for a reader they do not hold (`unresolvedReader`): the gateway
+ * asks every site for those readers' home branches before grouping.
+ */
+export interface GroupsRule {
+  merge: 'GROUPS';
+  groupBy: string[][];
+  sum: string[];
+  resolveHome?: string[];
+}
 
 /** How a root field of one subgraph is spread over sites. */
 export type RootRule =
@@ -145,10 +159,20 @@ function gatherMerge(directive: ConstDirectiveNode, field: FieldDefinitionNode) 
   for (const arg of [branchArg, limitArg]) {
     if (arg && !field.arguments?.some((a) => a.name.value === arg)) throw new Error(`names argument "${arg}" that the field does not have`);
   }
+  const paths = (name: string) => (stringArg(directive, name) ?? '').split(',').map((p) => p.trim()).filter(Boolean);
   switch (merge) {
     case 'CONCAT':
-    case 'SUM':
       return { merge };
+    case 'SUM':
+      return { merge, concat: paths('concat'), once: paths('once').map((p) => p.split('.')) };
+    case 'GROUPS': {
+      const groupBy = paths('groupBy').map((p) => p.split('.'));
+      const sum = paths('sum');
+      const resolveHome = stringArg(directive, 'resolveHome');
+      if (!groupBy.length || !sum.length) throw new Error('GROUPS needs groupBy and sum');
+      if (resolveHome && !groupBy.some((p) => p.join('.') === resolveHome)) throw new Error(`resolveHome "${resolveHome}" must be one of the groupBy paths`);
+      return { merge, groupBy, sum, resolveHome: resolveHome?.split('.') };
+    }
     case 'SORTED':
       if (!orderBy) throw new Error('SORTED needs orderBy');
       return { merge, orderBy: parseOrderBy(orderBy) };

@@ -26,6 +26,13 @@ export interface Dialect {
   readonly binaryCollation: Sql;
   /** Case- and accent-insensitive substring match of `column` against `needle`, the same on every engine (sql/fold.ts). */
   contains(column: Sql, needle: string): Sql;
+  /** The calendar month of a UTC instant column, as text `YYYY-MM`. */
+  utcMonth(column: Sql): Sql;
+  /**
+   * A subquery of the strings in a JSON array bound as ONE parameter, for
+   * `x IN ...`: a list of any length costs one statement and one parameter.
+   */
+  jsonStrings(json: string): Sql;
   /** Is this error a unique or primary-key violation? */
   isUniqueViolation(error: unknown): boolean;
   /** Largest number of bound parameters one statement may carry. */
@@ -52,6 +59,9 @@ export const postgres: Dialect = {
   binaryCollation: raw('COLLATE "C"'),
   // Folded with translate(), not unaccent (PGlite ships no extension) nor ILIKE (which folds only ASCII under "C").
   contains: (column, needle) => sql`translate(${column}, ${FOLD_FROM}, ${FOLD_TO}) LIKE ${`%${escapeLike(foldText(needle))}%`} ESCAPE '\\'`,
+  // AT TIME ZONE on a timestamptz gives the wall time in UTC whatever the session's zone.
+  utcMonth: (column) => sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM')`,
+  jsonStrings: (json) => sql`(SELECT json_array_elements_text(CAST(${json} AS json)))`,
   isUniqueViolation: (error) => (error as { code?: string })?.code === '23505',
   // The protocol allows 65,535; stay well below so batches are also sane for SQL Server parity.
   maxParameters: 2000,
@@ -90,6 +100,9 @@ export const mssql: Dialect = {
   contains: (column, needle) =>
     // TRANSLATE's result keeps its input's collation, so the binary one goes on the column.
     sql`TRANSLATE(${column} COLLATE Latin1_General_100_BIN2, ${FOLD_FROM}, ${FOLD_TO}) LIKE ${`%${escapeLike(foldText(needle))}%`} ESCAPE '\\'`,
+  // datetime2 holds UTC (the executor binds every Date as UTC); style 126 is ISO 8601, whose first 7 characters are yyyy-mm.
+  utcMonth: (column) => sql`CONVERT(char(7), ${column}, 126)`,
+  jsonStrings: (json) => sql`(SELECT value FROM OPENJSON(${json}))`,
   isUniqueViolation: (error) => {
     // 2627: PRIMARY KEY or UNIQUE constraint; 2601: unique index. mssql throws the batch's
     // last error and keeps the earlier ones in precedingErrors.

@@ -3,6 +3,7 @@ import { libfedError } from '../schema';
 import { raw, sql, list, type Sql } from '../sql';
 import { listLoader, loader, type SiteContext } from './context';
 import { connection, cursorScope, decodeCursor, pageSize } from './paging';
+import { loanPeriod, reportResolvers } from './reports';
 
 /** loans subgraph: the loan slips written at this site, per reader and per copy lists, and reports. */
 
@@ -115,14 +116,17 @@ async function loanStats(ctx: SiteContext, args: { branchId?: string | null }) {
 }
 
 /** Every book's loan count at this site: the gateway sums over sites, then keeps the top `first`. */
-async function topBooks(ctx: SiteContext, args: { branchId?: string | null; first?: number | null }) {
+interface TopBooksArgs { branchId?: string | null; first?: number | null; from?: string | null; to?: string | null }
+
+async function topBooks(ctx: SiteContext, args: TopBooksArgs) {
+  const during = loanPeriod(args);
   if (args.branchId && args.branchId !== ctx.siteId) return [];
   const limit = args.first === null || args.first === undefined ? sql`` : ctx.db.dialect.limit(pageSize(args.first));
   // Slips written before LibFed carry no ISBN: their copy, still held here, tells it.
   const rows = await ctx.db.query<{ isbn: string; loans: number }>(sql`
     SELECT t.isbn AS isbn, COUNT(*) AS loans
     FROM (SELECT COALESCE(p.ISBN, q.ISBN) AS isbn
-          FROM PHIEUMUON p LEFT JOIN QUYENSACH q ON q.MaQuyenSach = p.MaQuyenSach) t
+          FROM PHIEUMUON p LEFT JOIN QUYENSACH q ON q.MaQuyenSach = p.MaQuyenSach WHERE ${during}) t
     WHERE t.isbn IS NOT NULL
     GROUP BY t.isbn ORDER BY COUNT(*) DESC, t.isbn ${ctx.db.dialect.binaryCollation} ${limit}`);
   return rows.map((row) => ({ book: { __typename: 'Book', isbn: row.isbn }, loans: Number(row.loans) }));
@@ -136,7 +140,8 @@ export const loansResolvers = {
     },
     loans: (_: unknown, args: LoansArgs, ctx: SiteContext) => loans(ctx, args),
     loanStats: (_: unknown, args: { branchId?: string | null }, ctx: SiteContext) => loanStats(ctx, args),
-    topBooks: (_: unknown, args: { branchId?: string | null; first?: number | null }, ctx: SiteContext) => topBooks(ctx, args),
+    topBooks: (_: unknown, args: TopBooksArgs, ctx: SiteContext) => topBooks(ctx, args),
+    ...reportResolvers.Query,
   },
   Loan: {
     __resolveReference: (ref: { id: string }, ctx: SiteContext) => {

@@ -194,6 +194,7 @@ describe('request limits', () => {
       loans: 'totalCount',
       readers: 'totalCount',
       topBooks: 'loans',
+      overdueReport: 'totalCount',
       auditLog: 'pageInfo { hasNextPage }',
     };
 

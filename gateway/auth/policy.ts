@@ -44,6 +44,13 @@ const MANAGER_ONLY = new Set([
   'Mutation.resetStaffPassword',
 ]);
 
+/**
+ * Reports a librarian reads for their own branch only: the field's `branchId`
+ * must name it. A chain-wide one (no `branchId`) or another branch's is for
+ * managers.
+ */
+const BRANCH_REPORTS = new Set(['systemStats', 'circulation', 'topBooks', 'borrowingMatrix', 'overdueReport']);
+
 function allowed(caller: Caller, type: string, field: string): boolean {
   if (field.startsWith('__') || type.startsWith('__')) return true;
   if (caller.role === 'QUANLY') return true;
@@ -69,6 +76,47 @@ export function firstForbidden(schema: GraphQLSchema, document: DocumentNode, op
     }),
   );
   return denied;
+}
+
+/** A librarian's report that is chain-wide or about another branch, as `Query.field`, with the branch it named. */
+export function reportOutsideBranch(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  caller: Caller,
+  variables: Record<string, unknown>,
+): { field: string; branch: string | null } | undefined {
+  if (caller.role !== 'THUTHU') return undefined;
+  const typeInfo = new TypeInfo(schema);
+  let found: { field: string; branch: string | null } | undefined;
+  const parts = { ...document, definitions: document.definitions.filter((d) => d.kind !== 'OperationDefinition' || d === operation) };
+  visit(
+    parts,
+    visitWithTypeInfo(typeInfo, {
+      Field(node) {
+        const parent = typeInfo.getParentType();
+        const def = typeInfo.getFieldDef();
+        if (found || !parent || !def || parent !== schema.getQueryType() || !BRANCH_REPORTS.has(node.name.value)) return;
+        let branch: unknown;
+        try {
+          branch = getArgumentValues(def, node, variables).branchId;
+        } catch {
+          return; // arguments that do not coerce: execution refuses them
+        }
+        if (branch !== caller.branch) found = { field: `Query.${node.name.value}`, branch: typeof branch === 'string' ? branch : null };
+      },
+    }),
+  );
+  return found;
+}
+
+export function reportForbidden(caller: Caller, refusal: { field: string; branch: string | null }) {
+  const what = refusal.branch ? `branch ${refusal.branch}` : 'the whole chain (no branchId)';
+  return libfedError('FORBIDDEN', `${refusal.field} asks about ${what}; a librarian of ${caller.branch} reads reports with branchId: "${caller.branch}" only, chain-wide reports are for managers (QUANLY)`, {
+    field: refusal.field,
+    branch: refusal.branch,
+    http: { status: 403 },
+  });
 }
 
 /** `http`: the status Apollo answers a request refused before execution with (it is not shown to the client). */
@@ -104,7 +152,11 @@ export function authorization(onRefusedMutation?: RefusedMutation): ApolloServer
           }
           if (operation.operation === 'subscription') throw libfedError('BAD_REQUEST', 'LibFed serves queries and mutations, not subscriptions', { http: { status: 400 } });
           const field = firstForbidden(schema, document, operation, contextValue.caller);
-          if (!field) return;
+          if (!field) {
+            const report = reportOutsideBranch(schema, document, operation, contextValue.caller, request.variables ?? {});
+            if (report) throw reportForbidden(contextValue.caller, report);
+            return;
+          }
           const error = forbidden(contextValue.caller, field);
           if (operation.operation === 'mutation' && onRefusedMutation) {
             const fields = operation.selectionSet.selections.flatMap((s) => (s.kind === 'Field' ? [{ name: s.name.value, args: argumentsOf(schema, s, request.variables ?? {}) }] : []));

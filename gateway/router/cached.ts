@@ -41,6 +41,18 @@ export interface CachedReadsOptions {
  * as JSON text, so every reader gets its own objects (the gateway merges
  * later fetches into what it gets).
  */
+/**
+ * Reports that read rows of types their subgraph does not own (a site's
+ * report statement reads its whole database): their answers also depend on
+ * those types' lines, so a new copy, a moved reader or a renamed title makes
+ * them stale.
+ */
+const READS_ALSO: Record<string, readonly string[]> = {
+  systemStats: ['Copy', 'Reader', 'Book'],
+  circulation: ['Reader', 'Book', 'Branch'],
+  borrowingMatrix: ['Reader'],
+};
+
 export class CachedReads implements Reads {
   constructor(
     private readonly routed: Reads,
@@ -61,7 +73,7 @@ export class CachedReads implements Reads {
     // The client's own arguments too: the query sent to sites can drop one (TOPK sends `first: null`), so
     // `topBooks(first: 3)` and `topBooks(first: 10)` would otherwise share an answer.
     const variant = `${this.o.subgraph}:${this.timeBucket()}:${plan.query}:${JSON.stringify(variables)}:${JSON.stringify(argumentValues(plan.field, variables))}`;
-    const dependsOn = this.dependencies(plan.rule.kind === 'locate' ? plan.rule.type : undefined);
+    const dependsOn = [...this.dependencies(plan.rule.kind === 'locate' ? plan.rule.type : undefined), ...(READS_ALSO[plan.field.name.value] ?? []).map(typeLine)];
     // Only the text is cached; an answer that must not be is handed back beside it.
     let uncached: SubgraphResponse | undefined;
     const fill = async () => {

@@ -1,5 +1,5 @@
 import type { Direction, SortKey } from '../../schema';
-import { CURSORS, GROUP, MORE, sortKeyAlias, sumAlias, type MergeShape } from './inject';
+import { CURSORS, GROUP, groupAlias, MORE, sortKeyAlias, sumAlias, type MergeShape } from './inject';
 
 /**
  * Merging the answers several sites gave for one gathered field (docs/ARCHITECTURE.md §3
@@ -138,6 +138,72 @@ function mergeTopK(parts: Json[][], shape: MergeShape, limit: number | undefined
   return ranked.slice(0, limit ?? ranked.length).map((r) => r.item);
 }
 
+function valueAt(item: unknown, path: readonly string[]): unknown {
+  let value = item;
+  for (const step of path) value = (value as Json | null | undefined)?.[step];
+  return value;
+}
+
+/**
+ * Every group summed across sites, in group-key order (code points, part by
+ * part). Sites send one item per group they hold; an item whose key is still
+ * empty (a reader no answering site holds) is dropped: the site that holds the
+ * reader is down, and the gather reports it as BRANCH_UNAVAILABLE.
+ */
+function mergeGroups(parts: Json[][], shape: MergeShape): Json[] {
+  const rule = shape.rule;
+  if (rule.merge !== 'GROUPS') throw new Error('unreachable');
+  const groups = new Map<string, { item: Json; values: string[]; sums: number[] }>();
+  for (const item of parts.flat()) {
+    const values = rule.groupBy.map((path, i) => valueAt(item[groupAlias(i)], path.slice(1)));
+    if (values.some((v) => v === null || v === undefined || v === '')) continue;
+    const key = JSON.stringify(values);
+    const sums = rule.sum.map((_, i) => Number(item[sumAlias(i)] ?? 0));
+    const found = groups.get(key);
+    if (!found) groups.set(key, { item: { ...item }, values: values.map(String), sums });
+    else {
+      found.sums = found.sums.map((n, i) => n + sums[i]);
+      // A label (a branch's name) may be known to one site's item only.
+      for (const [k, v] of Object.entries(item)) if (found.item[k] === null && v !== null) found.item[k] = v;
+    }
+  }
+  const merged = [...groups.values()].sort((a, b) => {
+    for (let i = 0; i < a.values.length; i++) {
+      const c = compareText(a.values[i], b.values[i]);
+      if (c !== 0) return c;
+    }
+    return 0;
+  });
+  return merged.map((g) => {
+    rule.sum.forEach((name, i) => {
+      for (const k of shape.keys(name)) if (k in g.item) g.item[k] = g.sums[i];
+    });
+    return g.item;
+  });
+}
+
+/**
+ * SUM with its exceptions: lists named in `concat` are appended in site order,
+ * and the figures at the `once` paths are replicated data, equal at every site,
+ * so they are taken from the first site that answered rather than multiplied
+ * by the number of sites.
+ */
+function mergeSum(parts: Json[], shape: MergeShape): unknown {
+  const rule = shape.rule;
+  if (rule.merge !== 'SUM') throw new Error('unreachable');
+  if (!rule.concat.length && !rule.once.length) return sumDeep(parts);
+  const concatKeys = new Set(rule.concat.flatMap((name) => shape.keys(name)));
+  const rest = parts.map((p) => Object.fromEntries(Object.entries(p).filter(([k]) => !concatKeys.has(k))));
+  const out = sumDeep(rest) as Json;
+  for (const key of concatKeys) if (parts.some((p) => key in p)) out[key] = parts.flatMap((p) => (p[key] as unknown[] | null | undefined) ?? []);
+  for (const path of rule.once.flatMap((p) => shape.paths(p))) {
+    const holder = valueAt(out, path.slice(0, -1)) as Json | null | undefined;
+    const first = parts.map((p) => valueAt(p, path)).find((v) => v !== undefined && v !== null);
+    if (holder && path[path.length - 1] in holder) holder[path[path.length - 1]] = first ?? null;
+  }
+  return out;
+}
+
 /** Adds every number, at any depth; other values come from the first site. */
 export function sumDeep(parts: unknown[]): unknown {
   const present = parts.filter((p) => p !== null && p !== undefined);
@@ -160,7 +226,9 @@ export function mergeGathered(parts: unknown[], shape: MergeShape, limit: number
     case 'CONCAT':
       return rule.shape === 'list' ? (present as unknown[][]).flat().slice(0, limit ?? Infinity) : present[0];
     case 'SUM':
-      return sumDeep(present);
+      return mergeSum(present as Json[], shape);
+    case 'GROUPS':
+      return mergeGroups(present as Json[][], shape);
     case 'SORTED':
       return rule.shape === 'connection'
         ? mergeConnection(present as Json[], shape, limit)

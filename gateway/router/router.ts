@@ -1,8 +1,9 @@
 import { LRUCache } from 'lru-cache';
-import { errorJson, MAX_PAGE_SIZE, type SubgraphDistribution } from '../../schema';
+import { errorJson, MAX_PAGE_SIZE, parsePeriod, type SubgraphDistribution } from '../../schema';
 import { mergeGathered } from './merge';
 import { limitOf, movedTo, pathInMerged, responseOf, unavailable, withoutMoved, type Answer, type Json } from './answers';
 import { EntityRouter } from './entities';
+import { homesFrom, placeReaders, READER_HOMES_QUERY, unresolvedReaders } from './homes';
 import type { Locations } from './locations';
 import { planFetch, type FetchPlan, type GatheredField, type RootFieldPlan } from './plan';
 import { argumentValue } from './selection';
@@ -151,7 +152,7 @@ export class FragmentRouter {
 
   /** Rule 1 and 5: one site when the branch argument names it, else every site in parallel; merged; missing sites reported. */
   private async gather(plan: RootFieldPlan, gathered: GatheredField, variables: Json): Promise<SubgraphResponse> {
-    const badLimit = pageSizeError(gathered, variables);
+    const badLimit = pageSizeError(gathered, variables) ?? periodError(gathered, variables);
     if (badLimit) return { data: { [plan.key]: null }, errors: [{ ...badLimit, path: [plan.key] }] };
     const sites = this.gatherSites([gathered], variables);
     if (typeof sites === 'string') {
@@ -161,6 +162,7 @@ export class FragmentRouter {
     const errors: SubgraphError[] = [];
     const parts: unknown[] = [];
     for (const a of answers) if ('response' in a) parts.push(a.response.data?.[plan.key] ?? null);
+    errors.push(...(await this.placeReaders(parts, gathered, answers)));
     const merged = mergeGathered(parts, gathered.shape, limitOf(gathered, variables)) ?? null;
     for (const a of answers) {
       if ('down' in a) errors.push(unavailable(a.down));
@@ -173,6 +175,23 @@ export class FragmentRouter {
       }
     }
     return { data: { [plan.key]: merged }, errors };
+  }
+
+  /**
+   * GROUPS with `resolveHome` (homes.ts): every site is asked for the readers
+   * the gathered parts left unplaced. A site that does not answer here is
+   * reported unless the gather already did: its readers' loans elsewhere are
+   * then missing from the groups, never silently.
+   */
+  private async placeReaders(parts: unknown[], gathered: GatheredField, gatherAnswers: Answer[]): Promise<SubgraphError[]> {
+    const rule = gathered.shape.rule;
+    if (rule.merge !== 'GROUPS' || !rule.resolveHome) return [];
+    const ids = unresolvedReaders(parts);
+    if (!ids.length) return [];
+    const answers = await Promise.all(this.o.siteIds.map((s) => this.ask(s, READER_HOMES_QUERY, { ids })));
+    placeReaders(parts, gathered.shape, homesFrom(answers));
+    const reported = new Set(gatherAnswers.filter((a) => 'down' in a).map((a) => a.site));
+    return answers.flatMap((a) => ('down' in a && !reported.has(a.site) ? [unavailable(a.down)] : []));
   }
 
   /** Sites for gathered fields: all of them unless every field names a branch; a string is an unknown-branch message. */
@@ -210,6 +229,10 @@ function pageSizeError(g: GatheredField, variables: Json): SubgraphError | undef
   return errorJson('PAGE_SIZE_OUT_OF_RANGE', `${arg} must be between 0 and ${MAX_PAGE_SIZE}, got ${JSON.stringify(value)}`, { argument: arg, max: MAX_PAGE_SIZE });
 }
 
-
-
-
+/** A report's period (`from`, `to`), checked as every site would check it, so a bad one is answered once and reaches no site. */
+function periodError(g: GatheredField, variables: Json): SubgraphError | undefined {
+  const names = (g.field.arguments ?? []).map((a) => a.name.value);
+  if (!names.includes('from') && !names.includes('to')) return undefined;
+  const parsed = parsePeriod(argumentValue(g.field, 'from', variables), argumentValue(g.field, 'to', variables));
+  return 'message' in parsed ? parsed : undefined;
+}

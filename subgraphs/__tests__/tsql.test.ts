@@ -5,6 +5,7 @@ import { inventoryResolvers } from '../inventory';
 import { loansResolvers } from '../loans';
 import { cursorScope, encodeCursor } from '../paging';
 import { readersResolvers } from '../readers';
+import { reportResolvers } from '../reports';
 
 /**
  * The read path's statements as SQL Server would get them: the site resolvers
@@ -14,7 +15,7 @@ import { readersResolvers } from '../readers';
 const ROW = {
   id: 'Q1-QS00001', name: 'Nguyễn Thị Lan', address: 'a', home_branch: 'Q1', open_loans: 1, isbn: '9786040000017', title: 'Số đỏ', author: 'a',
   version: 1, branch_id: 'Q1', status: 'Có sẵn', total: 2, available: 1, site: 'Q1', n: 3, seq: 7, reader_id: 'Q1-DG0001', copy_id: 'Q1-QS00001',
-  borrowed_at: new Date('2026-05-01T00:00:00Z'), due_at: new Date('2026-05-15T00:00:00Z'), returned_at: null, loans: 4, open_count: 1, overdue: 0,
+  borrowed_at: new Date('2026-05-01T00:00:00Z'), books_held: 2, catalogue: 9, copies: 3, readers: 4, gkey: 'Q1', label: 'x', opened: 1, returned: 0, lending: 'Q1', home: 'Q3', reader: 'Q3-DG0001', branch: 'Q3', branch_name: 'b', due_at: new Date('2026-05-15T00:00:00Z'), returned_at: null, loans: 4, open_count: 1, overdue: 0,
 };
 
 async function run(calls: (ctx: SiteContext) => Promise<unknown>[]): Promise<string[]> {
@@ -72,5 +73,21 @@ describe('site read statements rendered for SQL Server', () => {
         loansResolvers.Copy.loans({ id: 'Q1-QS00001' }, none, ctx),
       ]),
     );
+  });
+
+  it('reports: systemStats, circulation by every grouping, topBooks in a period, the matrix, overdue pages, reader homes', async () => {
+    const period = { from: '2026-01-01T00:00:00Z', to: '2026-03-15T12:30:00.500+07:00' };
+    const texts = await run((ctx) => [
+        reportResolvers.Query.systemStats(none, {}, ctx),
+        ...(['BRANCH', 'BOOK', 'MONTH', 'HOME_BRANCH'] as const).map((groupBy) => reportResolvers.Query.circulation(none, { ...period, groupBy }, ctx)),
+        loansResolvers.Query.topBooks(none, { first: null, ...period }, ctx),
+        reportResolvers.Query.borrowingMatrix(none, period, ctx),
+        reportResolvers.Query.overdueReport(none, { first: 5 }, ctx),
+        reportResolvers.Query.overdueReport(none, { first: 5, after: encodeCursor(['2026-05-01T00:00:00.000Z', 'Q3-00000002'], cursorScope('overdueReport', { branchId: undefined })) }, ctx),
+        reportResolvers.Query.readerHomes(none, { ids: ['Q3-DG0001', 'DG00385'] }, ctx),
+      ]);
+    // One statement per report (the two overdue pages count too, since totalCount is selected): none was skipped by a throw.
+    expect(texts).toHaveLength(12);
+    expectTsql(texts);
   });
 });
