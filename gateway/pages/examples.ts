@@ -11,6 +11,8 @@ export interface ExampleOperation {
   title: string;
   /** The operation, with a name (README's are mostly anonymous). */
   query: string;
+  /** Its variables, as the README gives them under the example. */
+  variables?: Record<string, unknown>;
 }
 
 export const EXAMPLE_OPERATIONS: readonly ExampleOperation[] = [
@@ -35,6 +37,33 @@ export const EXAMPLE_OPERATIONS: readonly ExampleOperation[] = [
   {
     title: 'Reports',
     query: 'query Reports {\n  loanStats { total open overdue }\n  topBooks(first: 5) { book { title } loans }\n}',
+  },
+  {
+    title: 'Books, copies, readers and loans per branch (staff)',
+    query:
+      'query Stats($branch: ID) {\n  systemStats(branchId: $branch) {\n    totals { books copies availableCopies readers openLoans overdueLoans }\n    perBranch { branch { id name } books copies availableCopies readers openLoans overdueLoans }\n  }\n}',
+    variables: { branch: null },
+  },
+  {
+    title: 'Loans opened and returned in a period, grouped (staff)',
+    query: 'query Circulation($from: DateTime!, $to: DateTime!, $by: CirculationGrouping!) {\n  circulation(from: $from, to: $to, groupBy: $by) { key label opened returned }\n}',
+    variables: { from: '2026-01-01T00:00:00Z', to: '2026-04-01T00:00:00Z', by: 'MONTH' },
+  },
+  {
+    title: 'The most borrowed titles in a period (staff)',
+    query: 'query Top($from: DateTime, $to: DateTime) {\n  topBooks(first: 5, from: $from, to: $to) { book { isbn title } loans }\n}',
+    variables: { from: '2026-03-01T00:00:00Z', to: '2026-03-08T00:00:00Z' },
+  },
+  {
+    title: 'Who borrows where (staff)',
+    query: 'query Matrix($from: DateTime!, $to: DateTime!) {\n  borrowingMatrix(from: $from, to: $to) { homeBranch { id } lendingBranch { id } loans }\n}',
+    variables: { from: '2025-06-01T00:00:00Z', to: '2026-06-01T00:00:00Z' },
+  },
+  {
+    title: 'Open loans past due, most overdue first (staff)',
+    query:
+      'query Overdue($branch: ID, $after: String) {\n  overdueReport(branchId: $branch, first: 20, after: $after) {\n    totalCount pageInfo { hasNextPage endCursor }\n    edges { node { daysOverdue loan { id dueAt reader { name } copy { book { title } } branch { id } } } }\n  }\n}',
+    variables: { branch: 'Q3', after: null },
   },
   {
     title: 'Audit trail (managers)',

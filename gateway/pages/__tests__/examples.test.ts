@@ -31,6 +31,12 @@ function normalised(text: string): string {
   return print(unnamed);
 }
 
+/** README examples that give their variables on the line after the block: normalised query -> variables. */
+function readmeVariables(): Map<string, unknown> {
+  const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+  return new Map([...readme.matchAll(/```graphql\n([\s\S]*?)```\nvariables: `([^`]*)`/g)].map((m) => [normalised(m[1]), JSON.parse(m[2])]));
+}
+
 describe('the explorer examples are the README examples', () => {
   const readme = readmeOperations().map(normalised);
   const examples = EXAMPLE_OPERATIONS.map((e) => normalised(e.query));
@@ -41,6 +47,13 @@ describe('the explorer examples are the README examples', () => {
 
   it('has every README example', () => {
     expect(readme.filter((r) => !examples.includes(r))).toEqual([]);
+  });
+
+  it('opens each example with the variables the README gives it', () => {
+    const given = readmeVariables();
+    expect(given.size).toBeGreaterThanOrEqual(5);
+    const opened = new Map(EXAMPLE_OPERATIONS.map((e) => [normalised(e.query), e.variables]));
+    expect([...given].map(([q]) => [q, opened.get(q)])).toEqual([...given].map(([q, v]) => [q, v]));
   });
 
   it('has nothing the README does not show', () => {

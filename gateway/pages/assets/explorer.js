@@ -40,7 +40,7 @@
   }
 
   var tabs = config.examples.map(function (e) {
-    return { query: '# ' + e.title + '\n' + e.query };
+    return { query: '# ' + e.title + '\n' + e.query, variables: e.variables ? JSON.stringify(e.variables, null, 2) : undefined };
   });
 
   ReactDOM.createRoot(document.getElementById('graphiql')).render(

@@ -63,7 +63,7 @@
       title: 'Branches at a glance',
       about: 'Books, copies, readers and loans of each branch.',
       field: 'systemStats',
-      args: {},
+      args: { branchId: 'ID' },
       selection: 'perBranch { branch { id name } books copies availableCopies readers openLoans overdueLoans }',
       rows: function (s) {
         return s.perBranch.map(function (b) {
@@ -85,7 +85,7 @@
       title: 'Circulation by month',
       about: 'Loans opened and returned each month of the period.',
       field: 'circulation',
-      args: { from: 'DateTime', to: 'DateTime' },
+      args: { branchId: 'ID', from: 'DateTime', to: 'DateTime' },
       fixed: { groupBy: { enumValue: 'MONTH' } },
       selection: 'key label opened returned',
       rows: function (list) {
@@ -99,7 +99,7 @@
       title: 'Circulation by branch',
       about: 'Loans opened and returned at each branch in the period.',
       field: 'circulation',
-      args: { from: 'DateTime', to: 'DateTime' },
+      args: { branchId: 'ID', from: 'DateTime', to: 'DateTime' },
       fixed: { groupBy: { enumValue: 'BRANCH' } },
       selection: 'key label opened returned',
       rows: function (list) {
@@ -113,7 +113,7 @@
       title: 'Who borrows where',
       about: 'Loans by the reader\u2019s home branch (rows) and the lending branch.',
       field: 'borrowingMatrix',
-      args: { from: 'DateTime', to: 'DateTime' },
+      args: { branchId: 'ID', from: 'DateTime', to: 'DateTime' },
       selection: 'homeBranch { id } lendingBranch { id } loans',
       rows: function (cells) {
         return cells.map(function (c) {
@@ -179,7 +179,8 @@
     Object.keys(report.args).forEach(function (name) {
       if (!(name in known) || chosen[name] == null) return;
       vars[name] = chosen[name];
-      types[name] = schemaFields ? known[name].replace(/!$/, '') : report.args[name];
+      // As the schema declares it: a value is sent only when chosen, so a required argument's `!` holds.
+      types[name] = schemaFields ? known[name] : report.args[name];
     });
     return { vars: vars, types: types };
   }
@@ -274,9 +275,23 @@
     return s;
   }
 
+  /** Arguments the schema requires that the filters leave empty (a period cleared by hand). */
+  function missingRequired(report, chosen) {
+    if (!schemaFields) return [];
+    var known = schemaFields[report.field];
+    return Object.keys(report.args).filter(function (name) {
+      return name in known && /!$/.test(known[name]) && chosen[name] == null;
+    });
+  }
+
   function showReport(report, chosen, run) {
-    var op = operationFor(report, chosen);
     var s = section(report);
+    if (missingRequired(report, chosen).length > 0) {
+      main.appendChild(s);
+      s.appendChild(el('p', { class: 'about' }, 'Pick a period (From and To) to see this report.'));
+      return Promise.resolve();
+    }
+    var op = operationFor(report, chosen);
     return session.query(config.graphqlPath, op.text, op.vars).then(function (answer) {
       if (run !== generation) return;
       var refused = answer.errors && answer.errors[0] && answer.errors[0].extensions && answer.errors[0].extensions.code;
@@ -311,10 +326,13 @@
     var shown = REPORTS.filter(function (r) {
       return !schemaFields || r.field in schemaFields;
     });
-    var periodNote = shown.some(function (r) {
-      return ('from' in r.args) && (!schemaFields || 'from' in schemaFields[r.field]);
+    // Say which sections the period does not touch: they are as of now.
+    var undated = shown.filter(function (r) {
+      return !('from' in r.args) || (schemaFields && !('from' in schemaFields[r.field]));
     });
-    document.getElementById('period-note').textContent = periodNote ? '' : 'The reports of this gateway cover all time: none takes a period yet.';
+    document.getElementById('period-note').textContent = undated.length
+      ? undated.map(function (r) { return r.title; }).join(', ') + ': as of now, whatever the period.'
+      : '';
     // One after another, in the table's order, so the page reads the same every time.
     return shown
       .reduce(function (done, r) {
@@ -336,6 +354,18 @@
     });
   }
 
+  /** The period starts as the last twelve months, to today inclusive: circulation and the matrix need one. */
+  function defaultPeriod() {
+    var f = filters.elements;
+    var today = new Date();
+    var day = function (d) {
+      return d.toISOString().slice(0, 10);
+    };
+    if (!f.to.value) f.to.value = day(today);
+    if (!f.from.value) f.from.value = day(new Date(Date.UTC(today.getUTCFullYear() - 1, today.getUTCMonth(), today.getUTCDate() + 1)));
+  }
+
+  defaultPeriod();
   filters.addEventListener('change', function () {
     if (session.current()) showAll();
   });
