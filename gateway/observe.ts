@@ -37,7 +37,7 @@ export interface RequestObserver {
 
 export function requestObserver(metrics: GatewayMetrics, log: Logger): RequestObserver {
   const operationLabel = boundedLabel({ max: MAX_OPERATION_NAMES });
-  const codeLabel = boundedLabel({ max: MAX_ERROR_CODES, empty: 'NO_CODE' });
+  const codeLabel = boundedLabel({ max: MAX_ERROR_CODES, empty: 'error' });
   const record = (operation: string, codes: string[], seconds: number) => {
     metrics.requests.inc({ operation, outcome: codes[0] ?? 'ok' });
     metrics.requestLatency.observe({ operation }, seconds);

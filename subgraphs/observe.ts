@@ -86,7 +86,7 @@ export const outcomePlugin: ApolloServerPlugin = {
       async willSendResponse(rc) {
         const errors = rc.response.body.kind === 'single' ? (rc.response.body.singleResult.errors ?? []) : [];
         const code = errors[0]?.extensions?.code;
-        noteOutcome(errors.length ? (typeof code === 'string' ? code : 'NO_CODE') : 'ok', errors.length ? { errors: errors.length } : {});
+        noteOutcome(errors.length ? (typeof code === 'string' ? code : 'error') : 'ok', errors.length ? { errors: errors.length } : {});
       },
     };
   },
