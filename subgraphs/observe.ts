@@ -28,7 +28,8 @@ const UNOBSERVED = new Set(['/health', '/ready', '/metrics']);
  * the id is the caller's `x-request-id` (generated when missing or not a sane
  * token), the span's parent the caller's `traceparent`, so the site's log
  * lines, its span and its SQL spans join the gateway's. One log line per call,
- * with its outcome: `ok`, a vote, or the first error code.
+ * with its outcome: `ok`, a vote, or the first error code (at debug for the
+ * calls of background rounds, which carry no id).
  */
 export function observeCalls(
   siteId: string,
@@ -40,6 +41,8 @@ export function observeCalls(
     const path = new URL(req.url ?? '/', 'http://site').pathname.replace(/\/+$/, '');
     if (UNOBSERVED.has(path)) return route(req, res, path);
     const scope: SiteScope = { requestId: requestIdFrom(req.headers[REQUEST_ID_HEADER]), detail: {} };
+    // A call without an id is a background round's (the gateways' drain every 250 ms, recovery every second): at info they would drown the log.
+    const served = req.headers[REQUEST_ID_HEADER] === undefined ? log.debug : log.info;
     res.setHeader(REQUEST_ID_HEADER, scope.requestId);
     const name = path.slice(1);
     const subgraph = (SUBGRAPHS as readonly string[]).includes(name) ? name : path.startsWith('/tx/') ? 'tx' : undefined;
@@ -64,7 +67,7 @@ export function observeCalls(
           const fields = { call: path, outcome, ms: Math.round(ms * 10) / 10, ...scope.detail };
           if (failure) log.error({ ...fields, err: String((failure as Error)?.stack ?? failure) }, `failed ${path}`);
           else if (outcome === 'UNAUTHENTICATED') log.warn(fields, `refused ${path}: not signed by the chain`);
-          else log.info(fields, `served ${path}`);
+          else served.call(log, fields, `served ${path}`);
         }
       }),
     );
