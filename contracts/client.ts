@@ -1,4 +1,4 @@
-import { postJson, Unreachable, type RequestSigner } from '../platform';
+import { postJson, SpanKind, Unreachable, withSpan, type RequestSigner } from '../platform';
 import { describeIssues, TX_ACTIONS, type TxAction, type TxReply, type TxRequest } from './protocol';
 
 /** A participant call that did not get an answer. `delivered: false` means the request surely never arrived. */
@@ -36,6 +36,19 @@ export interface HttpParticipantClientOptions {
   sign: RequestSigner;
   /** A call not answered by then fails as ParticipantUnreachable. */
   timeoutMs?: number;
+  /** Told of every call once it is over, for logs and metrics (2PC steps among them). */
+  onCall?: (call: ParticipantCall) => void;
+}
+
+/** One finished participant call. `outcome` is `ok`, a vote (`PREPARED`, `REFUSED`, `BUSY`), `unreachable`, `failed` (an HTTP error) or `malformed`. */
+export interface ParticipantCall {
+  siteId: string;
+  action: TxAction;
+  gid?: string;
+  outcome: string;
+  ms: number;
+  /** Why it failed, for a log line. */
+  reason?: string;
 }
 
 export class HttpParticipantClient implements ParticipantClient {
@@ -47,7 +60,27 @@ export class HttpParticipantClient implements ParticipantClient {
     this.timeoutMs = options.timeoutMs ?? 5000;
   }
 
+  /** One span per call (`tx prepare` at Q3), so a trace shows each 2PC step of each participant. */
   async call<A extends TxAction>(siteId: string, action: A, body: TxRequest<A>): Promise<TxReply<A>> {
+    const gid = typeof (body as { gid?: unknown }).gid === 'string' ? (body as { gid: string }).gid : undefined;
+    const attributes = { 'libfed.site': siteId, 'libfed.tx.action': action, ...(gid ? { 'libfed.gid': gid } : {}) };
+    return withSpan(`tx ${action}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      const started = performance.now();
+      const told = (outcome: string, reason?: string) => this.options.onCall?.({ siteId, action, gid, outcome, ms: performance.now() - started, reason });
+      try {
+        const reply = await this.send(siteId, action, body);
+        const vote = (reply as { vote?: unknown }).vote;
+        span.setAttribute('libfed.tx.outcome', typeof vote === 'string' ? vote : 'ok');
+        told(typeof vote === 'string' ? vote : 'ok');
+        return reply;
+      } catch (error) {
+        told(error instanceof ParticipantUnreachable ? 'unreachable' : error instanceof ParticipantFailed ? 'failed' : error instanceof MalformedReply ? 'malformed' : 'error', (error as Error).message);
+        throw error;
+      }
+    });
+  }
+
+  private async send<A extends TxAction>(siteId: string, action: A, body: TxRequest<A>): Promise<TxReply<A>> {
     const base = this.urls.get(siteId);
     if (!base) throw new ParticipantUnreachable(siteId, false, 'not in the sites config');
     const answer = await postJson(`${base}/tx/${action}`, body, this.timeoutMs, {}, this.options.sign).catch((error: unknown) => {

@@ -22,7 +22,7 @@ export {
   type Vote,
 } from './protocol';
 export { httpFailure } from './http-errors';
-export { HttpParticipantClient, MalformedReply, ParticipantFailed, ParticipantUnreachable, type HttpParticipantClientOptions, type ParticipantClient } from './client';
+export { HttpParticipantClient, MalformedReply, ParticipantFailed, ParticipantUnreachable, type HttpParticipantClientOptions, type ParticipantCall, type ParticipantClient } from './client';
 export { hashPassword, nameSalt, verifyPassword } from './passwords';
 export { USERNAME_PATTERN } from './operations';
 export {

@@ -1,6 +1,7 @@
 import { loadSites, MAX_IDEMPOTENCY_KEY_LENGTH } from '../schema';
 import type { CrashPoint } from './coordinator';
-import { CONFIG_OPTION, SITE_SECRETS_ENV, UsageError, defineCommand, exitOnUsageError, exitOnSignals, parseSecrets, readCommandLine, resolveConfig } from '../platform';
+import { CONFIG_OPTION, SITE_SECRETS_ENV, UsageError, createLogger, defineCommand, exitOnUsageError, exitOnSignals, parseSecrets, readCommandLine, resolveConfig, startTracing } from '../platform';
+import type { Logger } from 'pino';
 import { startGateway } from './server';
 import { REQUEST_LIMITS as LIMITS } from './limits';
 import { EXPLORER_CHOICES, isExplorerChoice } from './pages';
@@ -12,7 +13,8 @@ const COMMAND = defineCommand({
   usage: 'tsx gateway/main.ts [--config FILE] [--port N] [--site ID=URL ...] [options]',
   description:
     "One gateway process over the sites of the config. `--site` overrides a site's URL from the config.\n" +
-    'Prints one JSON line {"event":"ready","url":...} once it listens. REDIS_URL, when set, is the Redis the gateways share.\n' +
+    'Logs JSON lines on stdout (LIBFED_LOG_LEVEL, LIBFED_LOG_FORMAT), among them {"event":"ready","url":...} once it listens.\n' +
+    'REDIS_URL, when set, is the Redis the gateways share. OTEL_EXPORTER_OTLP_ENDPOINT, when set, receives its traces.\n' +
     `${SITE_SECRETS_ENV} (required): the comma-separated secrets the sites accept; the first signs every call to a site.`,
   options: {
     config: CONFIG_OPTION,
@@ -48,6 +50,7 @@ const COMMAND = defineCommand({
  */
 async function main(): Promise<void> {
   const { values } = readCommandLine(COMMAND);
+  log = createLogger({ process: values['instance-id'] ?? 'gateway' });
   const config = loadSites(resolveConfig(values.config));
   // Refused before anything starts: the sites would answer every unsigned call with 401.
   const siteSecrets = parseSecrets(process.env[SITE_SECRETS_ENV]);
@@ -58,7 +61,10 @@ async function main(): Promise<void> {
     site.url = url;
   }
   if (!isExplorerChoice(values.explorer)) throw UsageError.expected('--explorer', values.explorer, EXPLORER_CHOICES.join(', '));
+  // Before the gateway is built, so its first spans already have a provider.
+  const tracing = await startTracing({ serviceName: values['instance-id'] ?? 'gateway' });
   const handle = await startGateway({
+    log,
     config,
     port: values.port,
     host: values.host,
@@ -87,13 +93,19 @@ async function main(): Promise<void> {
     // Test hook only (crash-point tests): LIBFED_CRASH_AT=after-prepare|after-decision.
     crashAt: process.env.LIBFED_CRASH_AT as CrashPoint | undefined,
   });
-  console.log(JSON.stringify({ event: 'ready', url: handle.url }));
-  exitOnSignals(() => handle.stop());
+  // The line launch/chain.ts waits for.
+  log.info({ event: 'ready', url: handle.url, tracing: tracing.enabled }, 'gateway ready');
+  exitOnSignals(async () => {
+    await handle.stop();
+    await tracing.shutdown();
+  });
 }
+
+let log: Logger | undefined;
 
 main().catch((error: Error) => {
   exitOnUsageError(error);
-  console.error(`gateway failed to start: ${error.message}`);
+  (log ?? createLogger({ process: 'gateway' })).fatal(`gateway failed to start: ${error.message}`);
   process.exit(1);
 });
 

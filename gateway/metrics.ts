@@ -1,10 +1,32 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
-/** The gateway's own metrics, exported at /metrics. */
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * The gateway's own metrics, exported at /metrics, with the process's own
+ * (CPU, memory, event loop, GC: prom-client's defaults). The cache adds its
+ * `libfed_cache_*` series to the same registry (cache/metrics.ts).
+ */
 export function gatewayMetrics() {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
   return {
     registry,
+    // Client requests, per GraphQL operation. `operation` is bounded (gateway/observe.ts): a client names its operations.
+    requests: new Counter({
+      name: 'libfed_requests_total',
+      help: 'Client GraphQL operations answered, per operation name and outcome (ok, or the first error code)',
+      labelNames: ['operation', 'outcome'],
+      registers: [registry],
+    }),
+    requestLatency: new Histogram({
+      name: 'libfed_request_duration_seconds',
+      help: 'Time from the start of a client operation to its answer',
+      labelNames: ['operation'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    errors: new Counter({ name: 'libfed_errors_total', help: 'Errors answered to clients, per extensions.code', labelNames: ['code'], registers: [registry] }),
     siteRequests: new Counter({
       name: 'libfed_gateway_site_requests_total',
       help: 'Requests the fragment router sent to a site, per logical subgraph and outcome',
@@ -16,6 +38,20 @@ export function gatewayMetrics() {
       help: 'Time a site took to answer one routed fetch',
       labelNames: ['site', 'subgraph'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    // The write path: every participant call (2PC prepare, commit, abort, one-site local and commit-point, and the reads of planning and recovery).
+    txCalls: new Counter({
+      name: 'libfed_gateway_tx_calls_total',
+      help: "Calls to a site's participant (/tx/<action>), per site, action and outcome (ok, a vote, unreachable, failed, malformed)",
+      labelNames: ['site', 'action', 'outcome'],
+      registers: [registry],
+    }),
+    txLatency: new Histogram({
+      name: 'libfed_gateway_tx_call_seconds',
+      help: 'Time a participant call took, per action',
+      labelNames: ['action'],
+      buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
   };

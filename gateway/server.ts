@@ -3,7 +3,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadDistribution, readSupergraph, type SitesConfig, type SubgraphName, libfedError } from '../schema';
-import { listen, periodic, readBody, requestSigner, sendJson, serveApolloBody, type Periodic } from '../platform';
+import { createLogger, listen, periodic, readBody, requestSigner, sendJson, serveApolloBody, type Periodic } from '../platform';
 import { adminRoutes, type AdminRoutes } from './admin';
 import { formatError } from './errors';
 import { browserPages, type ExplorerChoice } from './pages';
@@ -15,10 +15,11 @@ import { AuditTrail } from './coordinator/audit';
 import { apolloLimits, batchRefusal, checkLimits, REQUEST_LIMITS, type RequestLimits } from './limits';
 import { NoReservedAliases } from './reserved';
 import { gatewayMetrics } from './metrics';
+import { noteRefusal, onParticipantCall, onSiteFetch, requestObserver, tracedSites, type RequestObserver } from './observe';
 import { HttpSiteClient, lruLocations, SiteHealth, SubgraphSource } from './router';
 import { Coordinator, LocalWaitForGraph, MutationService, RedisWaitForGraph, type CrashPoint } from './coordinator';
 import { birthSite, HttpParticipantClient, httpFailure } from '../contracts';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { CoherentCache, LocalCoherenceBus, RedisCoherenceBus, type CoherenceBus } from '../cache';
 
@@ -74,6 +75,7 @@ export interface GatewayOptions {
   instanceId?: string;
   /** Test hook: the coordinator stops dead at this point of every cross-site mutation. */
   crashAt?: CrashPoint;
+  /** Default: JSON lines on stdout as process `gateway` (platform/logging.ts). */
   log?: Logger;
 }
 
@@ -113,19 +115,20 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   checkLimits(limitsOf(o));
   if (o.drainIntervalMs * 2 > o.coherenceBoundMs) throw new Error(`drainIntervalMs (${o.drainIntervalMs}) must be at most half of coherenceBoundMs (${o.coherenceBoundMs})`);
   const metrics = gatewayMetrics();
-  const log = o.log ?? pino({ name: 'libfed-gateway' }, pino.destination(2));
+  const log = o.log ?? createLogger({ process: 'gateway' });
+  const observer = requestObserver(metrics, log);
   const instanceId = o.instanceId ?? `gw-${randomBytes(4).toString('hex')}`;
   const siteIds = o.config.sites.map((s) => s.id);
-  const participants = new HttpParticipantClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs, sign: siteSigner(o) });
+  const participants = new HttpParticipantClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs, sign: siteSigner(o), onCall: onParticipantCall(metrics, log) });
   const coherence = buildCache(o, instanceId, metrics, log);
   const tokens = new Tokens(o.jwtSecret);
   const writes = buildWritePath(o, instanceId, participants, coherence?.cache, tokens, log);
   const tasks = startBackgroundTasks(o, siteIds, writes.coordinator, coherence?.cache, log);
   // Cache from the first request: the first drain round runs before the gateway listens (bounded: a site down only delays caching).
   if (coherence && tasks.drain) await Promise.race([coherence.cache.start().then(tasks.drain.runNow), sleep(o.coherenceBoundMs)]);
-  const apollo = await startApollo(o, buildGateway(o, siteIds, metrics, writes.mutations, coherence?.cache), writes.audit, log);
+  const apollo = await startApollo(o, buildGateway(o, siteIds, metrics, writes.mutations, coherence?.cache, log), writes.audit, log, observer);
   const admin = adminRoutes({ siteSecrets: o.siteSecrets, mutations: writes.mutations });
-  const http = await listen(o.port, o.host, routes(o, apollo, metrics, tokens, admin), httpFailure);
+  const http = await listen(o.port, o.host, routes(o, apollo, metrics, tokens, admin, observer), httpFailure);
   let stopping: Promise<void> | undefined;
   return {
     url: `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${http.port}/graphql`,
@@ -223,16 +226,8 @@ function siteSigner(o: Options) {
 }
 
 /** @apollo/gateway over the static supergraph, with one SubgraphSource per logical subgraph. */
-function buildGateway(o: Options, siteIds: string[], metrics: Metrics, mutations: MutationService, cache: CoherentCache | undefined): ApolloGateway {
-  const client = new HttpSiteClient({
-    sites: o.config.sites,
-    timeoutMs: o.siteTimeoutMs,
-    sign: siteSigner(o),
-    onRequest: (site, subgraph, ms, ok) => {
-      metrics.siteRequests.inc({ site, subgraph, outcome: ok ? 'ok' : 'unavailable' });
-      metrics.siteLatency.observe({ site, subgraph }, ms / 1000);
-    },
-  });
+function buildGateway(o: Options, siteIds: string[], metrics: Metrics, mutations: MutationService, cache: CoherentCache | undefined, log: Logger): ApolloGateway {
+  const client = tracedSites(new HttpSiteClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs, sign: siteSigner(o), onRequest: onSiteFetch(metrics, log) }));
   const health = new SiteHealth(siteIds);
   const distribution = loadDistribution();
   // One store for every router: a move committed through one is where all of them look next (docs/ARCHITECTURE.md §3 rule 4).
@@ -262,7 +257,7 @@ function limitsOf(o: Options): RequestLimits {
 }
 
 /** Apollo Server with the request limits (gateway/limits.ts), the reserved-alias rule and the error formatting. */
-async function startApollo(o: Options, gateway: ApolloGateway, audit: AuditTrail, log: Logger): Promise<ApolloServer<GatewayContext>> {
+async function startApollo(o: Options, gateway: ApolloGateway, audit: AuditTrail, log: Logger, observer: RequestObserver): Promise<ApolloServer<GatewayContext>> {
   const limits = apolloLimits(limitsOf(o));
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -271,7 +266,7 @@ async function startApollo(o: Options, gateway: ApolloGateway, audit: AuditTrail
     validationRules: [...limits.validationRules, NoReservedAliases],
     // Authorization runs once the operation is known, before the gateway plans or reads the cache.
     // Browsers get the gateway's own pages (gateway/pages), never Apollo's landing page, whatever NODE_ENV says.
-    plugins: [...limits.plugins, authorization(refusedMutations(audit)), ApolloServerPluginLandingPageDisabled()],
+    plugins: [observer.plugin, ...limits.plugins, authorization(refusedMutations(audit)), ApolloServerPluginLandingPageDisabled()],
     formatError: (formatted, error) => formatError(formatted, (ref, original) => log.error({ ref, error: original }, 'internal error answered to a client'), error),
     includeStacktraceInErrorResponses: false,
     introspection: o.introspection ?? true,
@@ -285,17 +280,25 @@ async function startApollo(o: Options, gateway: ApolloGateway, audit: AuditTrail
 async function serveGraphql(o: Options, apollo: ApolloServer<GatewayContext>, req: IncomingMessage, res: ServerResponse, tokens: Tokens): Promise<void> {
   const raw = req.method === 'POST' ? await readBody(req, o.maxBodyBytes) : '';
   const refused = batchRefusal(raw, o.maxBatchSize);
-  if (refused) return sendJson(res, 400, { errors: [refused] });
-  return serveApolloBody(apollo, req, res, () => contextFor(req, tokens), raw);
+  if (refused) {
+    noteRefusal(String(refused.extensions?.code));
+    return sendJson(res, 400, { errors: [refused] });
+  }
+  const context = () =>
+    contextFor(req, tokens).catch((error: { extensions?: { code?: unknown } }) => {
+      noteRefusal(String(error.extensions?.code));
+      throw error;
+    });
+  return serveApolloBody(apollo, req, res, context, raw);
 }
 
 /** The gateway's HTTP routes: the pages for browsers (gateway/pages), /graphql, /health, /ready, /metrics, and the operator's signed /admin/* (admin.ts). */
-function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metrics, tokens: Tokens, admin: AdminRoutes) {
+function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metrics, tokens: Tokens, admin: AdminRoutes, observer: RequestObserver) {
   const pages = browserPages({ introspection: o.introspection ?? true, explorer: o.explorer ?? 'landing' });
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (pages(req, res)) return;
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
-    if (path === '/graphql' || path === '') return serveGraphql(o, apollo, req, res, tokens);
+    if (path === '/graphql' || path === '') return observer.serve(req, res, () => serveGraphql(o, apollo, req, res, tokens));
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
     if (path === '/ready') return sendReadiness(res, o.config.sites);
     if (path === '/metrics') {

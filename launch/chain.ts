@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { PARENT_PIPE_ENV, parseSecrets, SITE_SECRETS_ENV } from '../platform';
+import { LOG_FORMAT_ENV, PARENT_PIPE_ENV, parseSecrets, SITE_SECRETS_ENV } from '../platform';
 import { loadSites } from '../schema';
 
 /**
@@ -21,8 +21,12 @@ export interface ChainOptions {
   demoNow?: Date;
   scale?: number;
   siteTimeoutMs?: number;
-  /** Where children's stderr lines go. */
+  /** Where children's output lines go (their JSON log lines on stdout, anything on stderr), each behind `[name] `; ignored with `output`. */
   log?: (line: string) => void;
+  /** Every output line of every child as it is, with the child's name (`gateway`, `Q3`) and the stream it came on. */
+  output?: (name: string, line: string, stream: 'stdout' | 'stderr') => void;
+  /** More environment for every child (LIBFED_LOG_LEVEL, LIBFED_TRACE_FILE, OTEL_*). */
+  env?: Record<string, string>;
   readyTimeoutMs?: number;
   /** More flags for the gateway processes (see gateway/main.ts). */
   gatewayArgs?: string[];
@@ -40,7 +44,7 @@ export interface ChainOptions {
 }
 
 /** How a child is started: where its stderr goes, how long it may take, what it finds in its environment besides ours. */
-export interface SpawnOptions extends Pick<ChainOptions, 'log' | 'readyTimeoutMs'> {
+export interface SpawnOptions extends Pick<ChainOptions, 'log' | 'output' | 'readyTimeoutMs'> {
   env?: Record<string, string>;
 }
 
@@ -93,14 +97,18 @@ function spawnReady(name: string, script: string, args: string[], o: SpawnOption
     cwd: ROOT,
     // stdin is a pipe from this process: when it goes (however it ends), the child stops too.
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production', ...o.env, [PARENT_PIPE_ENV]: '1' },
+    // JSON lines always: a child's stdout is a pipe to us, and a launcher at a terminal formats them itself.
+    env: { ...process.env, NODE_ENV: process.env.NODE_ENV ?? 'production', ...o.env, [LOG_FORMAT_ENV]: 'json', [PARENT_PIPE_ENV]: '1' },
   });
-  const stderr: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => {
-    stderr.push(line);
-    if (stderr.length > 20) stderr.shift();
-    o.log?.(`[${name}] ${line}`);
-  });
+  // The last lines of both streams: why a child that never got ready failed (a start failure is a log line on stdout).
+  const recent: string[] = [];
+  const onLine = (stream: 'stdout' | 'stderr') => (line: string) => {
+    recent.push(line);
+    if (recent.length > 20) recent.shift();
+    if (o.output) o.output(name, line, stream);
+    else o.log?.(`[${name}] ${line}`);
+  };
+  createInterface({ input: child.stderr! }).on('line', onLine('stderr'));
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const handle = (url: string): ChildHandle => ({
     name,
@@ -114,9 +122,11 @@ function spawnReady(name: string, script: string, args: string[], o: SpawnOption
   return new Promise((resolveReady, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${name} was not ready within ${o.readyTimeoutMs ?? 120000} ms:\n${stderr.join('\n')}`));
+      reject(new Error(`${name} was not ready within ${o.readyTimeoutMs ?? 120000} ms:\n${recent.join('\n')}`));
     }, o.readyTimeoutMs ?? 120000);
+    const logLine = onLine('stdout');
     createInterface({ input: child.stdout! }).on('line', (line) => {
+      logLine(line);
       if (!line.startsWith('{')) return;
       try {
         const event = JSON.parse(line);
@@ -131,7 +141,7 @@ function spawnReady(name: string, script: string, args: string[], o: SpawnOption
     // 'close', not 'exit': it comes after the child's stderr is read to its end, so the reason is in the message.
     child.once('close', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited (${signal ?? code}) before it was ready:\n${stderr.join('\n')}`));
+      reject(new Error(`${name} exited (${signal ?? code}) before it was ready:\n${recent.join('\n')}`));
     });
   });
 }
@@ -141,10 +151,10 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
   const siteSecrets = o.siteSecrets ? parseSecrets(o.siteSecrets.join(','), 'siteSecrets') : chainSecrets();
   // A secret made for this chain alone is known to no one else: `libfed` finds it in the data directory.
   const madeSecrets = !o.siteSecrets && !process.env[SITE_SECRETS_ENV];
-  const siteSpawn: SpawnOptions = { ...o, env: secretsEnv(siteSecrets) };
+  const siteSpawn: SpawnOptions = { ...o, env: { ...o.env, ...secretsEnv(siteSecrets) } };
   // One token secret for every gateway of the chain: a login at one is good at all of them.
   const jwtSecret = process.env.LIBFED_JWT_SECRET ?? randomBytes(32).toString('hex');
-  const gatewaySpawn: SpawnOptions = { ...o, env: { ...secretsEnv(o.gatewaySecrets ?? siteSecrets), LIBFED_JWT_SECRET: jwtSecret } };
+  const gatewaySpawn: SpawnOptions = { ...o, env: { ...o.env, ...secretsEnv(o.gatewaySecrets ?? siteSecrets), LIBFED_JWT_SECRET: jwtSecret } };
   const demoNow = (o.demoNow ?? new Date()).toISOString();
   const peerArgs = () =>
     [...ports].flatMap(([id, port]) => (port === 0 ? [] : ['--peer', `${id}=http://127.0.0.1:${port}`]));

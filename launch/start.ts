@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CONFIG_OPTION, UsageError, defineCommand, exitOnUsageError, exitOnSignals, readCommandLine, resolveConfig } from '../platform';
+import { CONFIG_OPTION, UsageError, createLogger, defineCommand, exitOnUsageError, exitOnSignals, logFormat, prettyLines, readCommandLine, resolveConfig } from '../platform';
 import { startChain } from './chain';
 
 const COMMAND = defineCommand({
@@ -20,6 +20,27 @@ const COMMAND = defineCommand({
   },
 });
 
+/** The launcher's own lines, JSON or pretty like the children's (LIBFED_LOG_FORMAT, else pretty at a terminal). */
+const log = createLogger({ process: 'launcher' });
+
+/**
+ * Every child's lines on this process's stdout: as they are (JSON, each with
+ * its `process`) for a collector, or — at a terminal — readable, each behind
+ * its process's name. A line a child wrote on stderr that is not JSON (a
+ * crash trace) becomes a JSON line of its own, so the stream stays one object
+ * per line.
+ */
+function childOutput(): (name: string, line: string, stream: 'stdout' | 'stderr') => void {
+  if (logFormat() === 'pretty') {
+    const pretty = prettyLines();
+    return (name, line) => void process.stdout.write(pretty(name, line));
+  }
+  return (name, line, stream) => {
+    const json = line.startsWith('{') ? line : JSON.stringify({ level: stream === 'stderr' ? 'error' : 'info', time: new Date().toISOString(), process: name, stream, msg: line });
+    process.stdout.write(`${json}\n`);
+  };
+}
+
 /**
  * `npm start`: the whole chain for a person at a terminal (flags in COMMAND
  * above; `--help` prints them).
@@ -31,7 +52,7 @@ async function main(): Promise<void> {
     throw new UsageError('--gateways above 1 needs REDIS_URL (redis://host:6379): the gateways keep their entity caches coherent through it. Set it, or add --no-cache.');
   }
   const firstStart = !existsSync(resolve(values.data));
-  console.log('starting the branch sites and the gateway (the first start creates and seeds the site databases)...');
+  log.info('starting the branch sites and the gateway (the first start creates and seeds the site databases)...');
   const demoPassword = demoStaffPassword(resolve(values.data), firstStart);
   const chain = await startChain({
     configFile: resolveConfig(values.config),
@@ -41,30 +62,30 @@ async function main(): Promise<void> {
     scale: values.scale,
     gateways,
     gatewayArgs: [...(values['no-cache'] ? ['--no-cache'] : []), '--explorer', values.explorer],
-    log: (line) => console.error(line),
+    output: childOutput(),
   });
-  for (const [id, site] of chain.sites) console.log(`  site ${id} at ${site.url}`);
-  for (const g of chain.gateways.slice(1)) console.log(`  gateway at http://localhost:${new URL(g.url).port}/graphql`);
-  console.log(`LibFed ready at http://localhost:${new URL(chain.gatewayUrl).port}/graphql`);
-  if (demoPassword) console.log(`  demo staff accounts quanly, ${[...chain.sites.keys()].map((id) => `thuthu_${id.toLowerCase()}`).join(', ')}: password ${demoPassword}`);
-  else console.log(`  demo staff accounts: the password printed at the first start (LIBFED_DEMO_PASSWORD, or ${join(values.data, 'demo-password')})`);
+  for (const [id, site] of chain.sites) log.info({ site: id, url: site.url }, `site ${id} at ${site.url}`);
+  for (const g of chain.gateways.slice(1)) log.info({ url: g.url }, `gateway at http://localhost:${new URL(g.url).port}/graphql`);
+  log.info({ url: chain.gatewayUrl }, `LibFed ready at http://localhost:${new URL(chain.gatewayUrl).port}/graphql`);
+  if (demoPassword) log.info(`demo staff accounts quanly, ${[...chain.sites.keys()].map((id) => `thuthu_${id.toLowerCase()}`).join(', ')}: password ${demoPassword}`);
+  else log.info(`demo staff accounts: the password printed at the first start (LIBFED_DEMO_PASSWORD, or ${join(values.data, 'demo-password')})`);
   let stopping = false;
   for (const [id, site] of chain.sites) {
     site.child.once('exit', (code, signal) => {
-      if (!stopping) console.error(`site ${id} exited (${signal ?? code}); the gateway reports it as BRANCH_UNAVAILABLE`);
+      if (!stopping) log.error({ site: id, exit: signal ?? code }, `site ${id} exited (${signal ?? code}); the gateway reports it as BRANCH_UNAVAILABLE`);
     });
   }
   stopWhenOrphaned();
   exitOnSignals(async () => {
     stopping = true;
-    console.log('stopping...');
+    log.info('stopping...');
     await chain.stop();
   });
 }
 
 main().catch((error: Error) => {
   exitOnUsageError(error);
-  console.error(error.message);
+  log.fatal(error.message);
   process.exit(1);
 });
 

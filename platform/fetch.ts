@@ -1,4 +1,6 @@
+import { currentRequest, REQUEST_ID_HEADER } from './request-context';
 import type { RequestSigner } from './signing';
+import { traceHeaders } from './tracing';
 
 /**
  * One HTTP transport with a deadline, for every client of a site (the
@@ -23,13 +25,18 @@ export interface HttpAnswer {
   text: string;
 }
 
-/** `sign`, when given, signs the exact bytes sent (platform/signing.ts): the body is serialised once, here. */
+/**
+ * `sign`, when given, signs the exact bytes sent (platform/signing.ts): the body is serialised once, here.
+ * Every call made for a request carries its id (`x-request-id`) and the trace context (`traceparent`),
+ * so the process called logs and traces its part under the same names. Neither is signed: they name
+ * the request in logs and traces and change nothing it does (a site checks the id's form like the gateway).
+ */
 export async function postJson(url: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}, sign?: RequestSigner): Promise<HttpAnswer> {
   const payload = JSON.stringify(body);
   try {
     const response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers, ...sign?.('POST', url, payload) },
+      headers: { 'content-type': 'application/json', ...requestHeaders(), ...headers, ...sign?.('POST', url, payload) },
       body: payload,
       signal: AbortSignal.timeout(timeoutMs),
     });
@@ -41,4 +48,9 @@ export async function postJson(url: string, body: unknown, timeoutMs: number, he
     const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : code || (error as Error).message;
     return Promise.reject(new Unreachable(code !== 'ECONNREFUSED', reason));
   }
+}
+
+function requestHeaders(): Record<string, string> {
+  const requestId = currentRequest()?.requestId;
+  return requestId ? { [REQUEST_ID_HEADER]: requestId, ...traceHeaders() } : traceHeaders();
 }

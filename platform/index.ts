@@ -40,3 +40,8 @@ export {
   type Parsed,
   type Values,
 } from './args';
+export { createLogger, logFormat, prettyLines, LOG_FORMAT_ENV, LOG_LEVEL_ENV, type LogFormat, type LoggerOptions } from './logging';
+export { currentRequest, requestIdFrom, runInRequest, REQUEST_ID_HEADER, type RequestScope } from './request-context';
+export { startTracing, traceContextFrom, traceHeaders, withSpan, OTLP_ENDPOINT_ENV, SpanKind, SpanStatusCode, type Span, type Tracing, type TracingOptions } from './tracing';
+export { TRACE_FILE_ENV, type SpanLine } from './trace-file';
+export { boundedLabel } from './labels';

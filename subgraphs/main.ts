@@ -1,14 +1,16 @@
 import { loadSites, siteById } from '../schema';
 import { migrate, openSiteDatabase } from '../sql';
 import { generateDemoData, isSeeded, loadDemoData, loadDemoStaff } from '../sql/seed';
-import { CONFIG_OPTION, SITE_SECRETS_ENV, UsageError, defineCommand, exitOnUsageError, exitOnSignals, parseSecrets, readCommandLine, resolveConfig } from '../platform';
+import type { Logger } from 'pino';
+import { CONFIG_OPTION, SITE_SECRETS_ENV, UsageError, createLogger, defineCommand, exitOnUsageError, exitOnSignals, parseSecrets, readCommandLine, resolveConfig, startTracing } from '../platform';
 import { startSiteServer } from './server';
 
 const COMMAND = defineCommand({
   usage: 'tsx subgraphs/main.ts --site ID [--config FILE] [--data DIR] [--port N] [--demo [--demo-now ISO] [--scale N]]',
   description:
-    'One site process: migrates the site database, seeds the demo data on first start if asked, and prints one JSON\n' +
-    'line {"event":"ready",...} on stdout once it listens.\n' +
+    'One site process: migrates the site database, seeds the demo data on first start if asked, and logs JSON lines\n' +
+    'on stdout (LIBFED_LOG_LEVEL, LIBFED_LOG_FORMAT), among them {"event":"ready",...} once it listens.\n' +
+    'OTEL_EXPORTER_OTLP_ENDPOINT, when set, receives its traces.\n' +
     `${SITE_SECRETS_ENV} (required): the comma-separated secrets a call must be signed with (any one); the first signs\n` +
     "this site's own recovery calls to its peers. Every route but /health refuses an unsigned call with 401.",
   options: {
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
   const config = loadSites(configFile);
   const site = values.site ? siteById(config, values.site) : undefined;
   if (!site) throw UsageError.expected('--site', values.site, `a site of ${configFile}: ${config.sites.map((s) => s.id).join(', ')}`);
+  log = createLogger({ process: site.id });
   const now = demoNow(values['demo-now']);
   // Refused before the database is touched: a site that accepted unsigned calls would let anyone write to it.
   const siteSecrets = parseSecrets(process.env[SITE_SECRETS_ENV]);
@@ -66,17 +69,22 @@ async function main(): Promise<void> {
   // Test hook only (cache fill-race test): LIBFED_TEST_SLOW_ANSWERS=readers:1500.
   const [slowSubgraph, slowMs] = (process.env.LIBFED_TEST_SLOW_ANSWERS ?? '').split(':');
   const slowAnswers = slowSubgraph && Number(slowMs) > 0 ? { subgraphs: [slowSubgraph], ms: Number(slowMs) } : undefined;
-  const handle = await startSiteServer({ siteId: site.id, db, port, host: values.host, peers, slowAnswers, siteSecrets });
-  console.log(JSON.stringify({ event: 'ready', site: site.id, url: handle.url }));
+  const tracing = await startTracing({ serviceName: site.id });
+  const handle = await startSiteServer({ siteId: site.id, db, port, host: values.host, peers, slowAnswers, siteSecrets, log });
+  // The line launch/chain.ts waits for.
+  log.info({ event: 'ready', site: site.id, url: handle.url, tracing: tracing.enabled }, `site ${site.id} ready`);
 
   exitOnSignals(async () => {
     await handle.stop();
     await db.close();
+    await tracing.shutdown();
   });
 }
 
+let log: Logger | undefined;
+
 main().catch((error: Error) => {
   exitOnUsageError(error);
-  console.error(`site failed to start: ${error.message}`);
+  (log ?? createLogger({ process: 'site' })).fatal(`site failed to start: ${error.message}`);
   process.exit(1);
 });

@@ -2,14 +2,16 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Counter, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { Logger } from 'pino';
 import { errorJson, SUBGRAPHS, type SubgraphName } from '../schema';
-import { countingExecutor, pendingMigrations, type SqlExecutor } from '../sql';
+import { countingExecutor, pendingMigrations, tracedExecutor, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
-import { listen, NonceCache, periodic, readBodyBytes, requestSigner, sendJson, serveApolloBody, verify, type Periodic, type RequestSigner } from '../platform';
+import { createLogger, listen, NonceCache, periodic, readBodyBytes, requestSigner, sendJson, serveApolloBody, verify, type Periodic, type RequestSigner } from '../platform';
 import { httpFailure, HttpParticipantClient, type Outcome } from '../contracts';
 import { BadTxRequest, handleTx, Participant } from './participant';
 import { buildSiteSchemas } from './schema';
+import { noteOutcome, observeCalls, outcomePlugin, type SiteMetrics } from './observe';
 
 export interface SiteServerOptions {
   siteId: string;
@@ -34,6 +36,8 @@ export interface SiteServerOptions {
   recoveryIntervalMs?: number;
   /** Test hook: hold every answer of these subgraphs this long AFTER computing it (a slow network), to force cache fill races. */
   slowAnswers?: { subgraphs: string[]; ms: number };
+  /** Default: JSON lines on stdout as process `<siteId>` (platform/logging.ts). */
+  log?: Logger;
 }
 
 export interface SiteHandle {
@@ -47,12 +51,32 @@ export interface SiteHandle {
 
 const DEFAULTS = { port: 0, host: '127.0.0.1', clock: () => new Date(), maxBodyBytes: 4 * 1024 * 1024, recoveryIntervalMs: 1000 };
 
-function siteMetrics(siteId: string) {
+function siteMetrics(siteId: string): SiteMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ site: siteId });
+  // The process's own figures (CPU, memory, event loop, GC), as at the gateway.
+  collectDefaultMetrics({ register: registry });
   return {
     registry,
-    requests: new Counter({ name: 'libfed_site_requests_total', help: 'GraphQL requests served, per logical subgraph', labelNames: ['subgraph'], registers: [registry] }),
+    requests: new Counter({
+      name: 'libfed_site_requests_total',
+      help: 'GraphQL requests served, per logical subgraph and outcome (ok, or the first error code)',
+      labelNames: ['subgraph', 'outcome'],
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'libfed_site_request_duration_seconds',
+      help: 'Time this site took to serve one call, per logical subgraph (tx for the participant)',
+      labelNames: ['subgraph'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    txRequests: new Counter({
+      name: 'libfed_site_tx_requests_total',
+      help: 'Participant calls served (/tx/<action>), per action and outcome (ok, a vote, or the error code)',
+      labelNames: ['action', 'outcome'],
+      registers: [registry],
+    }),
     statements: new Counter({ name: 'libfed_site_sql_statements_total', help: 'SQL statements sent to this site database, per logical subgraph', labelNames: ['subgraph'], registers: [registry] }),
   };
 }
@@ -71,8 +95,11 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
   if (!o.siteSecrets.length) throw new Error(`site ${o.siteId}: siteSecrets is empty, and a site that accepts unsigned calls lets anyone write to it`);
   const nonces = new NonceCache({ windowMs: o.replayWindowMs });
   const metrics = siteMetrics(o.siteId);
-  const dbFor = new Map(SUBGRAPHS.map((name) => [name, countingExecutor(o.db, () => metrics.statements.inc({ subgraph: name }))]));
-  const db2pc = countingExecutor(o.db, () => metrics.statements.inc({ subgraph: 'tx' }));
+  const log = o.log ?? createLogger({ process: o.siteId });
+  // Every statement a span (a child of the call's), and counted per subgraph.
+  const traced = tracedExecutor(o.db);
+  const dbFor = new Map(SUBGRAPHS.map((name) => [name, countingExecutor(traced, () => metrics.statements.inc({ subgraph: name }))]));
+  const db2pc = countingExecutor(traced, () => metrics.statements.inc({ subgraph: 'tx' }));
   const participant = new Participant({ siteId: o.siteId, db: db2pc, clock: o.clock });
   const apollo = new Map<SubgraphName, ApolloServer<SiteContext>>();
   // A site's own depth bound, above any fetch a gateway within its limits sends (depth 12, plus `_entities`):
@@ -94,14 +121,13 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
       // The process that owns the site stops it; Apollo must not install its own signal handlers.
       stopOnTerminationSignals: false,
       validationRules: depth.validationRules,
-      plugins: [ApolloServerPluginInlineTraceDisabled(), ...depth.plugins],
+      plugins: [ApolloServerPluginInlineTraceDisabled(), outcomePlugin, ...depth.plugins],
     });
     await server.start();
     apollo.set(name, server);
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = new URL(req.url ?? '/', 'http://site').pathname.replace(/\/+$/, '');
+  async function route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     // Open on purpose: a liveness probe holds no secret, and the answer tells only that the process is up.
     if (path === '/health') return sendJson(res, 200, { site: o.siteId, status: 'ok' });
     // Open too, for the same reason: whether this site can serve (its database answers and is migrated).
@@ -109,11 +135,13 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
     const raw = await readBodyBytes(req, o.maxBodyBytes);
     // Before routing: a refused request reaches no resolver and no participant, so it changes nothing.
     const verdict = verify(req.headers, req.method ?? '', req.url ?? '/', raw, o.siteSecrets, Date.now(), nonces);
-    if (!verdict.ok) return sendJson(res, 401, { errors: [errorJson('UNAUTHENTICATED', `site ${o.siteId} serves only calls signed by its chain: ${verdict.reason}`)] });
+    if (!verdict.ok) {
+      noteOutcome('UNAUTHENTICATED', { reason: verdict.reason });
+      return sendJson(res, 401, { errors: [errorJson('UNAUTHENTICATED', `site ${o.siteId} serves only calls signed by its chain: ${verdict.reason}`)] });
+    }
     const text = raw.toString('utf8');
     const name = path.slice(1) as SubgraphName;
     if ((SUBGRAPHS as readonly string[]).includes(name)) {
-      metrics.requests.inc({ subgraph: name });
       const context = async (): Promise<SiteContext> => ({ siteId: o.siteId, db: dbFor.get(name)!, now: o.clock(), loaders: new Map() });
       const slow = o.slowAnswers?.subgraphs.includes(name) ? () => new Promise<void>((r) => setTimeout(r, o.slowAnswers!.ms)) : undefined;
       return serveApolloBody(apollo.get(name)!, req, res, context, req.method === 'POST' ? text : '', slow);
@@ -121,9 +149,16 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
     if (path.startsWith('/tx/') && req.method === 'POST') {
       try {
         const body = JSON.parse(text || '{}');
-        return sendJson(res, 200, await handleTx(participant, db2pc, o.siteId, path.slice(4), body));
+        noteOutcome(undefined, typeof body?.gid === 'string' ? { gid: body.gid } : {});
+        const reply = await handleTx(participant, db2pc, o.siteId, path.slice(4), body);
+        const vote = (reply as { vote?: unknown }).vote;
+        noteOutcome(typeof vote === 'string' ? vote : 'ok');
+        return sendJson(res, 200, reply);
       } catch (error) {
-        if (error instanceof BadTxRequest || error instanceof SyntaxError) return sendJson(res, 400, { error: (error as Error).message });
+        if (error instanceof BadTxRequest || error instanceof SyntaxError) {
+          noteOutcome('BAD_REQUEST', { reason: (error as Error).message.slice(0, 300) });
+          return sendJson(res, 400, { error: (error as Error).message });
+        }
         throw error;
       }
     }
@@ -135,6 +170,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
     sendJson(res, 404, { error: `no route ${path}: this site serves /catalog, /inventory, /readers, /loans, /health, /metrics` });
   }
 
+  const handle = observeCalls(o.siteId, metrics, log, route);
   const http = await listen(o.port, o.host, handle, httpFailure);
   const port = http.port;
   const recovery = o.peers ? startRecovery(participant, o.siteId, { ...o.peers }, requestSigner(o.siteSecrets[0]), o.recoveryIntervalMs) : undefined;

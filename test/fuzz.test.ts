@@ -74,17 +74,19 @@ const cursors: Record<string, string> = {};
 const JWT_SECRET = randomBytes(32).toString('hex');
 let sent = 0;
 let startedAt = 0;
-/** The gateway's recent log lines (its stderr), to show the entry an INTERNAL_SERVER_ERROR's `ref` names. */
+/** The gateway's recent log lines (its stdout and stderr), to show the entry an INTERNAL_SERVER_ERROR's `ref` names. */
 const gatewayLog: string[] = [];
 /** Each site's last log lines, to say why a site stopped answering. */
 const siteLogs = new Map<string, string[]>();
 
-/** Keeps the last `max` lines a process writes to stderr in `into`. */
+/** Keeps the last `max` lines a process writes (its JSON log lines on stdout, anything on stderr) in `into`. */
 function follow(child: TestChain['gateway']['child'], into: string[], max: number): void {
-  child.stderr?.on('data', (chunk: Buffer) => {
-    into.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    into.splice(0, Math.max(0, into.length - max));
-  });
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (chunk: Buffer) => {
+      into.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      into.splice(0, Math.max(0, into.length - max));
+    });
+  }
 }
 
 /** `fetch`, but a failure (a process that died or hung) says which process, how it ended and what it last logged. */

@@ -34,6 +34,8 @@ export interface TestChain extends ChainHandle {
   tx<T = any>(siteId: string, action: string, body?: unknown): Promise<T>;
   /** `fetch` signed with the chain's secret, for a request straight to a site (sites refuse unsigned ones with 401). */
   siteFetch(url: string, init?: RequestInit): Promise<Response>;
+  /** Every JSON log line the chain's processes wrote so far, parsed, in arrival order (`process` says whose). */
+  logs(): Record<string, any>[];
   /** Stops everything and removes the data it made. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -66,7 +68,16 @@ async function login(gatewayUrl: string, username: string): Promise<string> {
 /** Starts the chain as real processes on port 0 over fresh copies of the demo data. */
 export async function startTestChain(
   backend: Backend,
-  options: { siteTimeoutMs?: number; gatewayArgs?: string[]; gatewayArgsFor?: (i: number) => string[]; gateways?: number; siteSecrets?: string[]; gatewaySecrets?: string[] } = {},
+  options: {
+    siteTimeoutMs?: number;
+    gatewayArgs?: string[];
+    gatewayArgsFor?: (i: number) => string[];
+    gateways?: number;
+    siteSecrets?: string[];
+    gatewaySecrets?: string[];
+    /** More environment for every process (LIBFED_LOG_LEVEL, LIBFED_TRACE_FILE). */
+    env?: Record<string, string>;
+  } = {},
 ): Promise<TestChain> {
   const dir = mkdtempSync(join(tmpdir(), 'libfed-test-'));
   const config = baseConfig();
@@ -89,12 +100,22 @@ export async function startTestChain(
     configFile,
     stringify({ ...config, sites: config.sites.map((s) => ({ ...s, database: s.database.kind === 'pglite' ? 'pglite' : (s.database as { url: string }).url })) }),
   );
-  const logs: string[] = [];
+  // Bounded: a long test (the fuzz run) must not keep every line of every process.
+  const logs: Record<string, any>[] = [];
+  const output = (_name: string, line: string) => {
+    if (!line.startsWith('{')) return;
+    try {
+      logs.push(JSON.parse(line));
+    } catch {
+      return;
+    }
+    if (logs.length > 50_000) logs.splice(0, 10_000);
+  };
   let chain: ChainHandle;
   try {
     // Each chain gets its own Redis key prefix: tests never see another run's keys.
     const gatewayArgs = ['--redis-prefix', `${prefix}:`, ...(options.gatewayArgs ?? [])];
-    chain = await startChain({ configFile, dataDir: join(dir, 'data'), port: 0, demo: true, demoNow: DEMO_NOW, log: (l) => logs.push(l), ...options, gatewayArgs });
+    chain = await startChain({ configFile, dataDir: join(dir, 'data'), port: 0, demo: true, demoNow: DEMO_NOW, output, ...options, gatewayArgs });
   } catch (error) {
     for (const db of databases) await dropPostgresDatabase(process.env.PG_URL!, db);
     rmSync(dir, { recursive: true, force: true });
@@ -124,6 +145,7 @@ export async function startTestChain(
       return (await response.json()) as any;
     },
     token,
+    logs: () => [...logs],
     async tx(siteId, action, body = {}) {
       const response = await siteFetch(`${chain.sites.get(siteId)!.url}/tx/${action}`, {
         method: 'POST',

@@ -38,8 +38,8 @@ export interface HttpSiteClientOptions {
   sign: RequestSigner;
   /** A site that has not answered by then is treated as down for this request. */
   timeoutMs?: number;
-  /** Called once per HTTP request, for per-site metrics. */
-  onRequest?: (siteId: string, subgraph: SubgraphName, ms: number, ok: boolean) => void;
+  /** Called once per HTTP request, for per-site metrics and logs; `failure` says why it failed. */
+  onRequest?: (siteId: string, subgraph: SubgraphName, ms: number, ok: boolean, failure?: string) => void;
 }
 
 export class HttpSiteClient implements SiteClient {
@@ -56,6 +56,7 @@ export class HttpSiteClient implements SiteClient {
     if (!base) throw new SiteUnavailable(siteId, 'not in the sites config');
     const started = performance.now();
     let ok = false;
+    let failure: string | undefined;
     try {
       const answer = await postJson(`${base}/${subgraph}`, request, this.timeoutMs, {}, this.options.sign).catch((error: unknown) => {
         throw new SiteUnavailable(siteId, error instanceof Unreachable ? error.reason : (error as Error).message);
@@ -70,8 +71,11 @@ export class HttpSiteClient implements SiteClient {
       }
       ok = true;
       return body;
+    } catch (error) {
+      failure = (error as Error).message;
+      throw error;
     } finally {
-      this.options.onRequest?.(siteId, subgraph, performance.now() - started, ok);
+      this.options.onRequest?.(siteId, subgraph, performance.now() - started, ok, failure);
     }
   }
 }
