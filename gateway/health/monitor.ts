@@ -102,10 +102,24 @@ export class SiteMonitor {
     for (const w of this.watched.values()) {
       this.heartbeats.push(
         periodic(async () => {
-          if (await probe(w.site, this.o.heartbeatTimeoutMs).catch(() => false)) w.detector.heartbeat();
+          if (await probe(w.site, this.o.heartbeatTimeoutMs).catch(() => false)) this.heartbeat(w);
         }, this.o.heartbeatIntervalMs),
       );
     }
+  }
+
+  /**
+   * A heartbeat arrived. A site that was silent long enough to be suspected and
+   * answers again (restarted, thawed) gets its fetches back now rather than at
+   * the breaker's next half-open: the breaker closes, but its failure count
+   * stays, so the first fetch that fails opens it again — a half-open probe
+   * the heartbeat started. A site that kept answering heartbeats while its
+   * fetches failed is left to the breaker's own timer.
+   */
+  private heartbeat(w: Watched): void {
+    const wasSuspected = w.detector.suspected();
+    w.detector.heartbeat();
+    if (wasSuspected && w.breaker.opened) w.breaker.close();
   }
 
   /** Stops the heartbeats and the breakers' timers. Idempotent. */

@@ -60,6 +60,27 @@ describe('SiteMonitor', () => {
   });
 });
 
+describe('SiteMonitor, a site back after a silence', () => {
+  it('closes its open breaker at the first heartbeat, and one failed fetch opens it again', async () => {
+    const clock = { now: 0 };
+    const alive = { Q1: false };
+    const monitor = new SiteMonitor({ sites: SITES, heartbeatIntervalMs: 5, breakerResetMs: 60_000, now: () => clock.now, probe: async (site) => site.id !== 'Q1' || alive.Q1 });
+    try {
+      for (let i = 0; i < 3; i++) await monitor.through('Q1', () => Promise.reject(new Error('down'))).catch(() => undefined);
+      clock.now += 5000;
+      expect(monitor.state('Q1')).toMatchObject({ suspected: true, breaker: 'open' });
+      monitor.start();
+      alive.Q1 = true;
+      await until(() => monitor.refusal('Q1') === undefined);
+      expect(monitor.state('Q1').breaker).toBe('closed');
+      await monitor.through('Q1', () => Promise.reject(new Error('still down'))).catch(() => undefined);
+      expect(monitor.state('Q1').breaker).toBe('open');
+    } finally {
+      monitor.stop();
+    }
+  });
+});
+
 describe('GuardedParticipantClient', () => {
   const spy = (): [ParticipantClient, string[]] => {
     const calls: string[] = [];
