@@ -1,13 +1,22 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** What the failure detector says of one site (gateway/health), read each time /metrics is scraped. */
+export interface SiteDetection {
+  site: string;
+  phi: number;
+  breaker: 'closed' | 'halfOpen' | 'open';
+}
+
+const BREAKER_CODE = { closed: 0, halfOpen: 1, open: 2 } as const;
 
 /**
  * The gateway's own metrics, exported at /metrics, with the process's own
  * (CPU, memory, event loop, GC: prom-client's defaults). The cache adds its
  * `libfed_cache_*` series to the same registry (cache/metrics.ts).
  */
-export function gatewayMetrics() {
+export function gatewayMetrics(siteStates: () => SiteDetection[] = () => []) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   return {
@@ -53,6 +62,25 @@ export function gatewayMetrics() {
       labelNames: ['action'],
       buckets: LATENCY_BUCKETS,
       registers: [registry],
+    }),
+    sitePhi: new Gauge({
+      name: 'libfed_site_phi',
+      help: "The failure detector's phi for a site: how unlikely its heartbeats' silence is (-log10 P); the site is skipped at the threshold (8 by default)",
+      labelNames: ['site'],
+      registers: [registry],
+      collect() {
+        // A silence long enough makes phi infinite, which a scraper cannot read as a sample.
+        for (const s of siteStates()) this.set({ site: s.site }, Number.isFinite(s.phi) ? s.phi : Number.MAX_VALUE);
+      },
+    }),
+    siteBreaker: new Gauge({
+      name: 'libfed_site_breaker_state',
+      help: "A site's circuit breaker in this gateway: 0 closed, 1 half-open (one fetch probes the site), 2 open (fetches to it are refused at once)",
+      labelNames: ['site'],
+      registers: [registry],
+      collect() {
+        for (const s of siteStates()) this.set({ site: s.site }, BREAKER_CODE[s.breaker]);
+      },
     }),
   };
 }

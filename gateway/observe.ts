@@ -105,8 +105,8 @@ export function noteRefusal(code: string): void {
 /** A site client whose every fetch is a span (`site fetch` to Q3 for `loans`), the child of the request's. */
 export function tracedSites(inner: SiteClient): SiteClient {
   return {
-    send: (siteId, subgraph: SubgraphName, request) =>
-      withSpan('site fetch', { kind: SpanKind.CLIENT, attributes: { 'libfed.site': siteId, 'libfed.subgraph': subgraph } }, () => inner.send(siteId, subgraph, request)),
+    send: (siteId, subgraph: SubgraphName, request, deadlineAt) =>
+      withSpan('site fetch', { kind: SpanKind.CLIENT, attributes: { 'libfed.site': siteId, 'libfed.subgraph': subgraph } }, () => inner.send(siteId, subgraph, request, deadlineAt)),
   };
 }
 

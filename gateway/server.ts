@@ -16,9 +16,10 @@ import { apolloLimits, batchRefusal, checkLimits, REQUEST_LIMITS, type RequestLi
 import { NoReservedAliases } from './reserved';
 import { gatewayMetrics } from './metrics';
 import { noteRefusal, onParticipantCall, onSiteFetch, requestObserver, tracedSites, type RequestObserver } from './observe';
-import { HttpSiteClient, lruLocations, SiteHealth, SubgraphSource } from './router';
+import { GuardedSiteClient, HttpSiteClient, lruLocations, SiteHealth, SubgraphSource } from './router';
+import { GuardedParticipantClient, MONITOR_DEFAULTS, SiteMonitor } from './health';
 import { Coordinator, LocalWaitForGraph, MutationService, RedisWaitForGraph, type CrashPoint } from './coordinator';
-import { birthSite, HttpParticipantClient, httpFailure } from '../contracts';
+import { birthSite, HttpParticipantClient, httpFailure, type ParticipantClient } from '../contracts';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { CoherentCache, LocalCoherenceBus, RedisCoherenceBus, type CoherenceBus } from '../cache';
@@ -28,8 +29,17 @@ export interface GatewayOptions {
   /** 0 (the default) picks a free port. */
   port?: number;
   host?: string;
-  /** A site that has not answered a fetch by then counts as down for that fetch. */
+  /** A site that has not answered a coordinator's `/tx` call by then counts as down for that call. */
   siteTimeoutMs?: number;
+  /**
+   * How long one client request may wait on sites, all its fetches together: each site fetch
+   * gets what is left (docs/ARCHITECTURE.md §3 rule 5). Default: siteTimeoutMs + 1000.
+   */
+  requestBudgetMs?: number;
+  /** How often this gateway sends each site a heartbeat (its `/health`), for the failure detector. */
+  heartbeatIntervalMs?: number;
+  /** phi at which a site is suspected and skipped (gateway/health/phi.ts; 8 = one chance in 10^8 it is only slow). */
+  phiThreshold?: number;
   /** The secrets sites accept (LIBFED_SITE_SECRETS); the first signs every subgraph fetch and `/tx` call. */
   siteSecrets: readonly string[];
   /** Signs and checks staff bearer tokens (LIBFED_JWT_SECRET); every gateway of a chain shares it. At least 32 characters. */
@@ -90,6 +100,8 @@ const DEFAULTS = {
   port: 0,
   host: '127.0.0.1',
   siteTimeoutMs: 5000,
+  heartbeatIntervalMs: MONITOR_DEFAULTS.heartbeatIntervalMs,
+  phiThreshold: MONITOR_DEFAULTS.phiThreshold,
   ...REQUEST_LIMITS,
   maxOpenLoans: 5,
   loanDays: 14,
@@ -114,21 +126,26 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   const o: Options = { ...DEFAULTS, ...options };
   checkLimits(limitsOf(o));
   if (o.drainIntervalMs * 2 > o.coherenceBoundMs) throw new Error(`drainIntervalMs (${o.drainIntervalMs}) must be at most half of coherenceBoundMs (${o.coherenceBoundMs})`);
-  const metrics = gatewayMetrics();
+  const monitor = new SiteMonitor({ sites: o.config.sites, heartbeatIntervalMs: o.heartbeatIntervalMs, phiThreshold: o.phiThreshold });
+  const metrics = gatewayMetrics(() => monitor.states());
   const log = o.log ?? createLogger({ process: 'gateway' });
   const observer = requestObserver(metrics, log);
   const instanceId = o.instanceId ?? `gw-${randomBytes(4).toString('hex')}`;
   const siteIds = o.config.sites.map((s) => s.id);
-  const participants = new HttpParticipantClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs, sign: siteSigner(o), onCall: onParticipantCall(metrics, log) });
+  monitor.start();
+  const participants = new GuardedParticipantClient(
+    new HttpParticipantClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs, sign: siteSigner(o), onCall: onParticipantCall(metrics, log) }),
+    (id) => monitor.refusal(id),
+  );
   const coherence = buildCache(o, instanceId, metrics, log);
   const tokens = new Tokens(o.jwtSecret);
   const writes = buildWritePath(o, instanceId, participants, coherence?.cache, tokens, log);
   const tasks = startBackgroundTasks(o, siteIds, writes.coordinator, coherence?.cache, log);
   // Cache from the first request: the first drain round runs before the gateway listens (bounded: a site down only delays caching).
   if (coherence && tasks.drain) await Promise.race([coherence.cache.start().then(tasks.drain.runNow), sleep(o.coherenceBoundMs)]);
-  const apollo = await startApollo(o, buildGateway(o, siteIds, metrics, writes.mutations, coherence?.cache, log), writes.audit, log, observer);
+  const apollo = await startApollo(o, buildGateway(o, siteIds, metrics, monitor, writes.mutations, coherence?.cache, log), writes.audit, log, observer);
   const admin = adminRoutes({ siteSecrets: o.siteSecrets, mutations: writes.mutations });
-  const http = await listen(o.port, o.host, routes(o, apollo, metrics, tokens, admin, observer), httpFailure);
+  const http = await listen(o.port, o.host, routes(o, apollo, metrics, monitor, tokens, admin, observer), httpFailure);
   let stopping: Promise<void> | undefined;
   return {
     url: `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${http.port}/graphql`,
@@ -144,6 +161,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
         if (writes.waitFor instanceof RedisWaitForGraph) await writes.waitFor.stop();
         await coherence?.cache.stop();
         await coherence?.bus.stop();
+        monitor.stop();
       })()),
   };
 }
@@ -170,7 +188,7 @@ function buildCache(o: Options, instanceId: string, metrics: Metrics, log: Logge
 }
 
 /** The coordinator, its wait-for graph and the service that plans and runs mutations (docs/ARCHITECTURE.md §4). */
-function buildWritePath(o: Options, instanceId: string, participants: HttpParticipantClient, cache: CoherentCache | undefined, tokens: Tokens, log: Logger) {
+function buildWritePath(o: Options, instanceId: string, participants: ParticipantClient, cache: CoherentCache | undefined, tokens: Tokens, log: Logger) {
   const prefix = o.redisKeyPrefix ?? 'libfed:';
   const waitFor = o.redisUrl ? new RedisWaitForGraph({ url: o.redisUrl, keyPrefix: prefix, connectionName: `${prefix}${instanceId}:waitfor` }) : new LocalWaitForGraph();
   const coordinator = new Coordinator({ client: participants, waitFor, lockWaitMs: o.lockWaitMs, preparedTtlMs: o.preparedTtlMs, crashAt: o.crashAt });
@@ -226,9 +244,11 @@ function siteSigner(o: Options) {
 }
 
 /** @apollo/gateway over the static supergraph, with one SubgraphSource per logical subgraph. */
-function buildGateway(o: Options, siteIds: string[], metrics: Metrics, mutations: MutationService, cache: CoherentCache | undefined, log: Logger): ApolloGateway {
-  const client = tracedSites(new HttpSiteClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs, sign: siteSigner(o), onRequest: onSiteFetch(metrics, log) }));
-  const health = new SiteHealth(siteIds);
+function buildGateway(o: Options, siteIds: string[], metrics: Metrics, monitor: SiteMonitor, mutations: MutationService, cache: CoherentCache | undefined, log: Logger): ApolloGateway {
+  const http = new HttpSiteClient({ sites: o.config.sites, budgetMs: requestBudget(o), sign: siteSigner(o), onRequest: onSiteFetch(metrics, log) });
+  // docs/ARCHITECTURE.md §3 rule 5: a suspected site, or one whose breaker is open, is skipped at once.
+  const client = tracedSites(new GuardedSiteClient(http, monitor));
+  const health = new SiteHealth(siteIds, { suspected: (id) => monitor.refusal(id) !== undefined });
   const distribution = loadDistribution();
   // One store for every router: a move committed through one is where all of them look next (docs/ARCHITECTURE.md §3 rule 4).
   const locations = lruLocations();
@@ -277,30 +297,40 @@ async function startApollo(o: Options, gateway: ApolloGateway, audit: AuditTrail
 }
 
 /** /graphql: the body is read here so that a batch over the limit is refused before Apollo runs any of it. */
-async function serveGraphql(o: Options, apollo: ApolloServer<GatewayContext>, req: IncomingMessage, res: ServerResponse, tokens: Tokens): Promise<void> {
+async function serveGraphql(o: Options, apollo: ApolloServer<GatewayContext>, req: IncomingMessage, res: ServerResponse, tokens: Tokens, budgetMs: number): Promise<void> {
+  const receivedAt = Date.now();
   const raw = req.method === 'POST' ? await readBody(req, o.maxBodyBytes) : '';
   const refused = batchRefusal(raw, o.maxBatchSize);
   if (refused) {
     noteRefusal(String(refused.extensions?.code));
     return sendJson(res, 400, { errors: [refused] });
   }
-  const context = () =>
-    contextFor(req, tokens).catch((error: { extensions?: { code?: unknown } }) => {
-      noteRefusal(String(error.extensions?.code));
+  const context = async () => {
+    try {
+      return { ...(await contextFor(req, tokens)), deadlineAt: receivedAt + budgetMs };
+    } catch (error) {
+      noteRefusal(String((error as { extensions?: { code?: unknown } }).extensions?.code));
       throw error;
-    });
+    }
+  };
   return serveApolloBody(apollo, req, res, context, raw);
 }
 
+/** The time one client request may wait on sites (GatewayOptions.requestBudgetMs). */
+function requestBudget(o: Options): number {
+  return o.requestBudgetMs ?? o.siteTimeoutMs + 1000;
+}
+
 /** The gateway's HTTP routes: the pages for browsers (gateway/pages), /graphql, /health, /ready, /metrics, and the operator's signed /admin/* (admin.ts). */
-function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metrics, tokens: Tokens, admin: AdminRoutes, observer: RequestObserver) {
+function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metrics, monitor: SiteMonitor, tokens: Tokens, admin: AdminRoutes, observer: RequestObserver) {
   const pages = browserPages({ introspection: o.introspection ?? true, explorer: o.explorer ?? 'landing' });
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (pages(req, res)) return;
     const path = new URL(req.url ?? '/', 'http://gateway').pathname.replace(/\/+$/, '');
-    if (path === '/graphql' || path === '') return observer.serve(req, res, () => serveGraphql(o, apollo, req, res, tokens));
+    if (path === '/graphql' || path === '') return observer.serve(req, res, () => serveGraphql(o, apollo, req, res, tokens, requestBudget(o)));
+    // Alive: this process answers. Whether its sites do is /ready's question.
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/ready') return sendReadiness(res, o.config.sites);
+    if (path === '/ready') return sendReadiness(res, o.config.sites, monitor);
     if (path === '/metrics') {
       res.setHeader('content-type', metrics.registry.contentType);
       res.end(await metrics.registry.metrics());
@@ -342,17 +372,23 @@ function refusedMutations(audit: AuditTrail): RefusedMutation {
 /**
  * `/ready`: the supergraph is loaded (it is, once this answers) and at least
  * one site can serve; the body has each site's `/ready` answer, so an
- * operator sees which branch is missing. 503 when no site is ready.
+ * operator sees which branch is missing, and this gateway's failure detector's
+ * view of it (`phi`, `breaker`). 503 when no site is ready.
  */
-async function sendReadiness(res: ServerResponse, sites: readonly { id: string; url: string }[]): Promise<void> {
+async function sendReadiness(res: ServerResponse, sites: readonly { id: string; url: string }[], monitor: SiteMonitor): Promise<void> {
+  // Rounded for people; Infinity (a long silence) is not JSON, so it is capped.
+  const detection = (id: string) => {
+    const { phi, breaker } = monitor.state(id);
+    return { phi: Math.min(Math.round(phi * 100) / 100, 1e6), breaker };
+  };
   const detail = await Promise.all(
     sites.map(async (site) => {
       try {
         const answer = await fetch(`${site.url.replace(/\/+$/, '')}/ready`, { signal: AbortSignal.timeout(1000) });
         const body = (await answer.json()) as { ready?: boolean; reason?: string };
-        return { site: site.id, ready: answer.ok && body.ready === true, reason: body.reason ?? null };
+        return { site: site.id, ready: answer.ok && body.ready === true, reason: body.reason ?? null, ...detection(site.id) };
       } catch (error) {
-        return { site: site.id, ready: false, reason: (error as Error).name === 'TimeoutError' ? 'no answer within 1000 ms' : 'unreachable' };
+        return { site: site.id, ready: false, reason: (error as Error).name === 'TimeoutError' ? 'no answer within 1000 ms' : 'unreachable', ...detection(site.id) };
       }
     }),
   );

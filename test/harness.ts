@@ -65,6 +65,19 @@ async function login(gatewayUrl: string, username: string): Promise<string> {
   return body.data.login.token;
 }
 
+/** Until every gateway's `/ready` shows `site` neither suspected nor behind an open breaker (bounded: a test then fails on its own terms). */
+async function untilGatewaysSee(gatewayUrls: string[], site: string): Promise<void> {
+  const until = Date.now() + 5000;
+  for (const url of gatewayUrls) {
+    while (Date.now() < until) {
+      const body = (await (await fetch(new URL('/ready', url)).catch(() => undefined))?.json().catch(() => undefined)) as { sites?: { site: string; phi: number; breaker: string }[] } | undefined;
+      const state = body?.sites?.find((s) => s.site === site);
+      if (state && state.phi < 8 && state.breaker !== 'open') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 /** Starts the chain as real processes on port 0 over fresh copies of the demo data. */
 export async function startTestChain(
   backend: Backend,
@@ -135,6 +148,13 @@ export async function startTestChain(
     configFile,
     dataDir: join(dir, 'data'),
     siteFetch,
+    // A restarted site rejoins each gateway at its next heartbeat (docs/ARCHITECTURE.md §3 rule 5): wait for that, so a
+    // test's next request is not refused by a detector that has not yet heard from it.
+    async restartSite(id) {
+      const handle = await chain.restartSite(id);
+      await untilGatewaysSee(chain.gateways.map((g) => g.url), id);
+      return handle;
+    },
     async query(query, variables, url, as = 'quanly') {
       const authorization: Record<string, string> = as === null ? {} : { authorization: `Bearer ${await token(as)}` };
       const response = await fetch(url ?? chain.gatewayUrl, {

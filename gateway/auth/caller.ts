@@ -19,4 +19,9 @@ export interface GatewayContext {
   caller: Caller;
   /** The client's address, for login throttling. */
   clientAddress: string;
+  /**
+   * When the request's time budget runs out (epoch ms): every site fetch made for it gets what
+   * is left, not a fixed timeout of its own (docs/ARCHITECTURE.md §3 rule 5).
+   */
+  deadlineAt?: number;
 }

@@ -14,8 +14,9 @@ export interface EntityCache {
 
 /** What a subgraph's reads are: one root field, or one `_entities` fetch. The router does them; this wrapper caches them. */
 export interface Reads {
-  root(plan: RootFieldPlan, variables: Json): Promise<SubgraphResponse>;
-  entities(plan: EntitiesPlan, variables: Json): Promise<SubgraphResponse>;
+  /** `deadlineAt`: when the client's request runs out of time (epoch ms); without it the site client's budget applies. */
+  root(plan: RootFieldPlan, variables: Json, deadlineAt?: number): Promise<SubgraphResponse>;
+  entities(plan: EntitiesPlan, variables: Json, deadlineAt?: number): Promise<SubgraphResponse>;
 }
 
 type EntitiesPlan = Extract<FetchPlan, { kind: 'entities' }>;
@@ -64,8 +65,8 @@ export class CachedReads implements Reads {
    * replicated field is one line per field (`Query.loans`) with the arguments
    * in the variant. Both depend on the type lines `dependencies` names.
    */
-  async root(plan: RootFieldPlan, variables: Json): Promise<SubgraphResponse> {
-    if (plan.field.name.value === '__typename') return this.routed.root(plan, variables);
+  async root(plan: RootFieldPlan, variables: Json, deadlineAt?: number): Promise<SubgraphResponse> {
+    if (plan.field.name.value === '__typename') return this.routed.root(plan, variables, deadlineAt);
     const line =
       plan.rule.kind === 'locate'
         ? cacheLine(plan.rule.type, String(argumentValue(plan.field, plan.rule.arg, variables)))
@@ -77,7 +78,7 @@ export class CachedReads implements Reads {
     // Only the text is cached; an answer that must not be is handed back beside it.
     let uncached: SubgraphResponse | undefined;
     const fill = async () => {
-      const answer = await this.routed.root(plan, variables);
+      const answer = await this.routed.root(plan, variables, deadlineAt);
       if (answer.errors?.length || answer.data?.[plan.key] == null) {
         uncached = answer;
         return UNCACHED;
@@ -90,11 +91,11 @@ export class CachedReads implements Reads {
   }
 
   /** Each representation is one cache line (`Type:key`); the misses of one fetch are batched into one routed fetch. */
-  async entities(plan: EntitiesPlan, variables: Json): Promise<SubgraphResponse> {
+  async entities(plan: EntitiesPlan, variables: Json, deadlineAt?: number): Promise<SubgraphResponse> {
     const reps = (variables.representations ?? []) as Json[];
     const { representations: _, ...rest } = variables;
     const variant = `${plan.variant}:${this.timeBucket()}:${JSON.stringify(rest)}`;
-    const misses = new DataLoader<number, EntityAnswer>((indices) => this.fetchMisses(plan, variables, reps, indices), { cache: false });
+    const misses = new DataLoader<number, EntityAnswer>((indices) => this.fetchMisses(plan, variables, reps, indices, deadlineAt), { cache: false });
     const results = await Promise.all(
       reps.map(async (rep, i) => {
         let uncached: EntityAnswer | undefined;
@@ -115,8 +116,8 @@ export class CachedReads implements Reads {
   }
 
   /** One routed `_entities` fetch for the representations at `indices`; errors keep the client's indices. */
-  private async fetchMisses(plan: EntitiesPlan, variables: Json, reps: Json[], indices: readonly number[]): Promise<EntityAnswer[]> {
-    const answer = await this.routed.entities(plan, { ...variables, representations: indices.map((i) => reps[i]) });
+  private async fetchMisses(plan: EntitiesPlan, variables: Json, reps: Json[], indices: readonly number[], deadlineAt?: number): Promise<EntityAnswer[]> {
+    const answer = await this.routed.entities(plan, { ...variables, representations: indices.map((i) => reps[i]) }, deadlineAt);
     const values = (answer.data?._entities ?? []) as unknown[];
     const general = (answer.errors ?? []).filter((e) => e.path?.[0] !== '_entities');
     return indices.map((original, j) => ({

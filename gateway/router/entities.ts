@@ -11,8 +11,8 @@ export interface EntityRouterDeps {
   health: SiteHealth;
   locations: Locations;
   birthSite: (id: string) => string | undefined;
-  ask(site: string, query: string, variables: Json): Promise<Answer>;
-  askAny(query: string, variables: Json): Promise<Answer>;
+  ask(site: string, query: string, variables: Json, deadlineAt?: number): Promise<Answer>;
+  askAny(query: string, variables: Json, deadlineAt?: number): Promise<Answer>;
   gatherSites(fields: GatheredField[], variables: Json): string[] | string;
 }
 
@@ -20,6 +20,8 @@ export interface EntityRouterDeps {
 interface EntityBatch {
   query: string;
   variables: Json;
+  /** When the client's request runs out of time (epoch ms), for every fetch of the batch. */
+  deadlineAt: number | undefined;
   reps: Json[];
   targets: (string[] | 'any')[];
   /** Owned entities whose id names no site: asked of every site. */
@@ -43,11 +45,12 @@ interface EntityBatch {
 export class EntityRouter {
   constructor(private readonly o: EntityRouterDeps) {}
 
-  async fetch(plan: Extract<FetchPlan, { kind: 'entities' }>, variables: Json): Promise<SubgraphResponse> {
+  async fetch(plan: Extract<FetchPlan, { kind: 'entities' }>, variables: Json, deadlineAt?: number): Promise<SubgraphResponse> {
     const reps = (variables.representations ?? []) as Json[];
     const batch: EntityBatch = {
       query: plan.query,
       variables,
+      deadlineAt,
       reps,
       targets: reps.map((rep) => this.entitySites(plan.types.get(String(rep.__typename)), rep, variables)),
       lookups: new Set(),
@@ -101,10 +104,10 @@ export class EntityRouter {
   /** Sends the representations `indices` to `site`, follows moves once, and files each answer under its original index. */
   private async entitiesAt(batch: EntityBatch, site: string, indices: number[]): Promise<void> {
     const send = (to: string, subset: number[]) =>
-      this.o.ask(to, batch.query, { ...batch.variables, representations: subset.map((i) => batch.reps[i]) });
+      this.o.ask(to, batch.query, { ...batch.variables, representations: subset.map((i) => batch.reps[i]) }, batch.deadlineAt);
     let answer = await send(site, indices);
     if ('down' in answer && batch.targets[indices[0]] === 'any') {
-      answer = await this.o.askAny(batch.query, { ...batch.variables, representations: indices.map((i) => batch.reps[i]) });
+      answer = await this.o.askAny(batch.query, { ...batch.variables, representations: indices.map((i) => batch.reps[i]) }, batch.deadlineAt);
     }
     const moves = new Map<string, number[]>();
     this.file(batch, answer, indices, (original, to) => moves.set(to, [...(moves.get(to) ?? []), original]));

@@ -50,8 +50,8 @@ export class FragmentRouter {
       health: o.health,
       locations: this.locations,
       birthSite: o.birthSite,
-      ask: (site, query, variables) => this.ask(site, query, variables),
-      askAny: (query, variables) => this.askAny(query, variables),
+      ask: (site, query, variables, deadlineAt) => this.ask(site, query, variables, deadlineAt),
+      askAny: (query, variables, deadlineAt) => this.askAny(query, variables, deadlineAt),
       gatherSites: (fields, variables) => this.gatherSites(fields, variables),
     });
   }
@@ -67,10 +67,10 @@ export class FragmentRouter {
   }
 
   /** Sends one request to one site; a site that cannot answer becomes a value, not an exception. */
-  private async ask(site: string, query: string, variables: Json): Promise<Answer> {
+  private async ask(site: string, query: string, variables: Json, deadlineAt?: number): Promise<Answer> {
     const started = performance.now();
     try {
-      const response = await this.o.client.send(site, this.o.distribution.name, { query, variables });
+      const response = await this.o.client.send(site, this.o.distribution.name, { query, variables }, deadlineAt);
       this.o.health.succeeded(site, performance.now() - started);
       return { site, response };
     } catch (error) {
@@ -81,27 +81,27 @@ export class FragmentRouter {
   }
 
   /** Rule 3: replicated data from the fastest healthy site, the next one on failure. */
-  private async askAny(query: string, variables: Json): Promise<Answer> {
+  private async askAny(query: string, variables: Json, deadlineAt?: number): Promise<Answer> {
     let last: Answer | undefined;
     for (const site of this.o.health.preferred()) {
-      last = await this.ask(site, query, variables);
+      last = await this.ask(site, query, variables, deadlineAt);
       if ('response' in last) return last;
     }
     return last ?? { site: '?', down: new SiteUnavailable('?', 'no sites configured') };
   }
 
-  /** One read root field, from the sites its rule names. */
-  async root(plan: RootFieldPlan, variables: Json): Promise<SubgraphResponse> {
+  /** One read root field, from the sites its rule names; `deadlineAt` is when the client's request runs out of time. */
+  async root(plan: RootFieldPlan, variables: Json, deadlineAt?: number): Promise<SubgraphResponse> {
     const rule = plan.rule;
     switch (rule.kind) {
       case 'coordinator':
         throw new Error(`${plan.field.name.value} is the coordinator's view, not a read of the sites`);
       case 'replicated':
-        return responseOf(await this.askAny(plan.query, variables), [plan.key]);
+        return responseOf(await this.askAny(plan.query, variables, deadlineAt), [plan.key]);
       case 'locate':
-        return this.locate(plan, String(argumentValue(plan.field, rule.arg, variables)), variables);
+        return this.locate(plan, String(argumentValue(plan.field, rule.arg, variables)), variables, deadlineAt);
       case 'gather':
-        return this.gather(plan, plan.gathered!, variables);
+        return this.gather(plan, plan.gathered!, variables, deadlineAt);
     }
   }
 
@@ -112,34 +112,34 @@ export class FragmentRouter {
    * entity (it moved on, and is forgotten), the birth site, which always
    * knows, is asked instead.
    */
-  private async locate(plan: RootFieldPlan, id: string, variables: Json): Promise<SubgraphResponse> {
+  private async locate(plan: RootFieldPlan, id: string, variables: Json, deadlineAt?: number): Promise<SubgraphResponse> {
     const remembered = this.locations.get(id);
     const born = this.o.birthSite(id);
     const site = remembered ?? born;
-    if (!site) return this.askAll(plan, id, variables);
-    const answer = await this.askFollowing(site, plan, id, variables);
+    if (!site) return this.askAll(plan, id, variables, deadlineAt);
+    const answer = await this.askFollowing(site, plan, id, variables, deadlineAt);
     if (remembered === undefined || remembered === born) return responseOf(answer, [plan.key]);
     const down = 'down' in answer && answer.site === remembered;
     const gone = 'response' in answer && answer.response.data?.[plan.key] == null && !answer.response.errors?.length;
     if (!down && !gone) return responseOf(answer, [plan.key]);
     // A site that is down may still hold the entity: only one that answered without it is forgotten.
     if (gone) this.locations.delete(id);
-    if (!born) return this.askAll(plan, id, variables);
-    return responseOf(await this.askFollowing(born, plan, id, variables, down ? answer : undefined), [plan.key]);
+    if (!born) return this.askAll(plan, id, variables, deadlineAt);
+    return responseOf(await this.askFollowing(born, plan, id, variables, deadlineAt, down ? answer : undefined), [plan.key]);
   }
 
   /** Asks `site`, following one ENTITY_MOVED; a move to the site that was just `down` answers that instead of waiting on it again. */
-  private async askFollowing(site: string, plan: RootFieldPlan, id: string, variables: Json, down?: Answer): Promise<Answer> {
-    const answer = await this.ask(site, plan.query, variables);
+  private async askFollowing(site: string, plan: RootFieldPlan, id: string, variables: Json, deadlineAt?: number, down?: Answer): Promise<Answer> {
+    const answer = await this.ask(site, plan.query, variables, deadlineAt);
     const moved = 'response' in answer ? movedTo(answer.response, [plan.key]) : undefined;
     if (!moved) return answer;
     this.locations.set(id, moved);
     if (down?.site === moved) return down;
-    return this.ask(moved, plan.query, variables);
+    return this.ask(moved, plan.query, variables, deadlineAt);
   }
 
-  private async askAll(plan: RootFieldPlan, id: string, variables: Json): Promise<SubgraphResponse> {
-    const answers = await Promise.all(this.o.siteIds.map((s) => this.ask(s, plan.query, variables)));
+  private async askAll(plan: RootFieldPlan, id: string, variables: Json, deadlineAt?: number): Promise<SubgraphResponse> {
+    const answers = await Promise.all(this.o.siteIds.map((s) => this.ask(s, plan.query, variables, deadlineAt)));
     const found = answers.find((a) => 'response' in a && a.response.data?.[plan.key] != null);
     if (found && 'response' in found) {
       this.locations.set(id, found.site);
@@ -151,14 +151,14 @@ export class FragmentRouter {
   }
 
   /** Rule 1 and 5: one site when the branch argument names it, else every site in parallel; merged; missing sites reported. */
-  private async gather(plan: RootFieldPlan, gathered: GatheredField, variables: Json): Promise<SubgraphResponse> {
+  private async gather(plan: RootFieldPlan, gathered: GatheredField, variables: Json, deadlineAt?: number): Promise<SubgraphResponse> {
     const badLimit = pageSizeError(gathered, variables) ?? periodError(gathered, variables);
     if (badLimit) return { data: { [plan.key]: null }, errors: [{ ...badLimit, path: [plan.key] }] };
     const sites = this.gatherSites([gathered], variables);
     if (typeof sites === 'string') {
       return { data: { [plan.key]: null }, errors: [errorJson('UNKNOWN_BRANCH', sites, {}, [plan.key])] };
     }
-    const answers = await Promise.all(sites.map((s) => this.ask(s, plan.query, variables)));
+    const answers = await Promise.all(sites.map((s) => this.ask(s, plan.query, variables, deadlineAt)));
     const errors: SubgraphError[] = [];
     const parts: unknown[] = [];
     for (const a of answers) if ('response' in a) parts.push(a.response.data?.[plan.key] ?? null);
@@ -210,8 +210,8 @@ export class FragmentRouter {
   }
 
   /** `_entities`: each representation to the site that holds it (entities.ts). */
-  entities(plan: Extract<FetchPlan, { kind: 'entities' }>, variables: Json): Promise<SubgraphResponse> {
-    return this.entityRouter.fetch(plan, variables);
+  entities(plan: Extract<FetchPlan, { kind: 'entities' }>, variables: Json, deadlineAt?: number): Promise<SubgraphResponse> {
+    return this.entityRouter.fetch(plan, variables, deadlineAt);
   }
 }
 

@@ -27,38 +27,45 @@ export class SiteUnavailable extends Error {
   }
 }
 
-/** The seam between the router and the sites (HTTP in production; tests may count or delay calls). */
+/**
+ * The seam between the router and the sites (HTTP in production; tests may count or delay calls).
+ * `deadlineAt` (epoch ms, Date.now's clock) is when the client's request runs out of time: a site
+ * that has not answered by then is down for this request. Without one, the client's own budget applies.
+ */
 export interface SiteClient {
-  send(siteId: string, subgraph: SubgraphName, request: SubgraphRequest): Promise<SubgraphResponse>;
+  send(siteId: string, subgraph: SubgraphName, request: SubgraphRequest, deadlineAt?: number): Promise<SubgraphResponse>;
 }
 
 export interface HttpSiteClientOptions {
   sites: readonly Pick<Site, 'id' | 'url'>[];
   /** Signs every fetch: a site refuses an unsigned one with 401 (platform/signing.ts). */
   sign: RequestSigner;
-  /** A site that has not answered by then is treated as down for this request. */
-  timeoutMs?: number;
+  /** How long a fetch sent without a deadline may take (a read-back after a mutation, a health check). */
+  budgetMs?: number;
   /** Called once per HTTP request, for per-site metrics and logs; `failure` says why it failed. */
   onRequest?: (siteId: string, subgraph: SubgraphName, ms: number, ok: boolean, failure?: string) => void;
 }
 
 export class HttpSiteClient implements SiteClient {
   private readonly urls: Map<string, string>;
-  private readonly timeoutMs: number;
+  private readonly budgetMs: number;
 
   constructor(private readonly options: HttpSiteClientOptions) {
     this.urls = new Map(options.sites.map((s) => [s.id, s.url.replace(/\/+$/, '')]));
-    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.budgetMs = options.budgetMs ?? 6000;
   }
 
-  async send(siteId: string, subgraph: SubgraphName, request: SubgraphRequest): Promise<SubgraphResponse> {
+  async send(siteId: string, subgraph: SubgraphName, request: SubgraphRequest, deadlineAt?: number): Promise<SubgraphResponse> {
     const base = this.urls.get(siteId);
     if (!base) throw new SiteUnavailable(siteId, 'not in the sites config');
+    // The request's remaining time, not a fixed timeout per fetch: a fetch after a slow one gets what is left.
+    const timeoutMs = Math.floor(deadlineAt === undefined ? this.budgetMs : deadlineAt - Date.now());
+    if (timeoutMs <= 0) throw new SiteUnavailable(siteId, "the request's time budget ran out before this branch was asked");
     const started = performance.now();
     let ok = false;
     let failure: string | undefined;
     try {
-      const answer = await postJson(`${base}/${subgraph}`, request, this.timeoutMs, {}, this.options.sign).catch((error: unknown) => {
+      const answer = await postJson(`${base}/${subgraph}`, request, timeoutMs, {}, this.options.sign).catch((error: unknown) => {
         throw new SiteUnavailable(siteId, error instanceof Unreachable ? error.reason : (error as Error).message);
       });
       // The site's UNAUTHENTICATED is about this gateway's secret, not the client's request: passing it on would mislead the client.
@@ -80,6 +87,40 @@ export class HttpSiteClient implements SiteClient {
   }
 }
 
+/** Failure detection per site (gateway/health): which sites to skip, and the breaker every fetch runs through. */
+export interface SiteGuard {
+  /** Why the site must not be asked now (suspected, or its breaker open), or undefined when it may be. */
+  refusal(siteId: string): string | undefined;
+  /** Runs one fetch through the site's circuit breaker: a rejection counts against the site. */
+  through<T>(siteId: string, call: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * docs/ARCHITECTURE.md §3 rule 5: a site the guard refuses is unavailable at
+ * once — the fetch is not sent, so nothing waits on a site that is not
+ * answering — and every fetch that is sent runs through the site's breaker.
+ */
+export class GuardedSiteClient implements SiteClient {
+  constructor(
+    private readonly inner: SiteClient,
+    private readonly guard: SiteGuard,
+  ) {}
+
+  async send(siteId: string, subgraph: SubgraphName, request: SubgraphRequest, deadlineAt?: number): Promise<SubgraphResponse> {
+    const why = this.guard.refusal(siteId);
+    if (why) throw new SiteUnavailable(siteId, why);
+    // Out of time before sending is the request's doing, not the site's: it must not count against the breaker.
+    if (deadlineAt !== undefined && deadlineAt <= Date.now()) throw new SiteUnavailable(siteId, "the request's time budget ran out before this branch was asked");
+    try {
+      return await this.guard.through(siteId, () => this.inner.send(siteId, subgraph, request, deadlineAt));
+    } catch (error) {
+      // The breaker opened between the check and the fetch: it refused without sending.
+      if ((error as { code?: string }).code === 'EOPENBREAKER') throw new SiteUnavailable(siteId, 'its circuit breaker is open');
+      throw error;
+    }
+  }
+}
+
 /**
  * Which sites look healthy and how fast they answer (docs/ARCHITECTURE.md §3 rule 3).
  * Replicated reads go to the fastest healthy site first; a failure marks the
@@ -91,7 +132,12 @@ export class SiteHealth {
 
   constructor(
     private readonly siteIds: readonly string[],
-    private readonly options: { downForMs?: number; now?: () => number } = {},
+    private readonly options: {
+      downForMs?: number;
+      now?: () => number;
+      /** Sites the failure detector skips (gateway/health): ordered with the ones marked down. */
+      suspected?: (siteId: string) => boolean;
+    } = {},
   ) {}
 
   private now(): number {
@@ -101,7 +147,7 @@ export class SiteHealth {
   /** Every site, healthy ones first by recent latency, then the ones marked down. */
   preferred(): string[] {
     const now = this.now();
-    const down = (id: string) => (this.downUntil.get(id) ?? 0) > now;
+    const down = (id: string) => (this.downUntil.get(id) ?? 0) > now || this.options.suspected?.(id) === true;
     const latency = (id: string) => this.latencyMs.get(id) ?? 0;
     return [...this.siteIds].sort((a, b) => Number(down(a)) - Number(down(b)) || latency(a) - latency(b));
   }

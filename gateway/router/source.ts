@@ -40,6 +40,7 @@ export class SubgraphSource implements GraphQLDataSource {
         locations: o.locations,
         readBack: (f, variables, key) => {
           const plan = this.router.plan(f.readBackQuery) as Extract<FetchPlan, { kind: 'roots' }>;
+          // A fresh budget: the mutation has committed, and its own wait (locks, 2PC) must not starve the read-back.
           return this.roots(plan.fields, { ...variables, [READ_BACK_KEY]: key }, {});
         },
       });
@@ -50,18 +51,19 @@ export class SubgraphSource implements GraphQLDataSource {
     const plan = this.router.plan(options.request.query ?? '');
     const variables = withDefaults(plan, options.request.variables ?? {});
     const context = contextOf(options);
+    const deadlineAt = typeof context.deadlineAt === 'number' ? context.deadlineAt : undefined;
     const result =
       plan.kind === 'entities'
-        ? await this.reads.entities(plan, variables)
+        ? await this.reads.entities(plan, variables, deadlineAt)
         : plan.kind === 'mutation'
           ? await this.coordinator().run(plan.fields, variables, context, headerKey(options))
-          : await this.roots(plan.fields, variables, context);
+          : await this.roots(plan.fields, variables, context, deadlineAt);
     stripReserved(result.data);
     return result as GatewayGraphQLResponse;
   }
 
-  private async roots(fields: RootFieldPlan[], variables: Json, context: RequestContext): Promise<SubgraphResponse> {
-    const answers = await Promise.all(fields.map((f) => (f.rule.kind === 'coordinator' ? this.coordinator().view(f, variables, context) : this.reads.root(f, variables))));
+  private async roots(fields: RootFieldPlan[], variables: Json, context: RequestContext, deadlineAt?: number): Promise<SubgraphResponse> {
+    const answers = await Promise.all(fields.map((f) => (f.rule.kind === 'coordinator' ? this.coordinator().view(f, variables, context) : this.reads.root(f, variables, deadlineAt))));
     const data: Json = {};
     const errors: SubgraphError[] = [];
     answers.forEach((answer, i) => {
@@ -87,7 +89,7 @@ function withDefaults(plan: FetchPlan, variables: Json): Json {
   return missing.length ? { ...Object.fromEntries(missing.map((name) => [name, plan.defaults[name]])), ...variables } : variables;
 }
 
-/** The request's GraphQL context (who sent it); a health check or a fetch without one has none. */
+/** The request's GraphQL context (who sent it, and when its time runs out: `deadlineAt`); a health check or a fetch without one has none. */
 function contextOf(options: GraphQLDataSourceProcessOptions): RequestContext {
   return 'context' in options && options.context ? (options.context as RequestContext) : {};
 }

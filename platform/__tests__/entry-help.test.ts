@@ -25,7 +25,7 @@ function runEntry(entry: string, args: string[]): Promise<Outcome> {
 }
 
 const ENTRIES: Record<string, string[]> = {
-  'gateway/main.ts': ['--config', '--port', '--host', '--site', '--site-timeout-ms', '--prepared-ttl-ms', '--lock-wait-ms', '--recovery-interval-ms', '--max-open-loans', '--redis-prefix', '--no-cache', '--cache-max-bytes', '--instance-id'],
+  'gateway/main.ts': ['--config', '--port', '--host', '--site', '--site-timeout-ms', '--request-budget-ms', '--heartbeat-interval-ms', '--phi-threshold', '--prepared-ttl-ms', '--lock-wait-ms', '--recovery-interval-ms', '--max-open-loans', '--redis-prefix', '--no-cache', '--cache-max-bytes', '--instance-id'],
   'subgraphs/main.ts': ['--site', '--config', '--data', '--port', '--host', '--demo', '--demo-now', '--scale', '--peer'],
   'launch/start.ts': ['--data', '--port', '--config', '--scale', '--gateways', '--no-cache'],
   'chaos/run.ts': ['--duration', '--seed', '--sites', '--gateways', '--clients', '--no-nemesis', '--verbose'],

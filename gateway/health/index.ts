@@ -1,0 +1,3 @@
+export { PhiAccrualDetector, PHI_DEFAULTS, type PhiAccrualOptions } from './phi';
+export { SiteMonitor, MONITOR_DEFAULTS, type BreakerState, type SiteMonitorOptions, type SiteState } from './monitor';
+export { GuardedParticipantClient } from './participants';
