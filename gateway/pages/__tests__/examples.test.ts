@@ -34,7 +34,7 @@ function normalised(text: string): string {
 /** README examples that give their variables on the line after the block: normalised query -> variables. */
 function readmeVariables(): Map<string, unknown> {
   const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
-  return new Map([...readme.matchAll(/```graphql\n([\s\S]*?)```\nvariables: `([^`]*)`/g)].map((m) => [normalised(m[1]), JSON.parse(m[2])]));
+  return new Map([...readme.matchAll(/```graphql\n((?:(?!```)[\s\S])*)```\nvariables: `([^`]*)`/g)].map((m) => [normalised(m[1]), JSON.parse(m[2])]));
 }
 
 describe('the explorer examples are the README examples', () => {
