@@ -41,8 +41,9 @@ export function declaredKind(text: string): string {
 }
 
 /** An executor on the mssql dialect that records each rendered statement and answers SELECTs with `row` (none for `noRowsFor`). */
-export function recordingExecutor(row: object, noRowsFor?: RegExp): [SqlExecutor, string[]] {
+export function recordingExecutor(row: object, noRowsFor?: RegExp): [SqlExecutor, string[], unknown[][]] {
   const texts: string[] = [];
+  const bound: unknown[][] = [];
   const db: SqlExecutor = {
     dialect: mssql,
     async query<T extends object>(statement: Parameters<SqlExecutor['query']>[0]) {
@@ -50,12 +51,13 @@ export function recordingExecutor(row: object, noRowsFor?: RegExp): [SqlExecutor
       const numbers = [...text.matchAll(/@p(\d+)\b/g)].map((m) => Number(m[1]));
       if (JSON.stringify(numbers) !== JSON.stringify(values.map((_, i) => i + 1))) throw new Error(`placeholders do not match values: ${text}`);
       texts.push(text);
+      bound.push(values);
       return (/^\s*SELECT/i.test(text) && !noRowsFor?.test(text) ? [row] : []) as unknown as T[];
     },
     transaction: (work) => work(db),
     close: async () => {},
   };
-  return [db, texts];
+  return [db, texts, bound];
 }
 
 /** Every statement parses as T-SQL of the kind it starts with. */

@@ -256,7 +256,9 @@ export class Participant {
     try {
       return await this.o.db.transaction(async (tx) => {
         await first?.(tx);
-        for (const resource of [...new Set(ops.flatMap(resources))]) {
+        // One global order (sorted by resource): two transactions over the same rows meet at their
+        // first shared lock row and never each hold one of a pair, which SQL Server would end as a deadlock.
+        for (const resource of [...new Set(ops.flatMap(resources))].sort()) {
           try {
             await tx.query(sql`INSERT INTO libfed_lock (resource, gid, created_at) VALUES (${resource}, ${gid}, ${this.clock()})`);
           } catch (error) {
