@@ -1,3 +1,4 @@
+import { classifyMssql, classifyPostgres, failureKind } from './failures';
 import { FOLD_FROM, FOLD_TO, foldText } from './fold';
 import { raw, render, sql, Sql, type Rendered } from './fragment';
 
@@ -52,7 +53,7 @@ export const postgres: Dialect = {
   binaryCollation: raw('COLLATE "C"'),
   // Folded with translate(), not unaccent (PGlite ships no extension) nor ILIKE (which folds only ASCII under "C").
   contains: (column, needle) => sql`translate(${column}, ${FOLD_FROM}, ${FOLD_TO}) LIKE ${`%${escapeLike(foldText(needle))}%`} ESCAPE '\\'`,
-  isUniqueViolation: (error) => (error as { code?: string })?.code === '23505',
+  isUniqueViolation: (error) => failureKind(error, classifyPostgres) === 'unique',
   // The protocol allows 65,535; stay well below so batches are also sane for SQL Server parity.
   maxParameters: 2000,
 };
@@ -90,16 +91,8 @@ export const mssql: Dialect = {
   contains: (column, needle) =>
     // TRANSLATE's result keeps its input's collation, so the binary one goes on the column.
     sql`TRANSLATE(${column} COLLATE Latin1_General_100_BIN2, ${FOLD_FROM}, ${FOLD_TO}) LIKE ${`%${escapeLike(foldText(needle))}%`} ESCAPE '\\'`,
-  isUniqueViolation: (error) => {
-    // 2627: PRIMARY KEY or UNIQUE constraint; 2601: unique index. mssql throws the batch's
-    // last error and keeps the earlier ones in precedingErrors.
-    const preceding = (error as { precedingErrors?: unknown })?.precedingErrors;
-    const errors = [error, ...(Array.isArray(preceding) ? preceding : [])];
-    return errors.some((e) => {
-      const n = (e as { number?: number })?.number;
-      return n === 2627 || n === 2601;
-    });
-  },
+  // 2627: PRIMARY KEY or UNIQUE constraint; 2601: unique index (sql/failures.ts reads precedingErrors too).
+  isUniqueViolation: (error) => failureKind(error, classifyMssql) === 'unique',
   // SQL Server refuses a request with more than 2,100 parameters.
   maxParameters: 2000,
 };

@@ -3,8 +3,8 @@ import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/dis
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Registry } from 'prom-client';
-import { errorJson, SUBGRAPHS, type SubgraphName } from '../schema';
-import { countingExecutor, pendingMigrations, type SqlExecutor } from '../sql';
+import { errorJson, libfedError, SUBGRAPHS, type SubgraphName } from '../schema';
+import { countingExecutor, isTransient, pendingMigrations, SqlFailure, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
 import { listen, NonceCache, periodic, readBodyBytes, requestSigner, sendJson, serveApolloBody, verify, type Periodic, type RequestSigner } from '../platform';
 import { httpFailure, HttpParticipantClient, type Outcome } from '../contracts';
@@ -95,6 +95,12 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
       stopOnTerminationSignals: false,
       validationRules: depth.validationRules,
       plugins: [ApolloServerPluginInlineTraceDisabled(), ...depth.plugins],
+      // A read the database could not serve in time (timeout, lost connection, lock wait) says so with a code.
+      formatError: (formatted, error) => {
+        const unavailable = transientDatabaseError(o.siteId, (error as { originalError?: unknown })?.originalError ?? error);
+        if (!unavailable) return formatted;
+        return { ...formatted, message: unavailable, extensions: { ...libfedError('BRANCH_UNAVAILABLE', unavailable, { site: o.siteId }).extensions } };
+      },
     });
     await server.start();
     apollo.set(name, server);
@@ -124,6 +130,11 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
         return sendJson(res, 200, await handleTx(participant, db2pc, o.siteId, path.slice(4), body));
       } catch (error) {
         if (error instanceof BadTxRequest || error instanceof SyntaxError) return sendJson(res, 400, { error: (error as Error).message });
+        // The database is slow, gone or busy past its bounds: a site that cannot serve now, not a bug. The
+        // gateway reads any non-2xx as this branch unavailable (nothing changed for a PREPARE; in doubt for
+        // a deciding call, whose commit may have landed before the connection dropped).
+        const unavailable = transientDatabaseError(o.siteId, error);
+        if (unavailable) return sendJson(res, 503, { errors: [errorJson('BRANCH_UNAVAILABLE', unavailable, { site: o.siteId })] });
         throw error;
       }
     }
@@ -181,4 +192,10 @@ async function sendReadiness(res: ServerResponse, siteId: string, db: SqlExecuto
   } catch {
     sendJson(res, 503, { site: siteId, ready: false, reason: 'the database does not answer' });
   }
+}
+
+/** The message for a database failure a later retry may cure (sql/failures.ts), or undefined for anything else. */
+function transientDatabaseError(siteId: string, error: unknown): string | undefined {
+  if (!(error instanceof SqlFailure) || !isTransient(error.kind)) return undefined;
+  return `the database of site ${siteId} could not serve the request (${error.kind}); retry later`;
 }
