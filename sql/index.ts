@@ -1,6 +1,7 @@
 export * from './fragment';
 export * from './dialect';
 export * from './executor';
+export * from './batch';
 export * from './migrations';
 export * from './failures';
 export { openPglite } from './pglite';

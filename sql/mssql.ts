@@ -2,7 +2,7 @@ import sql, { type config, type ISqlType } from 'mssql';
 import { mssql } from './dialect';
 import type { SqlExecutor } from './executor';
 import { asFailure, classifyMssql, retryDeadlocks, type DeadlockRetryOptions } from './failures';
-import type { Sql } from './fragment';
+import type { Sql, TextType } from './fragment';
 
 /** A hard limit of the server (error 8003); the dialect's maxParameters keeps batches below it. */
 const SERVER_MAX_PARAMETERS = 2100;
@@ -143,6 +143,13 @@ export function parameterType(value: unknown): ISqlType {
   throw new TypeError(`cannot bind a value of type ${value.constructor?.name ?? typeof value}: bind strings, numbers, bigints, booleans, Dates, Buffers or null`);
 }
 
+/** A text value's declared type (its column's, from `list(values, type)`), else the one parameterType picks. */
+export function declaredType(value: unknown, type: TextType | undefined): ISqlType {
+  if (!type || (typeof value !== 'string' && value !== null && value !== undefined)) return parameterType(value);
+  const length = typeof value === 'string' ? value.length : 0;
+  return type === 'varchar' ? sql.VarChar(length <= 8000 ? 8000 : sql.MAX) : sql.NVarChar(length <= 4000 ? 4000 : sql.MAX);
+}
+
 /** The part of an mssql result the executor reads. */
 interface ResultLike {
   recordset?: unknown[] & { columns?: Record<string, { name: string; type: unknown }> };
@@ -196,12 +203,12 @@ function sessionPrefix(lockTimeoutMs: number): string {
 }
 
 async function run<T>(source: { request(): RequestLike }, statement: Sql, prefix: string): Promise<T[]> {
-  const { text, values } = mssql.render(statement);
+  const { text, values, types } = mssql.render(statement);
   if (values.length > SERVER_MAX_PARAMETERS) {
     throw new Error(`SQL Server takes at most ${SERVER_MAX_PARAMETERS} parameters in one statement, got ${values.length}`);
   }
   const request = source.request();
-  values.forEach((value, i) => request.input(`p${i + 1}`, parameterType(value), value ?? null));
+  values.forEach((value, i) => request.input(`p${i + 1}`, declaredType(value, types?.[i]), value ?? null));
   try {
     return rowsOf<T>(await request.query(prefix + text));
   } catch (error) {
