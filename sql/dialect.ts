@@ -27,10 +27,22 @@ export interface Dialect {
   readonly binaryCollation: Sql;
   /** Case- and accent-insensitive substring match of `column` against `needle`, the same on every engine (sql/fold.ts). */
   contains(column: Sql, needle: string): Sql;
+  /**
+   * `insert` (one INSERT ... VALUES of one row) answering the identity value it generated in
+   * `column`, as one row `{ id }`: no reselect by other columns, which a second open row or
+   * a legacy trigger could confuse.
+   */
+  insertReturningId(insert: Sql, column: string): Sql;
   /** Is this error a unique or primary-key violation? */
   isUniqueViolation(error: unknown): boolean;
   /** Largest number of bound parameters one statement may carry. */
   readonly maxParameters: number;
+}
+
+/** A column name inlined into a statement: letters, digits and _ only. */
+function identifier(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`"${name}" is not a plain column name`);
+  return name;
 }
 
 function escapeLike(needle: string): string {
@@ -53,6 +65,7 @@ export const postgres: Dialect = {
   binaryCollation: raw('COLLATE "C"'),
   // Folded with translate(), not unaccent (PGlite ships no extension) nor ILIKE (which folds only ASCII under "C").
   contains: (column, needle) => sql`translate(${column}, ${FOLD_FROM}, ${FOLD_TO}) LIKE ${`%${escapeLike(foldText(needle))}%`} ESCAPE '\\'`,
+  insertReturningId: (insert, column) => sql`${insert} RETURNING ${raw(identifier(column))} AS id`,
   isUniqueViolation: (error) => failureKind(error, classifyPostgres) === 'unique',
   // The protocol allows 65,535; stay well below so batches are also sane for SQL Server parity.
   maxParameters: 2000,
@@ -91,6 +104,13 @@ export const mssql: Dialect = {
   contains: (column, needle) =>
     // TRANSLATE's result keeps its input's collation, so the binary one goes on the column.
     sql`TRANSLATE(${column} COLLATE Latin1_General_100_BIN2, ${FOLD_FROM}, ${FOLD_TO}) LIKE ${`%${escapeLike(foldText(needle))}%`} ESCAPE '\\'`,
+  // SCOPE_IDENTITY() in the same batch: the value this INSERT generated, not one a trigger's own insert
+  // did (@@IDENTITY would be). Not OUTPUT INSERTED: without INTO it fails on a table with an enabled
+  // trigger (error 334), which a database LibFed adopts may well have on PHIEUMUON.
+  insertReturningId: (insert, column) => {
+    identifier(column);
+    return sql`${insert}; SELECT CAST(SCOPE_IDENTITY() AS int) AS id`;
+  },
   // 2627: PRIMARY KEY or UNIQUE constraint; 2601: unique index (sql/failures.ts reads precedingErrors too).
   isUniqueViolation: (error) => failureKind(error, classifyMssql) === 'unique',
   // SQL Server refuses a request with more than 2,100 parameters.
