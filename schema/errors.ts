@@ -28,6 +28,8 @@ export const ERROR_CODES = {
   LOAN_OVERDUE: 'An overdue loan cannot be renewed; return the copy.',
   SAME_BRANCH: 'A transfer or move names the branch the copy or reader is already at.',
   CONFLICT: 'The row changed between reading and writing it (another mutation got there first). Retry the mutation.',
+  CONSTRAINT_VIOLATION:
+    'A branch database refused the write under one of its FOREIGN KEY or CHECK constraints (a referenced book or branch missing at that branch, a value outside the allowed ones, a row outside the branch\'s fragment); nothing changed. The message names the branch. Check the ids and values; if they are right, that branch\'s data needs repair.',
   TX_ABORTED: 'The transaction was already decided (aborted by recovery) before this step; nothing changed. Retry the mutation.',
   TX_ABORTED_DEADLOCK:
     'Two mutations waited for each other\'s rows across branches; this one, the youngest in the cycle, was aborted and changed nothing. Retry it.',

@@ -2,10 +2,31 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { z } from 'zod';
 
+/**
+ * How a site talks to a database server, besides the URL. Timeouts in milliseconds; the
+ * lock and request timeouts must stay below the gateway's site-call deadline
+ * (`--site-timeout-ms`, 5,000 by default), or a wait there ends as TX_IN_DOUBT instead of
+ * a clean BUSY or BRANCH_UNAVAILABLE. Unset fields take the executor's defaults
+ * (sql/postgres.ts, sql/mssql.ts).
+ */
+export interface ServerDbSettings {
+  poolMax?: number;
+  connectTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  lockTimeoutMs?: number;
+}
+/** SQL Server's own: TLS, and a named instance (found through SQL Browser) or a port. */
+export interface MssqlDbSettings extends ServerDbSettings {
+  encrypt?: boolean;
+  trustServerCertificate?: boolean;
+  instanceName?: string;
+  port?: number;
+}
+
 /** Where one site keeps its fragment. Modes exclude each other; see the type guards below. */
 export type PgliteDb = { kind: 'pglite' };
-export type PostgresDb = { kind: 'postgres'; url: string };
-export type MssqlDb = { kind: 'mssql'; url: string };
+export type PostgresDb = { kind: 'postgres'; url: string; settings?: ServerDbSettings };
+export type MssqlDb = { kind: 'mssql'; url: string; settings?: MssqlDbSettings };
 export type SiteDatabase = PgliteDb | PostgresDb | MssqlDb;
 
 export interface Site {
@@ -26,12 +47,64 @@ export interface SitesConfig {
 export const SITE_ID_PATTERN = '[A-Z][A-Z0-9]{0,7}';
 export const SITE_ID = new RegExp(`^${SITE_ID_PATTERN}$`);
 
-const databaseSchema = z.string().transform((value, ctx): SiteDatabase => {
+const urlSchema = z.string().transform((value, ctx): SiteDatabase => {
   if (value === 'pglite') return { kind: 'pglite' };
   if (/^postgres(ql)?:\/\//.test(value)) return { kind: 'postgres', url: value };
   if (/^mssql:\/\//.test(value)) return { kind: 'mssql', url: value };
   ctx.addIssue({ code: 'custom', message: `must be "pglite", a postgres:// URL or an mssql:// URL, got "${value}"` });
   return z.NEVER;
+});
+
+const timeoutMs = z.number().int('must be a whole number of milliseconds').min(1, 'must be at least 1 ms').max(600_000, 'must be at most 600000 ms');
+const serverSettings = {
+  poolMax: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
+  connectTimeoutMs: timeoutMs.optional(),
+  requestTimeoutMs: timeoutMs.optional(),
+  lockTimeoutMs: timeoutMs.optional(),
+};
+const postgresSettings = z.strictObject({ url: z.string(), ...serverSettings });
+const mssqlSettings = z.strictObject({
+  url: z.string(),
+  ...serverSettings,
+  encrypt: z.boolean().optional(),
+  trustServerCertificate: z.boolean().optional(),
+  // SQL Server instance names: up to 16 letters, digits and _ $ #.
+  instanceName: z.string().regex(/^[A-Za-z_][A-Za-z0-9_$#]{0,15}$/, 'must be up to 16 letters, digits, _, $ or #, like SQLEXPRESS').optional(),
+  port: z.number().int().min(1).max(65535, 'must be a TCP port, 1..65535').optional(),
+});
+
+/**
+ * `database:` is a string (`pglite` or a server URL), or for a server an object with `url` and
+ * its connection settings (see sites.yaml). Each problem is reported at its field's path.
+ */
+const databaseSchema = z.union([z.string(), z.record(z.string(), z.unknown())]).transform((value, ctx): SiteDatabase => {
+  if (typeof value === 'string') {
+    const parsed = urlSchema.safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue({ code: 'custom', message: issue.message });
+    return z.NEVER;
+  }
+  const url = typeof value.url === 'string' ? urlSchema.safeParse(value.url) : undefined;
+  if (!url?.success || url.data.kind === 'pglite') {
+    ctx.addIssue({ code: 'custom', path: ['url'], message: `must be a postgres:// or mssql:// URL (pglite takes no settings; write database: pglite), got ${JSON.stringify(value.url)}` });
+    return z.NEVER;
+  }
+  const settings = (url.data.kind === 'mssql' ? mssqlSettings : postgresSettings).safeParse(value);
+  if (!settings.success) {
+    for (const issue of settings.error.issues) {
+      const extra = issue.code === 'unrecognized_keys' ? ` (a ${url.data.kind} database takes url, ${Object.keys(url.data.kind === 'mssql' ? mssqlSettings.shape : postgresSettings.shape).filter((k) => k !== 'url').join(', ')})` : '';
+      ctx.addIssue({ code: 'custom', path: issue.path.map(String), message: issue.message + extra });
+    }
+    return z.NEVER;
+  }
+  const { url: _url, ...rest } = settings.data as { url: string } & MssqlDbSettings;
+  if (rest.lockTimeoutMs !== undefined && rest.lockTimeoutMs >= (rest.requestTimeoutMs ?? Infinity)) {
+    ctx.addIssue({ code: 'custom', path: ['lockTimeoutMs'], message: `must be below requestTimeoutMs (${rest.requestTimeoutMs}), so a lock wait ends as BUSY before the statement is cancelled` });
+  }
+  if (rest.instanceName !== undefined && rest.port !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['port'], message: 'a named instance is found through SQL Browser: give instanceName or port, not both' });
+  }
+  return { ...url.data, settings: rest } as SiteDatabase;
 });
 
 const siteSchema = z.object({

@@ -1,3 +1,4 @@
+import { classifyMssql, classifyPostgres, failureKind } from './failures';
 import { FOLD_FROM, FOLD_TO, foldText } from './fold';
 import { raw, render, sql, Sql, type Rendered } from './fragment';
 
@@ -33,10 +34,22 @@ export interface Dialect {
    * `x IN ...`: a list of any length costs one statement and one parameter.
    */
   jsonStrings(json: string): Sql;
+  /**
+   * `insert` (one INSERT ... VALUES of one row) answering the identity value it generated in
+   * `column`, as one row `{ id }`: no reselect by other columns, which a second open row or
+   * a legacy trigger could confuse.
+   */
+  insertReturningId(insert: Sql, column: string): Sql;
   /** Is this error a unique or primary-key violation? */
   isUniqueViolation(error: unknown): boolean;
   /** Largest number of bound parameters one statement may carry. */
   readonly maxParameters: number;
+}
+
+/** A column name inlined into a statement: letters, digits and _ only. */
+function identifier(name: string): string {
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`"${name}" is not a plain column name`);
+  return name;
 }
 
 function escapeLike(needle: string): string {
@@ -62,7 +75,8 @@ export const postgres: Dialect = {
   // AT TIME ZONE on a timestamptz gives the wall time in UTC whatever the session's zone.
   utcMonth: (column) => sql`to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM')`,
   jsonStrings: (json) => sql`(SELECT json_array_elements_text(CAST(${json} AS json)))`,
-  isUniqueViolation: (error) => (error as { code?: string })?.code === '23505',
+  insertReturningId: (insert, column) => sql`${insert} RETURNING ${raw(identifier(column))} AS id`,
+  isUniqueViolation: (error) => failureKind(error, classifyPostgres) === 'unique',
   // The protocol allows 65,535; stay well below so batches are also sane for SQL Server parity.
   maxParameters: 2000,
 };
@@ -103,16 +117,15 @@ export const mssql: Dialect = {
   // datetime2 holds UTC (the executor binds every Date as UTC); style 126 is ISO 8601, whose first 7 characters are yyyy-mm.
   utcMonth: (column) => sql`CONVERT(char(7), ${column}, 126)`,
   jsonStrings: (json) => sql`(SELECT value FROM OPENJSON(${json}))`,
-  isUniqueViolation: (error) => {
-    // 2627: PRIMARY KEY or UNIQUE constraint; 2601: unique index. mssql throws the batch's
-    // last error and keeps the earlier ones in precedingErrors.
-    const preceding = (error as { precedingErrors?: unknown })?.precedingErrors;
-    const errors = [error, ...(Array.isArray(preceding) ? preceding : [])];
-    return errors.some((e) => {
-      const n = (e as { number?: number })?.number;
-      return n === 2627 || n === 2601;
-    });
+  // SCOPE_IDENTITY() in the same batch: the value this INSERT generated, not one a trigger's own insert
+  // did (@@IDENTITY would be). Not OUTPUT INSERTED: without INTO it fails on a table with an enabled
+  // trigger (error 334), which a database LibFed adopts may well have on PHIEUMUON.
+  insertReturningId: (insert, column) => {
+    identifier(column);
+    return sql`${insert}; SELECT CAST(SCOPE_IDENTITY() AS int) AS id`;
   },
+  // 2627: PRIMARY KEY or UNIQUE constraint; 2601: unique index (sql/failures.ts reads precedingErrors too).
+  isUniqueViolation: (error) => failureKind(error, classifyMssql) === 'unique',
   // SQL Server refuses a request with more than 2,100 parameters.
   maxParameters: 2000,
 };

@@ -40,15 +40,35 @@ export function join(parts: readonly Sql[], separator: string): Sql {
   return parts.reduce((acc, part) => sql`${acc}${raw(separator)}${part}`);
 }
 
-/** `(v1, v2, ...)` for IN lists; the caller keeps lists under the engine's parameter limit. */
-export function list(values: readonly unknown[]): Sql {
+/** The declared type of a text parameter where it matters to the engine (SQL Server: varchar or nvarchar). */
+export type TextType = 'varchar' | 'nvarchar';
+
+/** A text value bound with the type of the column it meets, not one guessed from the value itself. */
+export class TypedText {
+  constructor(
+    readonly value: string | null,
+    readonly type: TextType,
+  ) {}
+}
+
+/**
+ * `(v1, v2, ...)` for IN lists; the caller keeps lists under the engine's parameter limit
+ * (`inChunks`). With `type`, every text value is bound as that type: the type of the key
+ * column. SQL Server converts a varchar column to nvarchar for the whole IN list when one
+ * parameter is nvarchar, and a converted column cannot be sought in its index (under a
+ * SQL_* collation), so one non-ASCII key would turn the batch into a scan.
+ */
+export function list(values: readonly unknown[], type?: TextType): Sql {
   if (values.length === 0) throw new Error('list() needs at least one value: an empty IN list is invalid SQL');
-  return sql`(${join(values.map((v) => sql`${v}`), ', ')})`;
+  const bound = type ? values.map((v) => (typeof v === 'string' || v === null ? new TypedText(v, type) : v)) : values;
+  return sql`(${join(bound.map((v) => sql`${v}`), ', ')})`;
 }
 
 export interface Rendered {
   text: string;
   values: unknown[];
+  /** The declared text type of each value that has one (`TypedText`), by position; absent when none has. */
+  types?: (TextType | undefined)[];
 }
 
 export function render(statement: Sql, placeholder: (index: number) => string): Rendered {
@@ -56,5 +76,7 @@ export function render(statement: Sql, placeholder: (index: number) => string): 
   for (let i = 0; i < statement.values.length; i++) {
     text += placeholder(i + 1) + statement.strings[i + 1];
   }
-  return { text, values: [...statement.values] };
+  const typed = statement.values.some((v) => v instanceof TypedText);
+  const values = statement.values.map((v) => (v instanceof TypedText ? v.value : v));
+  return typed ? { text, values, types: statement.values.map((v) => (v instanceof TypedText ? v.type : undefined)) } : { text, values };
 }

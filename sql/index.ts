@@ -1,9 +1,11 @@
 export * from './fragment';
 export * from './dialect';
 export * from './executor';
+export * from './batch';
 export * from './migrations';
+export * from './failures';
 export { openPglite } from './pglite';
-export { openPostgres, ensurePostgresDatabase, dropPostgresDatabase } from './postgres';
-export { openMssql } from './mssql';
+export { openPostgres, ensurePostgresDatabase, dropPostgresDatabase, POSTGRES_DEFAULTS, type PostgresSettings } from './postgres';
+export { openMssql, MSSQL_DEFAULTS, type MssqlSettings } from './mssql';
 export { openSiteDatabase } from './open';
 export { foldText, FOLD_FROM, FOLD_TO } from './fold';

@@ -185,6 +185,15 @@ export const MIGRATIONS: Migration[] = [
       ];
     },
   },
+  {
+    id: 5,
+    name: 'lock rows indexed by transaction',
+    // Every phase 2, commit point and abort deletes a gid's lock rows (`DELETE ... WHERE gid`).
+    // Without an index that is a scan, and on SQL Server a scan takes update locks on every
+    // row it reads, waiting on other transactions' lock rows: two concurrent borrows at one
+    // site could deadlock on the scan itself. With the index the delete seeks its own rows.
+    up: () => [sql`CREATE INDEX IX_libfed_lock_gid ON libfed_lock (gid)`],
+  },
 ];
 
 async function ensureLedger(db: SqlExecutor): Promise<void> {

@@ -1,7 +1,8 @@
 import sql, { type config, type ISqlType } from 'mssql';
 import { mssql } from './dialect';
 import type { SqlExecutor } from './executor';
-import type { Sql } from './fragment';
+import { asFailure, classifyMssql, retryDeadlocks, type DeadlockRetryOptions } from './failures';
+import type { Sql, TextType } from './fragment';
 
 /** A hard limit of the server (error 8003); the dialect's maxParameters keeps batches below it. */
 const SERVER_MAX_PARAMETERS = 2100;
@@ -18,6 +19,30 @@ function flag(name: string, value: string): boolean {
 }
 
 /**
+ * How a site talks to its SQL Server, beyond the URL (sites.yaml `database:` options; see
+ * schema/sites.ts). Timeouts are in milliseconds. `lockTimeoutMs` and `requestTimeoutMs`
+ * must stay below the gateway's site-call deadline (`--site-timeout-ms`, 5,000 by default):
+ * a statement that waits longer than the caller does turns a clean BUSY or
+ * BRANCH_UNAVAILABLE answer into TX_IN_DOUBT.
+ */
+export interface MssqlSettings {
+  poolMax?: number;
+  connectTimeoutMs?: number;
+  /** Longest one statement runs before the driver cancels it (mssql ETIMEOUT). */
+  requestTimeoutMs?: number;
+  /** SET LOCK_TIMEOUT: longest one statement waits for a row lock (error 1222, answered BUSY). */
+  lockTimeoutMs?: number;
+  encrypt?: boolean;
+  trustServerCertificate?: boolean;
+  /** A named instance (SQL Browser resolves its port); excludes `port`. */
+  instanceName?: string;
+  port?: number;
+}
+
+// Both below the gateway's 5 s site-call deadline, so a wait ends here as BUSY or BRANCH_UNAVAILABLE first.
+export const MSSQL_DEFAULTS = { poolMax: 10, connectTimeoutMs: 15_000, requestTimeoutMs: 4000, lockTimeoutMs: 2000 } as const;
+
+/**
  * Reads a site's SQL Server URL:
  *
  *   mssql://user:password@host[:port][/database][?encrypt=false&trustServerCertificate=true]
@@ -28,7 +53,7 @@ function flag(name: string, value: string): boolean {
  * container with its self-signed certificate needs trustServerCertificate=true or
  * encrypt=false. Any other option is refused so that a misspelt one cannot pass unnoticed.
  */
-export function parseMssqlUrl(url: string): config {
+export function parseMssqlUrl(url: string, settings: MssqlSettings = {}): config {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -53,15 +78,29 @@ export function parseMssqlUrl(url: string): config {
         throw new Error(`SQL Server URL options are encrypt and trustServerCertificate, got "${name}"`);
     }
   }
+  if (settings.encrypt !== undefined) options.encrypt = settings.encrypt;
+  if (settings.trustServerCertificate !== undefined) options.trustServerCertificate = settings.trustServerCertificate;
+  const s = { ...MSSQL_DEFAULTS, ...settings };
   return {
     server: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), // an IPv6 address comes bracketed
-    port: parsed.port ? Number(parsed.port) : 1433,
+    // A named instance is found through SQL Browser, so it takes no port (tedious would ignore it anyway).
+    port: settings.instanceName ? undefined : (settings.port ?? (parsed.port ? Number(parsed.port) : 1433)),
     database: database || undefined,
     user: decodeURIComponent(parsed.username) || undefined,
     password: decodeURIComponent(parsed.password) || undefined,
-    pool: { max: 10 },
-    // useUTC: a Date is sent and read as UTC, since datetime2 columns hold no zone.
-    options: { ...options, useUTC: true },
+    pool: { max: s.poolMax },
+    connectionTimeout: s.connectTimeoutMs,
+    requestTimeout: s.requestTimeoutMs,
+    options: {
+      ...options,
+      ...(settings.instanceName ? { instanceName: settings.instanceName } : {}),
+      // useUTC: a Date is sent and read as UTC, since datetime2 columns hold no zone.
+      useUTC: true,
+      // SET XACT_ABORT ON at login: a statement that fails or is cancelled by the request timeout
+      // rolls its whole transaction back on the server. Without it a timed-out statement leaves the
+      // transaction open, holding its locks, on a connection the pool hands to the next caller.
+      abortTransactionOnError: true,
+    },
   };
 }
 
@@ -102,6 +141,13 @@ export function parameterType(value: unknown): ISqlType {
   }
   if (Buffer.isBuffer(value)) return sql.VarBinary(value.length <= 8000 ? 8000 : sql.MAX);
   throw new TypeError(`cannot bind a value of type ${value.constructor?.name ?? typeof value}: bind strings, numbers, bigints, booleans, Dates, Buffers or null`);
+}
+
+/** A text value's declared type (its column's, from `list(values, type)`), else the one parameterType picks. */
+export function declaredType(value: unknown, type: TextType | undefined): ISqlType {
+  if (!type || (typeof value !== 'string' && value !== null && value !== undefined)) return parameterType(value);
+  const length = typeof value === 'string' ? value.length : 0;
+  return type === 'varchar' ? sql.VarChar(length <= 8000 ? 8000 : sql.MAX) : sql.NVarChar(length <= 4000 ? 4000 : sql.MAX);
 }
 
 /** The part of an mssql result the executor reads. */
@@ -146,14 +192,29 @@ function rowsOf<T>(result: ResultLike): T[] {
   return rows as T[];
 }
 
-async function run<T>(source: { request(): RequestLike }, statement: Sql): Promise<T[]> {
-  const { text, values } = mssql.render(statement);
+/**
+ * Every batch starts with the session's lock timeout: mssql runs pool requests on whichever
+ * connection is free and tedious has no login option for it, so it travels with each batch
+ * (a SET costs nothing on the server). The SET returns no result set, so the statement's
+ * rows are still the first one.
+ */
+function sessionPrefix(lockTimeoutMs: number): string {
+  return `SET LOCK_TIMEOUT ${Math.trunc(lockTimeoutMs)}; `;
+}
+
+async function run<T>(source: { request(): RequestLike }, statement: Sql, prefix: string): Promise<T[]> {
+  const { text, values, types } = mssql.render(statement);
   if (values.length > SERVER_MAX_PARAMETERS) {
     throw new Error(`SQL Server takes at most ${SERVER_MAX_PARAMETERS} parameters in one statement, got ${values.length}`);
   }
   const request = source.request();
-  values.forEach((value, i) => request.input(`p${i + 1}`, parameterType(value), value ?? null));
-  return rowsOf<T>(await request.query(text));
+  values.forEach((value, i) => request.input(`p${i + 1}`, declaredType(value, types?.[i]), value ?? null));
+  try {
+    return rowsOf<T>(await request.query(prefix + text));
+  } catch (error) {
+    // The seam: a deadlock, lock or request timeout, lost connection or constraint becomes a typed SqlFailure.
+    throw asFailure(error, classifyMssql);
+  }
 }
 
 /**
@@ -170,18 +231,18 @@ function serial(): <T>(step: () => Promise<T>) => Promise<T> {
   };
 }
 
-async function runTransaction<T>(tx: TransactionLike, work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
-  await tx.begin();
+async function runTransaction<T>(tx: TransactionLike, work: (tx: SqlExecutor) => Promise<T>, prefix: string): Promise<T> {
+  await tx.begin().catch((error) => Promise.reject(asFailure(error, classifyMssql)));
   const inOrder = serial();
   const bound: SqlExecutor = {
     dialect: mssql,
-    query: (statement) => inOrder(() => run(tx, statement)),
+    query: (statement) => inOrder(() => run(tx, statement, prefix)),
     transaction: () => Promise.reject(new Error('nested transactions are not supported')),
     close: async () => {},
   };
   try {
     const result = await work(bound);
-    await inOrder(() => tx.commit());
+    await inOrder(() => tx.commit()).catch((error) => Promise.reject(asFailure(error, classifyMssql)));
     return result;
   } catch (error) {
     // The server may have rolled back already (deadlock victim, XACT_ABORT); mssql then
@@ -191,20 +252,28 @@ async function runTransaction<T>(tx: TransactionLike, work: (tx: SqlExecutor) =>
   }
 }
 
+export interface MssqlExecutorOptions {
+  lockTimeoutMs?: number;
+  /** How a transaction chosen as deadlock victim (1205) is run again. */
+  retry?: DeadlockRetryOptions;
+}
+
 /** A SQL Server executor over `pool`; `openMssql` gives it a real one. */
-export function mssqlExecutor(pool: MssqlPoolLike): SqlExecutor {
+export function mssqlExecutor(pool: MssqlPoolLike, options: MssqlExecutorOptions = {}): SqlExecutor {
+  const prefix = sessionPrefix(options.lockTimeoutMs ?? MSSQL_DEFAULTS.lockTimeoutMs);
   let closing: Promise<void> | undefined;
   return {
     dialect: mssql,
-    query: (statement) => run(pool, statement),
-    transaction: (work) => runTransaction(pool.transaction(), work),
+    query: (statement) => run(pool, statement, prefix),
+    // Each try gets a new Transaction: the victim's was rolled back by the server.
+    transaction: (work) => retryDeadlocks(() => runTransaction(pool.transaction(), work, prefix), options.retry),
     close: () => (closing ??= pool.close()),
   };
 }
 
 /** SQL Server (production target) through an mssql (tedious) connection pool. See parseMssqlUrl for the URL. */
-export async function openMssql(url: string): Promise<SqlExecutor> {
-  const pool = new sql.ConnectionPool(parseMssqlUrl(url));
+export async function openMssql(url: string, settings: MssqlSettings = {}): Promise<SqlExecutor> {
+  const pool = new sql.ConnectionPool(parseMssqlUrl(url, settings));
   // An idle connection that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   try {
@@ -213,9 +282,12 @@ export async function openMssql(url: string): Promise<SqlExecutor> {
     await pool.close().catch(() => {});
     throw new Error(`cannot connect to SQL Server at ${redact(url)}: ${(error as Error).message}`, { cause: error });
   }
-  return mssqlExecutor({
-    request: () => pool.request(),
-    transaction: () => new sql.Transaction(pool),
-    close: () => pool.close(),
-  });
+  return mssqlExecutor(
+    {
+      request: () => pool.request(),
+      transaction: () => new sql.Transaction(pool),
+      close: () => pool.close(),
+    },
+    { lockTimeoutMs: settings.lockTimeoutMs },
+  );
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Site } from '../schema';
 import type { SqlExecutor } from './executor';
 import { openPglite } from './pglite';
-import { ensurePostgresDatabase, openPostgres } from './postgres';
+import { ensurePostgresDatabase, openPostgres, type PostgresSettings } from './postgres';
 import { sql } from './fragment';
 import { openMssql } from './mssql';
 
@@ -15,9 +15,9 @@ export async function openSiteDatabase(site: Site, dataDir: string): Promise<Sql
       mkdirSync(dataDir, { recursive: true });
       return openPglite(join(dataDir, site.id));
     case 'postgres':
-      return openPostgresCreating(db.url);
+      return openPostgresCreating(db.url, db.settings);
     case 'mssql':
-      return openMssql(db.url);
+      return openMssql(db.url, db.settings);
   }
 }
 
@@ -26,8 +26,8 @@ export async function openSiteDatabase(site: Site, dataDir: string): Promise<Sql
  * of that name (as PGlite creates its directory), through the server's
  * `postgres` database.
  */
-async function openPostgresCreating(url: string): Promise<SqlExecutor> {
-  const db = openPostgres(url);
+async function openPostgresCreating(url: string, settings: PostgresSettings = {}): Promise<SqlExecutor> {
+  const db = openPostgres(url, settings);
   try {
     await db.query(sql`SELECT 1 AS ok`);
     return db;
@@ -41,5 +41,5 @@ async function openPostgresCreating(url: string): Promise<SqlExecutor> {
   const admin = new URL(url);
   admin.pathname = '/postgres';
   await ensurePostgresDatabase(admin.toString(), name);
-  return openPostgres(url);
+  return openPostgres(url, settings);
 }

@@ -1,6 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { postgres } from './dialect';
 import type { SqlExecutor } from './executor';
+import { asFailure, classifyPostgres } from './failures';
 import type { Sql } from './fragment';
 
 type PgliteLike = Pick<PGlite, 'query'>;
@@ -10,8 +11,12 @@ function executor(db: PgliteLike, close: () => Promise<void>, transaction: SqlEx
     dialect: postgres,
     async query<T extends object>(statement: Sql): Promise<T[]> {
       const { text, values } = postgres.render(statement);
-      const result = await db.query<T>(text, values);
-      return result.rows;
+      try {
+        return (await db.query<T>(text, values)).rows;
+      } catch (error) {
+        // The same typed failures as a server (sql/failures.ts); PGlite is one connection, so it never deadlocks.
+        throw asFailure(error, classifyPostgres);
+      }
     },
     transaction,
     close,

@@ -1,4 +1,4 @@
-import { list, sql } from '../sql';
+import { inChunks, list, sql } from '../sql';
 import { loader, type SiteContext } from './context';
 import { cursorScope, pageByTextAndId, pageSize } from './paging';
 
@@ -11,13 +11,13 @@ interface StaffRow { username: string; role: string; branch_id: string | null; d
 
 const STAFF_COLUMNS = sql`username, role, branch_id, disabled`;
 const staffByName = (ctx: SiteContext) =>
-  loader(ctx, 'staffByName', (names) => ctx.db.query<StaffRow>(sql`SELECT ${STAFF_COLUMNS} FROM libfed_staff WHERE username IN ${list(names)}`), (row) => row.username);
+  loader(ctx, 'staffByName', (names) => inChunks<StaffRow, string>(ctx.db, names, (chunk) => sql`SELECT ${STAFF_COLUMNS} FROM libfed_staff WHERE username IN ${list(chunk, 'nvarchar')}`), (row) => row.username);
 
 const branchById = (ctx: SiteContext) =>
   loader(
     ctx,
     'branchById',
-    (ids) => ctx.db.query<BranchRow>(sql`SELECT MaCN AS id, TenCN AS name, DiaChi AS address FROM CHINHANH WHERE MaCN IN ${list(ids)}`),
+    (ids) => inChunks<BranchRow, string>(ctx.db, ids, (chunk) => sql`SELECT MaCN AS id, TenCN AS name, DiaChi AS address FROM CHINHANH WHERE MaCN IN ${list(chunk, 'varchar')}`),
     (row) => row.id,
   );
 
@@ -25,7 +25,7 @@ export const bookByIsbn = (ctx: SiteContext) =>
   loader(
     ctx,
     'bookByIsbn',
-    (isbns) => ctx.db.query<BookRow>(sql`SELECT ISBN AS isbn, TenSach AS title, TacGia AS author, version FROM SACH WHERE ISBN IN ${list(isbns)}`),
+    (isbns) => inChunks<BookRow, string>(ctx.db, isbns, (chunk) => sql`SELECT ISBN AS isbn, TenSach AS title, TacGia AS author, version FROM SACH WHERE ISBN IN ${list(chunk, 'varchar')}`),
     (row) => row.isbn,
   );
 

@@ -10,7 +10,7 @@ export interface SiteContext {
   loaders: Map<string, DataLoader<string, unknown>>;
 }
 
-/** Batches stay well under SQL Server's 2,100-parameter limit. */
+/** Keys per DataLoader batch. The batch functions split their IN lists under the dialect's parameter limit themselves (sql/batch.ts), whatever this is. */
 export const MAX_BATCH_SIZE = 500;
 
 /**

@@ -1,4 +1,4 @@
-import { COPY_STATUS, list, sql } from '../sql';
+import { COPY_STATUS, inChunks, list, sql } from '../sql';
 import { listLoader, loader, type SiteContext } from './context';
 import { notHeldHere } from './location';
 
@@ -10,13 +10,13 @@ interface AvailabilityRow { isbn: string; total: number; available: number }
 const COPY_COLUMNS = sql`MaQuyenSach AS id, ISBN AS isbn, MaCN AS branch_id, TinhTrang AS status`;
 
 const copyById = (ctx: SiteContext) =>
-  loader(ctx, 'copyById', (ids) => ctx.db.query<CopyRow>(sql`SELECT ${COPY_COLUMNS} FROM QUYENSACH WHERE MaQuyenSach IN ${list(ids)}`), (row) => row.id);
+  loader(ctx, 'copyById', (ids) => inChunks<CopyRow, string>(ctx.db, ids, (chunk) => sql`SELECT ${COPY_COLUMNS} FROM QUYENSACH WHERE MaQuyenSach IN ${list(chunk, 'varchar')}`), (row) => row.id);
 
 const copiesByIsbn = (ctx: SiteContext) =>
   listLoader(
     ctx,
     'copiesByIsbn',
-    (isbns) => ctx.db.query<CopyRow>(sql`SELECT ${COPY_COLUMNS} FROM QUYENSACH WHERE ISBN IN ${list(isbns)} ORDER BY MaQuyenSach ${ctx.db.dialect.binaryCollation}`),
+    (isbns) => inChunks<CopyRow, string>(ctx.db, isbns, (chunk) => sql`SELECT ${COPY_COLUMNS} FROM QUYENSACH WHERE ISBN IN ${list(chunk, 'varchar')} ORDER BY MaQuyenSach ${ctx.db.dialect.binaryCollation}`),
     (row) => row.isbn,
   );
 
@@ -25,10 +25,10 @@ const availabilityByIsbn = (ctx: SiteContext) =>
     ctx,
     'availabilityByIsbn',
     (isbns) =>
-      ctx.db.query<AvailabilityRow>(sql`
+      inChunks<AvailabilityRow, string>(ctx.db, isbns, (chunk) => sql`
         SELECT ISBN AS isbn, COUNT(*) AS total,
                SUM(CASE WHEN TinhTrang = ${COPY_STATUS.AVAILABLE} THEN 1 ELSE 0 END) AS available
-        FROM QUYENSACH WHERE ISBN IN ${list(isbns)} GROUP BY ISBN`),
+        FROM QUYENSACH WHERE ISBN IN ${list(chunk, 'varchar')} GROUP BY ISBN`),
     (row) => row.isbn,
   );
 

@@ -1,6 +1,6 @@
 import { LOAN_ID, loanId, localLoanSeq } from '../contracts';
 import { libfedError } from '../schema';
-import { raw, sql, list, type Sql } from '../sql';
+import { inChunks, raw, sql, list, type Sql } from '../sql';
 import { listLoader, loader, type SiteContext } from './context';
 import { connection, cursorScope, decodeCursor, pageSize } from './paging';
 import { loanPeriod, reportResolvers } from './reports';
@@ -22,7 +22,7 @@ const LOAN_COLUMNS = sql`MaPM AS seq, MaDG AS reader_id, MaQuyenSach AS copy_id,
 const NEWEST_FIRST = sql`ORDER BY NgayMuon DESC, MaPM DESC`;
 
 const loanBySeq = (ctx: SiteContext) =>
-  loader(ctx, 'loanBySeq', (seqs) => ctx.db.query<LoanRow>(sql`SELECT ${LOAN_COLUMNS} FROM PHIEUMUON WHERE MaPM IN ${list(seqs.map(Number))}`), (row) => String(row.seq));
+  loader(ctx, 'loanBySeq', (seqs) => inChunks<LoanRow, number>(ctx.db, seqs.map(Number), (chunk) => sql`SELECT ${LOAN_COLUMNS} FROM PHIEUMUON WHERE MaPM IN ${list(chunk)}`), (row) => String(row.seq));
 
 function openFilter(open: boolean | null | undefined): Sql {
   if (open === true) return sql`NgayTra IS NULL`;
@@ -44,8 +44,8 @@ function loansBy(ctx: SiteContext, column: 'MaDG' | 'MaQuyenSach', key: 'reader_
       }
       const results = await Promise.all(
         [...groups].map(async ([open, ids]) => {
-          const rows = await ctx.db.query<LoanRow>(sql`SELECT ${LOAN_COLUMNS} FROM PHIEUMUON
-            WHERE ${raw(column)} IN ${list(ids)} AND ${openFilter(open === 'null' ? null : open === 'true')} ${NEWEST_FIRST}`);
+          const rows = await inChunks<LoanRow, string>(ctx.db, ids, (chunk) => sql`SELECT ${LOAN_COLUMNS} FROM PHIEUMUON
+            WHERE ${raw(column)} IN ${list(chunk, 'varchar')} AND ${openFilter(open === 'null' ? null : open === 'true')} ${NEWEST_FIRST}`);
           return rows.map((row) => ({ row, key: `${open}|${row[key]}` }));
         }),
       );

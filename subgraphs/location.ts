@@ -1,5 +1,5 @@
 import { libfedError } from '../schema';
-import { list, sql } from '../sql';
+import { inChunks, list, sql } from '../sql';
 import { loader, type SiteContext } from './context';
 
 export type LocatedEntity = 'Copy' | 'Reader';
@@ -13,9 +13,8 @@ export async function notHeldHere(ctx: SiteContext, entity: LocatedEntity, id: s
   const found = await loader(
     ctx,
     `location:${entity}`,
-    (ids) => ctx.db.query<{ id: string; site: string }>(
-      sql`SELECT id, site FROM libfed_location WHERE entity = ${entity} AND id IN ${list(ids)}`,
-    ),
+    (ids) =>
+      inChunks<{ id: string; site: string }, string>(ctx.db, ids, (chunk) => sql`SELECT id, site FROM libfed_location WHERE entity = ${entity} AND id IN ${list(chunk, 'varchar')}`),
     (row) => row.id,
   ).load(id);
   if (found && found.site !== ctx.siteId) {

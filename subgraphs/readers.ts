@@ -1,4 +1,4 @@
-import { list, sql } from '../sql';
+import { inChunks, list, sql } from '../sql';
 import { loader, type SiteContext } from './context';
 import { notHeldHere } from './location';
 import { cursorScope, emptyConnection, pageByTextAndId, pageSize } from './paging';
@@ -10,7 +10,7 @@ interface ReaderRow { id: string; name: string; home_branch: string; open_loans:
 const READER_COLUMNS = sql`MaDG AS id, HoTen AS name, MaCN_DangKy AS home_branch, SoMuonDangMo AS open_loans`;
 
 const readerById = (ctx: SiteContext) =>
-  loader(ctx, 'readerById', (ids) => ctx.db.query<ReaderRow>(sql`SELECT ${READER_COLUMNS} FROM DOCGIA WHERE MaDG IN ${list(ids)}`), (row) => row.id);
+  loader(ctx, 'readerById', (ids) => inChunks<ReaderRow, string>(ctx.db, ids, (chunk) => sql`SELECT ${READER_COLUMNS} FROM DOCGIA WHERE MaDG IN ${list(chunk, 'varchar')}`), (row) => row.id);
 
 async function findReader(ctx: SiteContext, id: string): Promise<ReaderRow | null> {
   return (await readerById(ctx).load(id)) ?? notHeldHere(ctx, 'Reader', id);

@@ -4,8 +4,8 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { errorJson, SUBGRAPHS, type SubgraphName } from '../schema';
-import { countingExecutor, pendingMigrations, tracedExecutor, type SqlExecutor } from '../sql';
+import { errorJson, libfedError, SUBGRAPHS, type SubgraphName } from '../schema';
+import { countingExecutor, isTransient, pendingMigrations, SqlFailure, tracedExecutor, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
 import { createLogger, listen, NonceCache, periodic, readBodyBytes, requestSigner, sendJson, serveApolloBody, verify, type Periodic, type RequestSigner } from '../platform';
 import { httpFailure, HttpParticipantClient, type Outcome } from '../contracts';
@@ -122,6 +122,12 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
       stopOnTerminationSignals: false,
       validationRules: depth.validationRules,
       plugins: [ApolloServerPluginInlineTraceDisabled(), outcomePlugin, ...depth.plugins],
+      // A read the database could not serve in time (timeout, lost connection, lock wait) says so with a code.
+      formatError: (formatted, error) => {
+        const unavailable = transientDatabaseError(o.siteId, (error as { originalError?: unknown })?.originalError ?? error);
+        if (!unavailable) return formatted;
+        return { ...formatted, message: unavailable, extensions: { ...libfedError('BRANCH_UNAVAILABLE', unavailable, { site: o.siteId }).extensions } };
+      },
     });
     await server.start();
     apollo.set(name, server);
@@ -158,6 +164,14 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
         if (error instanceof BadTxRequest || error instanceof SyntaxError) {
           noteOutcome('BAD_REQUEST', { reason: (error as Error).message.slice(0, 300) });
           return sendJson(res, 400, { error: (error as Error).message });
+        }
+        // The database is slow, gone or busy past its bounds: a site that cannot serve now, not a bug. The
+        // gateway reads any non-2xx as this branch unavailable (nothing changed for a PREPARE; in doubt for
+        // a deciding call, whose commit may have landed before the connection dropped).
+        const unavailable = transientDatabaseError(o.siteId, error);
+        if (unavailable) {
+          noteOutcome('BRANCH_UNAVAILABLE', { reason: unavailable.slice(0, 300) });
+          return sendJson(res, 503, { errors: [errorJson('BRANCH_UNAVAILABLE', unavailable, { site: o.siteId })] });
         }
         throw error;
       }
@@ -217,4 +231,10 @@ async function sendReadiness(res: ServerResponse, siteId: string, db: SqlExecuto
   } catch {
     sendJson(res, 503, { site: siteId, ready: false, reason: 'the database does not answer' });
   }
+}
+
+/** The message for a database failure a later retry may cure (sql/failures.ts), or undefined for anything else. */
+function transientDatabaseError(siteId: string, error: unknown): string | undefined {
+  if (!(error instanceof SqlFailure) || !isTransient(error.kind)) return undefined;
+  return `the database of site ${siteId} could not serve the request (${error.kind}); retry later`;
 }

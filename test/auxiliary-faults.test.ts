@@ -243,7 +243,7 @@ const told = (answer: Answer) => (answer.ok ? 'COMMITTED' : `${answer.code}: ${a
       const name = `${prefix}_${site.toLowerCase()}`;
       await ensurePostgresDatabase(process.env.PG_URL!, name);
       databases.push(name);
-      const db = openPostgres(pgUrl(name), 5);
+      const db = openPostgres(pgUrl(name), { poolMax: 5 });
       dbs.set(site, db);
       await migrate(db, site);
       for (const branch of SITES) await db.query(sql`INSERT INTO CHINHANH (MaCN, TenCN, DiaChi) VALUES (${branch}, ${`Chi nhánh ${branch}`}, ${'1 Lê Lợi'})`);

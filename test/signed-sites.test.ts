@@ -160,7 +160,7 @@ describe.each(BACKENDS)('direct calls to a site on %s', (backend) => {
     data = demoData(chain.config);
     siteUrl = chain.sites.get(SITE)!.url;
     const database = chain.config.sites.find((s) => s.id === SITE)!.database;
-    db = database.kind === 'postgres' ? openPostgres(database.url, 2) : undefined;
+    db = database.kind === 'postgres' ? openPostgres(database.url, { poolMax: 2 }) : undefined;
     snapshot = db ? postgresSnapshot(db) : signedReadSnapshot(chain, siteUrl);
   }, 180_000);
   afterAll(async () => {

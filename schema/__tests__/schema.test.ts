@@ -22,6 +22,43 @@ describe('sites.yaml', () => {
     expect(config.sites.map((s) => [s.id, s.database.kind])).toEqual([['Q1', 'pglite'], ['Q3', 'pglite'], ['Q5', 'pglite']]);
   });
 
+  const withDatabase = (yaml: string) => valid.replace('    database: pglite', yaml);
+
+  it('reads a server database\'s pool, timeouts and TLS settings', () => {
+    const mssql = parseSites(
+      withDatabase(`    database:
+      url: mssql://libfed:pw@db.q1:1433/THUVIEN_Q1
+      poolMax: 20
+      connectTimeoutMs: 8000
+      requestTimeoutMs: 4000
+      lockTimeoutMs: 1500
+      encrypt: true
+      trustServerCertificate: false
+      instanceName: SQLEXPRESS`),
+    );
+    expect(mssql.sites[0].database).toEqual({
+      kind: 'mssql',
+      url: 'mssql://libfed:pw@db.q1:1433/THUVIEN_Q1',
+      settings: { poolMax: 20, connectTimeoutMs: 8000, requestTimeoutMs: 4000, lockTimeoutMs: 1500, encrypt: true, trustServerCertificate: false, instanceName: 'SQLEXPRESS' },
+    });
+    const pg = parseSites(withDatabase('    database: { url: "postgres://libfed@db.q1/libfed_q1", poolMax: 5, lockTimeoutMs: 2000 }'));
+    expect(pg.sites[0].database).toEqual({ kind: 'postgres', url: 'postgres://libfed@db.q1/libfed_q1', settings: { poolMax: 5, lockTimeoutMs: 2000 } });
+  });
+
+  it.each([
+    ['a pool of none', '{ url: "postgres://h/d", poolMax: 0 }', 'sites.0.database.poolMax: must be at least 1'],
+    ['a fractional timeout', '{ url: "mssql://h/d", requestTimeoutMs: 1.5 }', 'sites.0.database.requestTimeoutMs: must be a whole number of milliseconds'],
+    ['a lock timeout not below the request timeout', '{ url: "mssql://h/d", requestTimeoutMs: 2000, lockTimeoutMs: 2000 }', 'sites.0.database.lockTimeoutMs: must be below requestTimeoutMs (2000)'],
+    ['a SQL Server setting on PostgreSQL', '{ url: "postgres://h/d", encrypt: true }', 'sites.0.database: Unrecognized key: "encrypt" (a postgres database takes url, poolMax, connectTimeoutMs, requestTimeoutMs, lockTimeoutMs)'],
+    ['a misspelt setting', '{ url: "mssql://h/d", trustServerCertficate: true }', 'Unrecognized key: "trustServerCertficate"'],
+    ['a flag that is not a boolean', '{ url: "mssql://h/d", encrypt: "yes" }', 'sites.0.database.encrypt: '],
+    ['both an instance and a port', '{ url: "mssql://h/d", instanceName: "SQLEXPRESS", port: 1433 }', 'sites.0.database.port: a named instance is found through SQL Browser'],
+    ['a bad instance name', '{ url: "mssql://h/d", instanceName: "a b" }', 'sites.0.database.instanceName: must be up to 16 letters'],
+    ['settings for pglite', '{ url: pglite, poolMax: 2 }', 'sites.0.database.url: must be a postgres:// or mssql:// URL (pglite takes no settings'],
+  ])('refuses %s and names the field', (_, yaml, expected) => {
+    expect(() => parseSites(withDatabase(`    database: ${yaml}`))).toThrow(expected);
+  });
+
   it.each([
     ['a bad site id', valid.replace('id: Q3', 'id: q-3'), 'sites.1.id'],
     ['a duplicate site id', valid.replace('id: Q5', 'id: Q1'), 'duplicate site id "Q1"'],

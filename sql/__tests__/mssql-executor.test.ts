@@ -12,8 +12,26 @@ describe('parseMssqlUrl', () => {
       user: 'sa',
       password: 'Secr@t/1',
       pool: { max: 10 },
-      options: { encrypt: false, trustServerCertificate: true, useUTC: true },
+      connectionTimeout: 15000,
+      requestTimeout: 4000,
+      options: { encrypt: false, trustServerCertificate: true, useUTC: true, abortTransactionOnError: true },
     });
+  });
+
+  it('takes pool size, timeouts, TLS and a named instance from the site\'s settings', () => {
+    const config = parseMssqlUrl('mssql://sa:pw@db.example:14330/libfed_q1', {
+      poolMax: 25, connectTimeoutMs: 2000, requestTimeoutMs: 2500, lockTimeoutMs: 500, encrypt: false, trustServerCertificate: true, instanceName: 'LIBFED',
+    });
+    expect(config).toEqual(
+      expect.objectContaining({
+        port: undefined,
+        pool: { max: 25 },
+        connectionTimeout: 2000,
+        requestTimeout: 2500,
+        options: { encrypt: false, trustServerCertificate: true, instanceName: 'LIBFED', useUTC: true, abortTransactionOnError: true },
+      }),
+    );
+    expect(parseMssqlUrl('mssql://sa:pw@db.example/libfed_q1', { port: 1533 }).port).toBe(1533);
   });
 
   it('defaults to port 1433, the login\'s database, and verified encryption', () => {
@@ -22,7 +40,7 @@ describe('parseMssqlUrl', () => {
         server: '::1',
         port: 1433,
         database: undefined,
-        options: { encrypt: true, trustServerCertificate: false, useUTC: true },
+        options: { encrypt: true, trustServerCertificate: false, useUTC: true, abortTransactionOnError: true },
       }),
     );
   });
@@ -74,6 +92,9 @@ describe('parameterType', () => {
 
 type Result = Awaited<ReturnType<RequestLike['query']>>;
 
+/** What every batch starts with (the session's lock timeout, default 2,000 ms); the fake checks it and records the rest. */
+const LOCK_TIMEOUT = 'SET LOCK_TIMEOUT 2000; ';
+
 /**
  * A pool that records what reaches "the server" and refuses overlapping requests on a
  * transaction, as mssql does (EREQINPROG). Returns [pool, calls].
@@ -92,6 +113,8 @@ function fakePool(respond: (text: string) => Result = () => ({})): [MssqlPoolLik
         if (busy) busy.now = true;
         await tick();
         if (busy) busy.now = false;
+        expect(text.startsWith(LOCK_TIMEOUT)).toBe(true);
+        text = text.slice(LOCK_TIMEOUT.length);
         calls.push(`${who}: ${text}${params.length ? ` [${params.join(', ')}]` : ''}`);
         if (text.includes('fail')) throw Object.assign(new Error('Violation of PRIMARY KEY constraint'), { number: 2627 });
         return respond(text);

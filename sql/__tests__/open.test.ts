@@ -27,7 +27,7 @@ describe('openSiteDatabase', () => {
     const silent = createServer(() => undefined);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     const { port } = silent.address() as AddressInfo;
-    const db = openPostgres(`postgres://libfed:secret@127.0.0.1:${port}/nowhere`, 1, 300);
+    const db = openPostgres(`postgres://libfed:secret@127.0.0.1:${port}/nowhere`, { poolMax: 1, connectTimeoutMs: 300 });
     try {
       const error = await db.query(sql`SELECT 1`).then(() => undefined, (e: Error) => e);
       expect(error?.message).toMatch(new RegExp(`timeout.*\\(database postgres://libfed@127\\.0\\.0\\.1:${port}/nowhere\\)`, 'is'));

@@ -23,7 +23,7 @@ pgDescribe("a site's recovery calls to its peers", () => {
       await ensurePostgresDatabase(process.env.PG_URL!, name);
       const url = new URL(process.env.PG_URL!);
       url.pathname = `/${name}`;
-      dbs.push(openPostgres(url.toString(), 2));
+      dbs.push(openPostgres(url.toString(), { poolMax: 2 }));
       await migrate(dbs[i], i === 0 ? 'Q1' : 'Q3');
     }
   });

@@ -198,11 +198,13 @@ export async function apply(db: Db, site: string, op: Operation): Promise<Applie
     case 'loan.open': {
       const isbn = await one<{ isbn: string }>(db, sql`SELECT ISBN AS isbn FROM QUYENSACH WHERE MaQuyenSach = ${op.copyId}`);
       await db.query(sql`UPDATE QUYENSACH SET TinhTrang = ${COPY_STATUS.ON_LOAN}, version = version + 1 WHERE MaQuyenSach = ${op.copyId}`);
-      await db.query(sql`INSERT INTO PHIEUMUON (MaDG, MaQuyenSach, MaCN, ISBN, NgayMuon, HanTra)
-        VALUES (${op.readerId}, ${op.copyId}, ${site}, ${isbn?.isbn ?? null}, ${new Date(op.at)}, ${new Date(op.dueAt)})`);
-      // The copy has exactly one open loan: the one just written.
-      const row = await one<{ seq: number }>(db, sql`SELECT MaPM AS seq FROM PHIEUMUON WHERE MaQuyenSach = ${op.copyId} AND NgayTra IS NULL`);
-      return { entity: { type: 'Loan', id: loanId(site, Number(row!.seq)) } };
+      const insert = sql`INSERT INTO PHIEUMUON (MaDG, MaQuyenSach, MaCN, ISBN, NgayMuon, HanTra)
+        VALUES (${op.readerId}, ${op.copyId}, ${site}, ${isbn?.isbn ?? null}, ${new Date(op.at)}, ${new Date(op.dueAt)})`;
+      // The id the insert generated, from the insert itself: a reselect by copy and open state would
+      // find two rows where a legacy database holds a stray open slip for the copy.
+      const row = await one<{ id: number }>(db, db.dialect.insertReturningId(insert, 'MaPM'));
+      if (!row || !Number.isSafeInteger(Number(row.id))) throw new Error(`the loan inserted at ${site} returned no id`);
+      return { entity: { type: 'Loan', id: loanId(site, Number(row.id)) } };
     }
     case 'loan.close': {
       const loan = (await openLoanOf(db, site, op.loanId))!;

@@ -1,4 +1,4 @@
-import { raw, sql, type SqlExecutor } from '../../sql';
+import { raw, sql, SqlFailure, type SqlExecutor } from '../../sql';
 import type { Applied, AuditEntry, Decision, Idempotency, InDoubt, LocalResult, Operation, Outcome, Vote } from '../../contracts';
 import { writeAudit } from './audit';
 import { apply, check, refuse, resources, type Refusal } from './ops';
@@ -256,11 +256,15 @@ export class Participant {
     try {
       return await this.o.db.transaction(async (tx) => {
         await first?.(tx);
-        for (const resource of [...new Set(ops.flatMap(resources))]) {
+        // One global order (sorted by resource): two transactions over the same rows meet at their
+        // first shared lock row and never each hold one of a pair, which SQL Server would end as a deadlock.
+        for (const resource of [...new Set(ops.flatMap(resources))].sort()) {
           try {
             await tx.query(sql`INSERT INTO libfed_lock (resource, gid, created_at) VALUES (${resource}, ${gid}, ${this.clock()})`);
           } catch (error) {
-            if (this.o.db.dialect.isUniqueViolation(error)) throw new Busy(resource);
+            // Committed by another transaction (unique), or still being inserted by one: SQL Server waits for
+            // an uncommitted row with the same key until its lock timeout (1222), PostgreSQL until lock_timeout.
+            if (this.o.db.dialect.isUniqueViolation(error) || (error instanceof SqlFailure && error.kind === 'lockTimeout')) throw new Busy(resource);
             throw error;
           }
         }
@@ -269,11 +273,28 @@ export class Participant {
     } catch (error) {
       if (error instanceof Refused) return { vote: 'REFUSED', ...error.refusal };
       if (error instanceof Fenced) return FENCED;
-      if (error instanceof Busy) {
-        const [row] = await this.o.db.query<{ gid: string }>(sql`SELECT gid FROM libfed_lock WHERE resource = ${error.resource}`);
-        return { vote: 'BUSY', holder: row?.gid ?? 'unknown', resource: error.resource };
-      }
+      if (error instanceof Busy) return { vote: 'BUSY', holder: await this.holderOf(error.resource), resource: error.resource };
       if (this.o.db.dialect.isUniqueViolation(error)) return this.whyDecided(gid);
+      if (error instanceof SqlFailure) {
+        // Nothing of this transaction remains: the database rolled it back. A row lock held past the lock
+        // timeout, or a deadlock the executor's retries did not get past, is a wait like a held lock row:
+        // BUSY, so the coordinator retries within its lock-wait bound (and its wait-for graph sees it).
+        if (error.kind === 'lockTimeout' || error.kind === 'deadlock') return { vote: 'BUSY', holder: 'unknown', resource: `database:${error.kind}` };
+        if (error.kind === 'constraint') {
+          return { vote: 'REFUSED', ...refuse('CONSTRAINT_VIOLATION', `the database at ${this.o.siteId} refused the write under a foreign key or CHECK constraint (${error.engineCode}); nothing changed`) };
+        }
+      }
+      throw error;
+    }
+  }
+
+  /** Who holds a lock row, for the wait-for graph; 'unknown' when it is gone, or still uncommitted and so unreadable in time. */
+  private async holderOf(resource: string): Promise<string> {
+    try {
+      const [row] = await this.o.db.query<{ gid: string }>(sql`SELECT gid FROM libfed_lock WHERE resource = ${resource}`);
+      return row?.gid ?? 'unknown';
+    } catch (error) {
+      if (error instanceof SqlFailure && error.kind === 'lockTimeout') return 'unknown';
       throw error;
     }
   }

@@ -81,7 +81,7 @@ describe('loadDemoData into a PostgreSQL server (PG_URL)', () => {
       await ensurePostgresDatabase(PG_URL!, name);
       const url = new URL(PG_URL!);
       url.pathname = `/${name}`;
-      const db = openPostgres(url.toString(), 2);
+      const db = openPostgres(url.toString(), { poolMax: 2 });
       try {
         await migrate(db, 'Q3');
         const data = generateDemoData({ branches: TEST_BRANCHES, now: TEST_NOW, seed: SEED });

@@ -44,6 +44,16 @@ describe('participant statements rendered for SQL Server', () => {
     expectTsql(texts);
   });
 
+  it('a new loan\'s id is the identity its INSERT generated (SCOPE_IDENTITY in the same batch), not a reselect', async () => {
+    const [db, texts] = recordingExecutor(ROW);
+    const applied = await apply(db, 'Q1', OPS.find((op) => op.kind === 'loan.open')!);
+    expect(applied).toEqual({ entity: { type: 'Loan', id: 'Q1-00000001' } });
+    const insert = texts.find((t) => t.startsWith('INSERT INTO PHIEUMUON'))!;
+    expect(insert).toMatch(/VALUES \(@p1, @p2, @p3, @p4, @p5, @p6\); SELECT CAST\(SCOPE_IDENTITY\(\) AS int\) AS id$/);
+    expect(texts.some((t) => /FROM PHIEUMUON WHERE MaQuyenSach/.test(t))).toBe(false);
+    expectTsql(texts);
+  });
+
   it('the first id of a kind at a site starts after every id born there, moved or not (UNION ALL)', async () => {
     const [db, texts] = recordingExecutor(ROW, /FROM libfed_sequence/);
     await apply(db, 'Q1', { kind: 'copy.add', isbn: '9786040000017', branchId: 'Q1' });
