@@ -3,6 +3,7 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { defineCommand, parseCommandLine, PROJECT_ROOT, UsageError, usageLine, type Command, type OptionSpecs } from '../platform';
 import { compareReplicas, describeDifference, type Comparison } from './replicas';
+import { addSite, removeSite } from './sites';
 import { chainStatus, statusTable } from './status';
 import { adminCall, ChainUnreachable, findTarget, participants, TARGET_OPTIONS } from './target';
 
@@ -38,9 +39,21 @@ const COMMANDS = {
     options: { ...TARGET_OPTIONS, repair: { kind: 'boolean', description: 'make every differing row equal at every site, through the gateway' }, json: JSON_OPTION },
   }),
   sites: defineCommand({
-    usage: 'libfed sites add|remove ...',
-    description: 'Adding or removing a site of a running chain is not supported yet (exit 4).',
-    options: TARGET_OPTIONS,
+    usage: 'libfed sites add --id ID --name NAME --address ADDRESS [--database pglite|URL] | libfed sites remove --id ID [--force]',
+    description:
+      'Adds a site to the running chain (the sites config, the launcher starts it, the gateways seed and route to it without a restart),\n' +
+      'or drains one: new copies, readers and loans there are refused (BRANCH_DRAINING) and it is removed once it holds nothing, or at once\n' +
+      'with --force. Exits 0 when done, 1 when the site still holds rows (draining, not removed).',
+    options: {
+      ...TARGET_OPTIONS,
+      id: { kind: 'string', value: 'ID', description: 'the site and branch id (Q7)' },
+      name: { kind: 'string', value: 'NAME', description: "the branch's name (add)" },
+      address: { kind: 'string', value: 'ADDRESS', description: "the branch's address (add)" },
+      database: { kind: 'string', value: 'pglite|URL', description: "the site's database (add; default pglite under the data directory)" },
+      force: { kind: 'boolean', description: 'remove it even if it still holds copies, readers or loans (they leave every answer)' },
+      'wait-ms': { kind: 'integer', default: 120000, min: 1, description: 'how long to wait for the launcher to start the site, and for it to be seeded' },
+      json: JSON_OPTION,
+    },
     positionals: { name: 'add|remove', description: 'what to do with a site' },
   }),
 };
@@ -55,7 +68,7 @@ const SUMMARIES: Record<keyof typeof COMMANDS, string> = {
   status: 'sites, health, in-doubt transactions, replica versions of a running chain',
   recover: 'resolve in-doubt transactions now',
   'check-replicas': 'compare the replicated tables across sites; --repair makes them agree',
-  sites: 'add or remove a site (not supported yet)',
+  sites: 'add a site to a running chain, or drain and remove one',
 };
 
 function mainHelp(): string {
@@ -110,13 +123,14 @@ async function main(argv: string[]): Promise<number> {
       return checkReplicas(values);
     }
     case 'sites': {
-      const { positionals } = parse(COMMANDS.sites, rest);
+      const { positionals, values } = parse(COMMANDS.sites, rest);
       const what = positionals[0];
       if (what !== 'add' && what !== 'remove') throw new UsageError(`libfed sites takes add or remove, got ${what === undefined ? 'nothing' : JSON.stringify(what)}`);
-      process.stderr.write(
-        `libfed sites ${what}: not yet supported: a chain's sites are fixed while it runs. Stop the chain, ${what === 'add' ? 'add the site to' : 'remove the site from'} the sites config (schema/sites.yaml or --config), and start it again.\n`,
-      );
-      return EXIT.unsupported;
+      if (!values.id) throw new UsageError(`libfed sites ${what} needs --id`);
+      if (what === 'add' && (!values.name || !values.address)) throw new UsageError('libfed sites add needs --name and --address');
+      const answer = what === 'add' ? await addSite(values) : await removeSite(values);
+      process.stdout.write(values.json ? `${JSON.stringify(answer, null, 2)}\n` : `${describeSiteChange(what, answer)}\n`);
+      return 'removed' in answer && !answer.removed ? EXIT.differences : EXIT.ok;
     }
     default:
       throw new UsageError(`unknown command ${JSON.stringify(name)}: expected one of ${[...Object.keys(SCRIPTS), ...Object.keys(COMMANDS)].join(', ')}`);
@@ -124,6 +138,12 @@ async function main(argv: string[]): Promise<number> {
 }
 
 type TargetValues = Parameters<typeof findTarget>[0];
+
+function describeSiteChange(what: 'add' | 'remove', answer: Record<string, unknown>): string {
+  if (what === 'add') return `site ${answer.site} added: ${answer.copied} replicated rows copied (${answer.caughtUp} caught up), branch row ${answer.branch ? `added in ${answer.branch}` : 'already there'}`;
+  const holds = answer.holds ? JSON.stringify(answer.holds) : 'unknown (the site did not answer)';
+  return answer.removed ? `site ${answer.site} removed from routing (it held ${holds})` : `site ${answer.site} is draining and still holds ${holds}: new copies, readers and loans there are refused; run again once it is empty, or with --force`;
+}
 
 async function recover(values: TargetValues & { json: boolean }): Promise<number> {
   const answer = await adminCall<{ resolved: { site: string; gid: string; outcome: string }[]; report: { inDoubt: { site: string; gid: string; commitSite: string; deadline: string; reason: string | null }[]; unavailableSites: string[] } }>(

@@ -52,12 +52,17 @@ export interface ParticipantCall {
 }
 
 export class HttpParticipantClient implements ParticipantClient {
-  private readonly urls: Map<string, string>;
+  private urls: Map<string, string>;
   private readonly timeoutMs: number;
 
   constructor(private readonly options: HttpParticipantClientOptions) {
     this.urls = new Map(options.sites.map((s) => [s.id, s.url.replace(/\/+$/, '')]));
     this.timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  /** The sites' URLs now: a gateway's site list changes while it runs (`libfed sites add|remove`). */
+  setSites(sites: readonly { id: string; url: string }[]): void {
+    this.urls = new Map(sites.map((s) => [s.id, s.url.replace(/\/+$/, '')]));
   }
 
   /** One span per call (`tx prepare` at Q3), so a trace shows each 2PC step of each participant. */

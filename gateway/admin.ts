@@ -1,8 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { errorJson } from '../schema';
+import { errorJson, SITE_ID } from '../schema';
 import { NonceCache, readBody, sendJson, verify } from '../platform';
 import { describeIssues, repairRequestSchema, replicaKey } from '../contracts';
 import type { MutationService } from './coordinator';
+import type { SiteChanges } from './sites';
+import { z } from 'zod';
+
+const siteId = z.string().regex(SITE_ID);
+const addSiteSchema = z.object({ site: z.object({ id: siteId, url: z.string().url(), name: z.string().min(1).max(255), address: z.string().min(1).max(255) }), join: z.boolean().default(false) });
+const removeSiteSchema = z.object({ site: siteId, force: z.boolean().default(false) });
 
 /**
  * The operator's endpoints (`libfed recover`, `libfed check-replicas
@@ -19,7 +25,7 @@ export interface AdminRoutes {
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
-export function adminRoutes(o: { siteSecrets: readonly string[]; mutations: MutationService }): AdminRoutes {
+export function adminRoutes(o: { siteSecrets: readonly string[]; mutations: MutationService; sites: SiteChanges }): AdminRoutes {
   const nonces = new NonceCache();
   return {
     async serve(path, req, res) {
@@ -38,14 +44,32 @@ export function adminRoutes(o: { siteSecrets: readonly string[]; mutations: Muta
         sendJson(res, 200, await o.mutations.recoverNow());
         return true;
       }
-      if (path === '/admin/repair-replicas') {
-        let body: unknown;
-        try {
-          body = JSON.parse(raw || '{}');
-        } catch {
-          sendJson(res, 400, { errors: [errorJson('BAD_REQUEST', 'the body is not JSON')] });
+      let body: unknown;
+      try {
+        body = JSON.parse(raw || '{}');
+      } catch {
+        sendJson(res, 400, { errors: [errorJson('BAD_REQUEST', 'the body is not JSON')] });
+        return true;
+      }
+      // `libfed sites add|remove` (gateway/sites): the site list changes without a restart.
+      if (path === '/admin/sites/add' || path === '/admin/sites/remove') {
+        const add = path === '/admin/sites/add' ? addSiteSchema.safeParse(body) : undefined;
+        const remove = add ? undefined : removeSiteSchema.safeParse(body);
+        const issues = add && !add.success ? add.error : remove && !remove.success ? remove.error : undefined;
+        if (issues) {
+          sendJson(res, 400, { errors: [errorJson('BAD_REQUEST', describeIssues(issues))] });
           return true;
         }
+        try {
+          if (add?.success) sendJson(res, 200, await o.sites.add(add.data.site, { join: add.data.join }));
+          else if (remove?.success) sendJson(res, 200, await o.sites.remove(remove.data.site, { force: remove.data.force }));
+        } catch (error) {
+          const code = (error as { extensions?: { code?: string } }).extensions?.code ?? 'INTERNAL_SERVER_ERROR';
+          sendJson(res, 409, { errors: [errorJson(code as never, (error as Error).message)] });
+        }
+        return true;
+      }
+      if (path === '/admin/repair-replicas') {
         const parsed = repairRequestSchema.safeParse(body);
         if (!parsed.success) {
           sendJson(res, 400, { errors: [errorJson('BAD_REQUEST', describeIssues(parsed.error))] });
@@ -54,7 +78,7 @@ export function adminRoutes(o: { siteSecrets: readonly string[]; mutations: Muta
         sendJson(res, 200, { repaired: await repairEach(o.mutations, parsed.data.repairs) });
         return true;
       }
-      sendJson(res, 404, { errors: [errorJson('BAD_REQUEST', `no admin route ${path}: there are /admin/recover and /admin/repair-replicas`)] });
+      sendJson(res, 404, { errors: [errorJson('BAD_REQUEST', `no admin route ${path}: there are /admin/recover, /admin/repair-replicas, /admin/sites/add and /admin/sites/remove`)] });
       return true;
     },
   };

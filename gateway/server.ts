@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadDistribution, readSupergraph, type SitesConfig, type SubgraphName, libfedError } from '../schema';
 import { createLogger, listen, periodic, readBody, requestSigner, sendJson, serveApolloBody, type Periodic } from '../platform';
 import { adminRoutes, type AdminRoutes } from './admin';
+import { MutableSiteDirectory, siteChanges, type SiteDirectory } from './sites';
 import { formatError } from './errors';
 import { browserPages, type ExplorerChoice } from './pages';
 import { ANONYMOUS, type GatewayContext } from './auth/caller';
@@ -126,26 +127,32 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   const o: Options = { ...DEFAULTS, ...options };
   checkLimits(limitsOf(o));
   if (o.drainIntervalMs * 2 > o.coherenceBoundMs) throw new Error(`drainIntervalMs (${o.drainIntervalMs}) must be at most half of coherenceBoundMs (${o.coherenceBoundMs})`);
+  const directory = new MutableSiteDirectory(o.config.sites);
   const monitor = new SiteMonitor({ sites: o.config.sites, heartbeatIntervalMs: o.heartbeatIntervalMs, phiThreshold: o.phiThreshold });
   const metrics = gatewayMetrics(() => monitor.states());
   const log = o.log ?? createLogger({ process: 'gateway' });
   const observer = requestObserver(metrics, log);
   const instanceId = o.instanceId ?? `gw-${randomBytes(4).toString('hex')}`;
-  const siteIds = o.config.sites.map((s) => s.id);
   monitor.start();
-  const participants = new GuardedParticipantClient(
-    new HttpParticipantClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs, sign: siteSigner(o), onCall: onParticipantCall(metrics, log) }),
-    (id) => monitor.refusal(id),
-  );
+  const httpParticipants = new HttpParticipantClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs, sign: siteSigner(o), onCall: onParticipantCall(metrics, log) });
+  const participants = new GuardedParticipantClient(httpParticipants, (id) => monitor.refusal(id));
+  const siteClient = new HttpSiteClient({ sites: o.config.sites, budgetMs: requestBudget(o), sign: siteSigner(o), onRequest: onSiteFetch(metrics, log) });
+  // Everything that holds a site's URL or watches it learns a change here; everything else reads directory.ids() on each use.
+  directory.onChange((change) => {
+    if (change.kind === 'added') monitor.watchSite(change.site);
+    if (change.kind === 'removed') monitor.unwatch(change.id);
+    httpParticipants.setSites(directory.all());
+    siteClient.setSites(directory.all());
+  });
   const coherence = buildCache(o, instanceId, metrics, log);
   const tokens = new Tokens(o.jwtSecret);
-  const writes = buildWritePath(o, instanceId, participants, coherence?.cache, tokens, log);
-  const tasks = startBackgroundTasks(o, siteIds, writes.coordinator, coherence?.cache, log);
+  const writes = buildWritePath(o, instanceId, directory, participants, coherence?.cache, tokens, log);
+  const tasks = startBackgroundTasks(o, directory, writes.coordinator, coherence?.cache, log);
   // Cache from the first request: the first drain round runs before the gateway listens (bounded: a site down only delays caching).
   if (coherence && tasks.drain) await Promise.race([coherence.cache.start().then(tasks.drain.runNow), sleep(o.coherenceBoundMs)]);
-  const apollo = await startApollo(o, buildGateway(o, siteIds, metrics, monitor, writes.mutations, coherence?.cache, log), writes.audit, log, observer);
-  const admin = adminRoutes({ siteSecrets: o.siteSecrets, mutations: writes.mutations });
-  const http = await listen(o.port, o.host, routes(o, apollo, metrics, monitor, tokens, admin, observer), httpFailure);
+  const apollo = await startApollo(o, buildGateway(directory, siteClient, monitor, writes.mutations, coherence?.cache), writes.audit, log, observer);
+  const admin = adminRoutes({ siteSecrets: o.siteSecrets, mutations: writes.mutations, sites: siteChanges({ directory, client: participants, sites: siteClient, mutations: writes.mutations, cache: coherence?.cache, log }) });
+  const http = await listen(o.port, o.host, routes(o, apollo, directory, metrics, monitor, tokens, admin, observer), httpFailure);
   let stopping: Promise<void> | undefined;
   return {
     url: `http://${o.host === '0.0.0.0' ? 'localhost' : o.host}:${http.port}/graphql`,
@@ -188,11 +195,11 @@ function buildCache(o: Options, instanceId: string, metrics: Metrics, log: Logge
 }
 
 /** The coordinator, its wait-for graph and the service that plans and runs mutations (docs/ARCHITECTURE.md §4). */
-function buildWritePath(o: Options, instanceId: string, participants: ParticipantClient, cache: CoherentCache | undefined, tokens: Tokens, log: Logger) {
+function buildWritePath(o: Options, instanceId: string, directory: SiteDirectory, participants: ParticipantClient, cache: CoherentCache | undefined, tokens: Tokens, log: Logger) {
   const prefix = o.redisKeyPrefix ?? 'libfed:';
   const waitFor = o.redisUrl ? new RedisWaitForGraph({ url: o.redisUrl, keyPrefix: prefix, connectionName: `${prefix}${instanceId}:waitfor` }) : new LocalWaitForGraph();
   const coordinator = new Coordinator({ client: participants, waitFor, lockWaitMs: o.lockWaitMs, preparedTtlMs: o.preparedTtlMs, crashAt: o.crashAt });
-  const siteIds = o.config.sites.map((s) => s.id);
+  const siteIds = () => directory.ids();
   const audit = new AuditTrail(participants, siteIds, log);
   const mutations = new MutationService({
     coordinator,
@@ -202,8 +209,19 @@ function buildWritePath(o: Options, instanceId: string, participants: Participan
     log,
     coherenceBoundMs: o.coherenceBoundMs,
     audit,
-    login: new LoginService({ client: participants, siteIds: () => siteIds, tokens }),
-    planning: { client: participants, siteIds, birthSite: (id) => birthSite(siteIds, id), now: () => new Date(), maxOpenLoans: o.maxOpenLoans, loanDays: o.loanDays },
+    login: new LoginService({ client: participants, siteIds, tokens }),
+    // `siteIds` is read through on each use: the list changes while the gateway runs (gateway/sites).
+    planning: {
+      client: participants,
+      get siteIds() {
+        return directory.ids();
+      },
+      birthSite: (id) => birthSite(directory.ids(), id),
+      now: () => new Date(),
+      maxOpenLoans: o.maxOpenLoans,
+      loanDays: o.loanDays,
+    },
+    draining: (site) => directory.state(site) === 'draining',
   });
   return { waitFor, coordinator, mutations, audit };
 }
@@ -215,10 +233,10 @@ function buildWritePath(o: Options, instanceId: string, participants: Participan
  * A gateway without a cache leaves the logs to the gateways that have one (it
  * must not delete lines they have not heard of).
  */
-function startBackgroundTasks(o: Options, siteIds: string[], coordinator: Coordinator, cache: CoherentCache | undefined, log: Logger): { recovery: Periodic; drain?: Periodic } {
+function startBackgroundTasks(o: Options, directory: SiteDirectory, coordinator: Coordinator, cache: CoherentCache | undefined, log: Logger): { recovery: Periodic; drain?: Periodic } {
   const recovery = periodic(
     async () => {
-      const resolved = await coordinator.recover(siteIds);
+      const resolved = await coordinator.recover([...directory.ids()]);
       if (resolved.length) log.info({ resolved }, 'recovered in-doubt participants');
     },
     o.recoveryIntervalMs,
@@ -228,7 +246,7 @@ function startBackgroundTasks(o: Options, siteIds: string[], coordinator: Coordi
   const drain = periodic(
     async () => {
       const confirm = cache.startFenceRound();
-      const { complete } = await coordinator.drainDirty(siteIds, async (lines) => (await cache.write(lines)).kind);
+      const { complete } = await coordinator.drainDirty([...directory.ids()], async (lines) => (await cache.write(lines)).kind);
       if (complete) confirm();
     },
     o.drainIntervalMs,
@@ -244,11 +262,10 @@ function siteSigner(o: Options) {
 }
 
 /** @apollo/gateway over the static supergraph, with one SubgraphSource per logical subgraph. */
-function buildGateway(o: Options, siteIds: string[], metrics: Metrics, monitor: SiteMonitor, mutations: MutationService, cache: CoherentCache | undefined, log: Logger): ApolloGateway {
-  const http = new HttpSiteClient({ sites: o.config.sites, budgetMs: requestBudget(o), sign: siteSigner(o), onRequest: onSiteFetch(metrics, log) });
+function buildGateway(directory: SiteDirectory, http: HttpSiteClient, monitor: SiteMonitor, mutations: MutationService, cache: CoherentCache | undefined): ApolloGateway {
   // docs/ARCHITECTURE.md §3 rule 5: a suspected site, or one whose breaker is open, is skipped at once.
   const client = tracedSites(new GuardedSiteClient(http, monitor));
-  const health = new SiteHealth(siteIds, { suspected: (id) => monitor.refusal(id) !== undefined });
+  const health = new SiteHealth(() => directory.ids(), { suspected: (id) => monitor.refusal(id) !== undefined });
   const distribution = loadDistribution();
   // One store for every router: a move committed through one is where all of them look next (docs/ARCHITECTURE.md §3 rule 4).
   const locations = lruLocations();
@@ -257,10 +274,13 @@ function buildGateway(o: Options, siteIds: string[], metrics: Metrics, monitor: 
     buildService: ({ name }) =>
       new SubgraphSource({
         distribution: distribution.get(name as SubgraphName)!,
-        siteIds,
+        // Read through on each use: a site added or removed while the gateway runs is routed at once (gateway/sites).
+        get siteIds() {
+          return directory.ids();
+        },
         client,
         health,
-        birthSite: (id) => birthSite(siteIds, id),
+        birthSite: (id) => birthSite(directory.ids(), id),
         locations,
         mutations,
         cache,
@@ -322,7 +342,7 @@ function requestBudget(o: Options): number {
 }
 
 /** The gateway's HTTP routes: the pages for browsers (gateway/pages), /graphql, /health, /ready, /metrics, and the operator's signed /admin/* (admin.ts). */
-function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metrics, monitor: SiteMonitor, tokens: Tokens, admin: AdminRoutes, observer: RequestObserver) {
+function routes(o: Options, apollo: ApolloServer<GatewayContext>, directory: MutableSiteDirectory, metrics: Metrics, monitor: SiteMonitor, tokens: Tokens, admin: AdminRoutes, observer: RequestObserver) {
   const pages = browserPages({ introspection: o.introspection ?? true, explorer: o.explorer ?? 'landing' });
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (pages(req, res)) return;
@@ -330,7 +350,7 @@ function routes(o: Options, apollo: ApolloServer<GatewayContext>, metrics: Metri
     if (path === '/graphql' || path === '') return observer.serve(req, res, () => serveGraphql(o, apollo, req, res, tokens, requestBudget(o)));
     // Alive: this process answers. Whether its sites do is /ready's question.
     if (path === '/health') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/ready') return sendReadiness(res, o.config.sites, monitor);
+    if (path === '/ready') return sendReadiness(res, directory.all(), monitor);
     if (path === '/metrics') {
       res.setHeader('content-type', metrics.registry.contentType);
       res.end(await metrics.registry.metrics());

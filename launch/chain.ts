@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { LOG_FORMAT_ENV, PARENT_PIPE_ENV, parseSecrets, SITE_SECRETS_ENV } from '../platform';
@@ -39,6 +39,8 @@ export interface ChainOptions {
    * LIBFED_SITE_SECRETS, or else one random secret made for this chain alone.
    */
   siteSecrets?: readonly string[];
+  /** How often the sites config is checked for added or removed sites. */
+  configPollMs?: number;
   /** The gateways' LIBFED_SITE_SECRETS (the first signs), when it differs from the sites' (a rotation test). */
   gatewaySecrets?: readonly string[];
 }
@@ -193,6 +195,22 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
   const runtime = runtimeFiles(o.dataDir, madeSecrets ? siteSecrets : undefined);
   runtime.write(gateways, sites);
   let stopping: Promise<void> | undefined;
+  const follow = followConfig(o, () => stopping !== undefined, {
+    running: () => new Set(sites.keys()),
+    start: async (id) => {
+      // Not seeded: a site added to a running chain gets its replicated rows from the others (`libfed sites add`).
+      const args = siteArgs(id, o.port === 0 ? 0 : o.port + gatewayCount + ports.size).filter((a, i, all) => a !== '--demo' && a !== '--demo-now' && all[i - 1] !== '--demo-now' && a !== '--scale' && all[i - 1] !== '--scale');
+      const site = await spawnReady(id, 'subgraphs/main.ts', args, siteSpawn);
+      sites.set(id, site);
+      ports.set(id, Number(new URL(site.url).port));
+      runtime.write(gateways, sites);
+    },
+    stop: async (id) => {
+      await sites.get(id)?.stop();
+      sites.delete(id);
+      runtime.write(gateways, sites);
+    },
+  });
   return {
     gatewayUrl: gateway.url,
     sites,
@@ -213,11 +231,48 @@ export async function startChain(o: ChainOptions): Promise<ChainHandle> {
     },
     stop: () =>
       (stopping ??= (async () => {
+        follow.stop();
         await Promise.all(gateways.map((g) => g.stop()));
         await Promise.all([...sites.values()].map((s) => s.stop()));
         runtime.remove();
       })()),
   };
+}
+
+/**
+ * The sites config is watched while the chain runs: a site added to it is
+ * started (its database created and migrated by the site process itself), a
+ * site removed from it is stopped. The gateways learn of the change from
+ * `libfed sites add|remove` (their signed `/admin/sites/*`), which edits the
+ * file, waits for this to start the site, and seeds it. Changes are applied one
+ * at a time, in the order they were seen; a config that does not parse is
+ * reported and ignored until it is fixed.
+ */
+function followConfig(o: ChainOptions, stopped: () => boolean, sites: { running(): Set<string>; start(id: string): Promise<void>; stop(id: string): Promise<void> }) {
+  let queue = Promise.resolve();
+  const say = (line: string) => (o.output ? o.output('launcher', JSON.stringify({ level: 'info', process: 'launcher', msg: line }), 'stdout') : o.log?.(`[launcher] ${line}`));
+  const apply = async () => {
+    if (stopped()) return;
+    let wanted: string[];
+    try {
+      wanted = loadSites(o.configFile).sites.map((s) => s.id);
+    } catch (error) {
+      say(`the sites config does not parse, nothing changed: ${(error as Error).message}`);
+      return;
+    }
+    const running = sites.running();
+    for (const id of wanted.filter((w) => !running.has(w))) {
+      say(`site ${id} was added to the sites config: starting it`);
+      await sites.start(id).catch((error: Error) => say(`site ${id} did not start: ${error.message}`));
+    }
+    for (const id of [...running].filter((r) => !wanted.includes(r))) {
+      say(`site ${id} was removed from the sites config: stopping it`);
+      await sites.stop(id);
+    }
+  };
+  const onChange = () => void (queue = queue.then(apply));
+  watchFile(o.configFile, { interval: o.configPollMs ?? 500 }, onChange);
+  return { stop: () => unwatchFile(o.configFile, onChange) };
 }
 
 /** The runtime file of a running chain, in its data directory: what `libfed status` and its siblings read. */

@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   PERSISTED_QUERY_NOT_SUPPORTED: 'Persisted queries are disabled on this server.',
   UNAUTHENTICATED:
     'The request carries no valid credentials. At the gateway: log in (the `login` mutation) and send `Authorization: Bearer <token>`; a wrong username or password, or an expired or forged token, is answered so too, and changed nothing. From a branch site (HTTP 401): the call was not signed with a secret of the chain, or its signature is stale or replayed; nothing was changed. A gateway reports such a site as BRANCH_UNAVAILABLE.',
+  BRANCH_DRAINING: 'the branch is being removed from the chain (`libfed sites remove`): it takes no new copies, readers or loans. Act at another branch. Nothing was changed.',
   BRANCH_HAS_NO_SITE: 'addBranch names a branch with no site in the chain: a branch is a site, so its site must be in the configuration first. Nothing was changed.',
   FORBIDDEN: 'Your role may not do this (anonymous callers read the catalogue and availability; librarians cannot write the catalogue, branches or staff accounts, nor read the audit trail or transactions). Nothing was changed.',
   FORBIDDEN_BRANCH: 'A librarian acts only at their own branch; `extensions.branch` names the branch this mutation acts at. Nothing was changed.',

@@ -46,13 +46,13 @@ describe('libfed without a chain', () => {
     expect(subHelp.stdout).toMatch(/--repair/);
   });
 
-  it('says what it tried when nothing answers (exit 3), and that sites add is not supported (exit 4)', async () => {
+  it('says what it tried when nothing answers (exit 3), and that sites add needs its flags (exit 2)', async () => {
     const none = await libfed(['status', '--port', '1', '--data', join(ROOT, 'no-such-data-dir')]);
     expect(none.code).toBe(3);
     expect(none.stderr).toMatch(/tried gateway http:\/\/127\.0\.0\.1:1\/graphql/);
     const add = await libfed(['sites', 'add', 'Q7']);
-    expect(add.code).toBe(4);
-    expect(add.stderr).toMatch(/not yet supported/);
+    expect(add.code).toBe(2);
+    expect(add.stderr).toMatch(/needs --id/);
   });
 });
 

@@ -22,7 +22,8 @@ const SECRET_ARGUMENTS = new Set(['password']);
 export class AuditTrail {
   constructor(
     private readonly client: ParticipantClient,
-    private readonly siteIds: readonly string[],
+    /** Read on each use: the site list changes while the gateway runs (gateway/sites). */
+    private readonly sites: () => readonly string[],
     private readonly log: Logger,
   ) {}
 
@@ -33,7 +34,8 @@ export class AuditTrail {
 
   /** Stores a line that no commit carries, at its first branch or else any site that takes it. */
   async record(entry: AuditEntry): Promise<void> {
-    const order = [...new Set([...entry.branches, ...this.siteIds])].filter((s) => this.siteIds.includes(s));
+    const siteIds = this.sites();
+    const order = [...new Set([...entry.branches, ...siteIds])].filter((s) => siteIds.includes(s));
     for (const site of order) {
       try {
         await this.client.call(site, 'audit', { entry });
@@ -62,7 +64,7 @@ export class AuditTrail {
       before,
     };
     const answers = await Promise.all(
-      this.siteIds.map((site) =>
+      this.sites().map((site) =>
         this.client.call(site, 'audit-log', query).catch(() => {
           throw libfedError('BRANCH_UNAVAILABLE', `branch site ${site} did not answer for its audit lines; the trail would be incomplete, retry later`, { site });
         }),

@@ -6,7 +6,7 @@ import { ANONYMOUS, type Caller } from '../auth/caller';
 import { branchRefusal } from '../auth/policy';
 import type { LoginService } from '../auth/login';
 import type { AuditTrail } from './audit';
-import { ParticipantFailed, ParticipantUnreachable, replicaKey, staleLines, type Decision, type Idempotency, type ParticipantClient, type ReplicaRepair } from '../../contracts';
+import { ParticipantFailed, ParticipantUnreachable, replicaKey, staleLines, type Decision, type Idempotency, type Operation, type ParticipantClient, type ReplicaRepair } from '../../contracts';
 import { Coordinator, type TxView } from './coordinator';
 import { planMutation, type PlanningContext } from './mutations';
 import type { WaitForGraph } from './waitfor';
@@ -38,7 +38,12 @@ export interface MutationServiceOptions {
   /** Answers `login`; a gateway without one has no logins. */
   login?: LoginService;
   sleep?: (ms: number) => Promise<void>;
+  /** Sites being removed (`libfed sites remove`): a write that would put a copy, reader or loan there is refused with BRANCH_DRAINING. */
+  draining?: (site: string) => boolean;
 }
+
+/** The operations that add something a draining site would have to keep: what BRANCH_DRAINING refuses. */
+const FILLING_OPS = new Set(['copy.add', 'copy.insert', 'reader.register', 'reader.insert', 'loan.open']);
 
 /** The caller the request's context names; a context without one (an internal read) is anonymous. */
 function callerOf(context: RequestContext): Caller {
@@ -104,6 +109,7 @@ export class MutationService implements MutationRunner {
       // Planning only read; a librarian may act only at their own branch, checked before anything is written.
       const refused = branchRefusal(caller, field, plan.actsAt);
       if (refused) throw refused;
+      this.refuseDraining(plan.ops);
       gid = this.o.coordinator.newGid(plan.commitSite);
       handedOver = true;
       const entry = this.o.audit?.entry(caller, field, args, sites, 'COMMITTED', null, gid);
@@ -131,6 +137,20 @@ export class MutationService implements MutationRunner {
       }
       await audit(code === 'TX_IN_DOUBT' ? 'IN_DOUBT' : code.startsWith('FORBIDDEN') ? 'FORBIDDEN' : 'REFUSED', { code });
       throw e;
+    }
+  }
+
+  /**
+   * A site being drained takes no new copies, readers or loans, so that what
+   * it holds only shrinks until it can be removed; returns, transfers and
+   * moves away, and write-all replicated writes, still reach it.
+   */
+  private refuseDraining(ops: ReadonlyMap<string, readonly { kind: string }[]>): void {
+    for (const [site, siteOps] of ops) {
+      const filling = siteOps.find((op) => FILLING_OPS.has(op.kind));
+      if (filling && this.o.draining?.(site)) {
+        throw libfedError('BRANCH_DRAINING', `branch ${site} is being removed from the chain and takes no new copies, readers or loans (${filling.kind}); nothing was changed, act at another branch`, { branch: site });
+      }
     }
   }
 
@@ -245,6 +265,20 @@ export class MutationService implements MutationRunner {
       await this.o.audit?.record(this.o.audit.entry(operator, 'repairReplica', args, siteIds, code === 'TX_IN_DOUBT' ? 'IN_DOUBT' : 'REFUSED', code, gid));
       throw error;
     }
+    await this.invalidate(plan.lines, Date.now());
+    return { gid };
+  }
+
+  /**
+   * A joining site's copy of the replicated rows (`libfed sites add`): one
+   * local transaction at that site alone, each `replica.put` carrying the
+   * version the site had (none, the first time), so a write that reached it
+   * meanwhile refuses the copy (CONFLICT) rather than being overwritten.
+   */
+  async putReplicas(site: string, puts: Extract<Operation, { kind: 'replica.put' }>[]): Promise<{ gid: string }> {
+    const plan = { ops: new Map([[site, puts as Operation[]]]), commitSite: site, actsAt: null, lines: staleLines(puts) };
+    const gid = this.o.coordinator.newGid(site);
+    await this.o.coordinator.run(plan, gid);
     await this.invalidate(plan.lines, Date.now());
     return { gid };
   }

@@ -61,7 +61,8 @@ interface Watched {
 export class SiteMonitor {
   private readonly o: Required<Omit<SiteMonitorOptions, 'probe'>> & Pick<SiteMonitorOptions, 'probe'>;
   private readonly watched = new Map<string, Watched>();
-  private heartbeats: Periodic[] = [];
+  private readonly heartbeats = new Map<string, Periodic>();
+  private started = false;
 
   constructor(options: SiteMonitorOptions) {
     this.o = { ...MONITOR_DEFAULTS, now: () => performance.now(), ...options };
@@ -97,15 +98,44 @@ export class SiteMonitor {
 
   /** Starts the heartbeats (idempotent); each site's never overlap: one that hangs delays the next, and phi climbs meanwhile. */
   start(): void {
-    if (this.heartbeats.length) return;
+    if (this.started) return;
+    this.started = true;
+    for (const w of this.watched.values()) this.beat(w);
+  }
+
+  private beat(w: Watched): void {
     const probe = this.o.probe ?? httpProbe;
-    for (const w of this.watched.values()) {
-      this.heartbeats.push(
-        periodic(async () => {
-          if (await probe(w.site, this.o.heartbeatTimeoutMs).catch(() => false)) this.heartbeat(w);
-        }, this.o.heartbeatIntervalMs),
-      );
+    this.heartbeats.set(
+      w.site.id,
+      periodic(async () => {
+        if (await probe(w.site, this.o.heartbeatTimeoutMs).catch(() => false)) this.heartbeat(w);
+      }, this.o.heartbeatIntervalMs),
+    );
+  }
+
+  /**
+   * Watches a site added while the gateway runs (gateway/sites). Its detector
+   * starts with no history: until its first heartbeats it is not suspected, so
+   * it is asked like any site, and its breaker guards the fetches meanwhile.
+   * A site already watched only gets its new URL.
+   */
+  watchSite(site: { id: string; url: string }): void {
+    const known = this.watched.get(site.id);
+    if (known) {
+      known.site = site;
+      return;
     }
+    const w = this.watch(site);
+    this.watched.set(site.id, w);
+    if (this.started) this.beat(w);
+  }
+
+  /** Stops watching a removed site: no heartbeats, no breaker timer. */
+  unwatch(siteId: string): void {
+    this.heartbeats.get(siteId)?.stop();
+    this.heartbeats.delete(siteId);
+    this.watched.get(siteId)?.breaker.shutdown();
+    this.watched.delete(siteId);
   }
 
   /**
@@ -124,8 +154,9 @@ export class SiteMonitor {
 
   /** Stops the heartbeats and the breakers' timers. Idempotent. */
   stop(): void {
-    for (const h of this.heartbeats) h.stop();
-    this.heartbeats = [];
+    for (const h of this.heartbeats.values()) h.stop();
+    this.heartbeats.clear();
+    this.started = false;
     for (const w of this.watched.values()) w.breaker.shutdown();
   }
 

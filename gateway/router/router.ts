@@ -11,6 +11,7 @@ import { SiteUnavailable, type SiteClient, type SiteHealth, type SubgraphError, 
 
 export interface FragmentRouterOptions {
   distribution: SubgraphDistribution;
+  /** The routed sites; may be a getter over the gateway's SiteDirectory, so read it on each use, never keep a copy. */
   siteIds: readonly string[];
   client: SiteClient;
   health: SiteHealth;
@@ -46,7 +47,10 @@ export class FragmentRouter {
     this.ownedTypes = [...o.distribution.entities].filter(([, rule]) => rule.kind !== 'gather').map(([type]) => type);
     this.locations = o.locations;
     this.entityRouter = new EntityRouter({
-      siteIds: o.siteIds,
+      // Read through: the site list changes while the gateway runs (gateway/sites).
+      get siteIds() {
+        return o.siteIds;
+      },
       health: o.health,
       locations: this.locations,
       birthSite: o.birthSite,

@@ -47,12 +47,17 @@ export interface HttpSiteClientOptions {
 }
 
 export class HttpSiteClient implements SiteClient {
-  private readonly urls: Map<string, string>;
+  private urls: Map<string, string>;
   private readonly budgetMs: number;
 
   constructor(private readonly options: HttpSiteClientOptions) {
     this.urls = new Map(options.sites.map((s) => [s.id, s.url.replace(/\/+$/, '')]));
     this.budgetMs = options.budgetMs ?? 6000;
+  }
+
+  /** The sites' URLs now (a site added or removed while the gateway runs: gateway/sites). */
+  setSites(sites: readonly Pick<Site, 'id' | 'url'>[]): void {
+    this.urls = new Map(sites.map((s) => [s.id, s.url.replace(/\/+$/, '')]));
   }
 
   async send(siteId: string, subgraph: SubgraphName, request: SubgraphRequest, deadlineAt?: number): Promise<SubgraphResponse> {
@@ -131,7 +136,8 @@ export class SiteHealth {
   private readonly downUntil = new Map<string, number>();
 
   constructor(
-    private readonly siteIds: readonly string[],
+    /** The routed sites, read on each call: the list changes while the gateway runs (gateway/sites). */
+    private readonly siteIds: () => readonly string[],
     private readonly options: {
       downForMs?: number;
       now?: () => number;
@@ -149,7 +155,7 @@ export class SiteHealth {
     const now = this.now();
     const down = (id: string) => (this.downUntil.get(id) ?? 0) > now || this.options.suspected?.(id) === true;
     const latency = (id: string) => this.latencyMs.get(id) ?? 0;
-    return [...this.siteIds].sort((a, b) => Number(down(a)) - Number(down(b)) || latency(a) - latency(b));
+    return [...this.siteIds()].sort((a, b) => Number(down(a)) - Number(down(b)) || latency(a) - latency(b));
   }
 
   succeeded(siteId: string, ms: number): void {

@@ -29,7 +29,7 @@ export function router(subgraph: SubgraphName, client: SiteClient, options: Part
     distribution: distribution.get(subgraph)!,
     siteIds: SITES,
     client,
-    health: new SiteHealth(SITES),
+    health: new SiteHealth(() => SITES),
     birthSite: (id) => SITES.find((s) => id.startsWith(`${s}-`)),
     locations: lruLocations(),
     ...options,

@@ -35,7 +35,7 @@ describe('FragmentRouter, suspected sites', () => {
     const [sites, calls] = fakeSites({ Q1: branches, Q3: branches, Q5: branches });
     const suspected = new Set(['Q1']);
     const [guard] = fakeGuard(suspected);
-    const health = new SiteHealth(SITES, { suspected: (s) => suspected.has(s) });
+    const health = new SiteHealth(() => SITES, { suspected: (s) => suspected.has(s) });
     const r = router('catalog', new GuardedSiteClient(sites, guard), { health });
     for (let i = 0; i < 5; i++) expect(await run(r, `{ branches { id } }`)).toEqual({ data: { branches: [{ id: 'Q1' }] } });
     expect(calls.map((c) => c.site)).not.toContain('Q1');
