@@ -4,7 +4,8 @@ import type { BusEvent, BusMessage, CoherenceBus, Joined, MesiState, WrittenLine
 import { systemClock, type Clock } from './clock';
 import { Invalidator } from './invalidation';
 import { L1, type LineRecord } from './l1';
-import { cacheMetrics, type BypassReason, type CacheMetrics, type DropReason } from './metrics';
+import { cacheMetrics, responseMetrics, type BypassReason, type CacheMetrics, type DropReason, type ResponseMetrics } from './metrics';
+import { ResponseStore, ResponseTrace } from './responses';
 
 export interface CoherentCacheOptions {
   /** This gateway instance; unique among the gateways sharing a bus. */
@@ -35,6 +36,12 @@ export interface CoherentCacheOptions {
    * owner confirmed (`startFenceRound`). Off when unset.
    */
   fenceMs?: number;
+  /** Whole responses kept (`storeResponse`); 0 turns the response cache off. */
+  responseMaxEntries?: number;
+  /** Bytes of whole responses kept, keys and member line names included. */
+  responseMaxBytes?: number;
+  /** Wall-clock time, for the time buckets of `ResponseTrace.expiresAt` (epoch ms). */
+  wallNowMs?: () => number;
 }
 
 /** Defaults; `heartbeatMs` defaults to a third of `leaseMs`. */
@@ -48,6 +55,9 @@ const DEFAULTS = {
   ackTimeoutMs: 250,
   /** The longest a write waits, after the ack timeout, for a silent holder (and how long a cut-off instance may serve hits). */
   leaseMs: 3_000,
+  /** A few thousand distinct (operation, variables, scope) answers: the hot queries of a branch. */
+  responseMaxEntries: 5_000,
+  responseMaxBytes: 32 * 1024 * 1024,
 };
 
 /**
@@ -95,7 +105,9 @@ export class CoherentCache {
   private readonly stopSignal = new AbortController();
   private readonly metrics: CacheMetrics;
   private readonly invalidator: Invalidator;
-  private readonly o: Required<Omit<CoherentCacheOptions, 'registry' | 'fenceMs'>> & Pick<CoherentCacheOptions, 'fenceMs'>;
+  private readonly o: Options;
+  private readonly responses: ResponseStore;
+  private readonly responseMetrics: ResponseMetrics;
   /** Hits are served until then (drain fence); -Infinity until the first confirmed round. */
   private fenceUntil = Number.NEGATIVE_INFINITY;
   private fenceLapsed = true;
@@ -115,11 +127,27 @@ export class CoherentCache {
       newToken: options.newToken ?? randomUUID,
       onError: options.onError ?? noop,
       fenceMs: options.fenceMs,
+      responseMaxEntries: options.responseMaxEntries ?? DEFAULTS.responseMaxEntries,
+      responseMaxBytes: options.responseMaxBytes ?? DEFAULTS.responseMaxBytes,
+      wallNowMs: options.wallNowMs ?? Date.now,
     };
     validate(this.o);
     this.metrics = cacheMetrics(options.registry, options.instanceId);
+    this.responseMetrics = responseMetrics(options.registry, options.instanceId);
     this.invalidator = new Invalidator({ ...this.o, metrics: this.metrics });
-    this.l1 = new L1({ maxLines: this.o.maxLines, maxBytes: this.o.maxBytes, maxVariantsPerLine: this.o.maxVariantsPerLine, metrics: this.metrics, onEvict: (line, serial) => this.leave([{ line, serial }]) });
+    this.responses = new ResponseStore({
+      maxEntries: Math.max(1, this.o.responseMaxEntries),
+      maxBytes: this.o.responseMaxBytes,
+      onInvalidated: () => this.responseMetrics.invalidations.inc(),
+    });
+    this.l1 = new L1({
+      maxLines: this.o.maxLines,
+      maxBytes: this.o.maxBytes,
+      maxVariantsPerLine: this.o.maxVariantsPerLine,
+      metrics: this.metrics,
+      onEvict: (line, serial) => this.leave([{ line, serial }]),
+      onGone: (line) => this.responses.lineGone(line),
+    });
   }
 
   /** `coherent` when hits are served; `starting`/`bypass` send every read to its fill. */
@@ -158,17 +186,26 @@ export class CoherentCache {
    * `keep`: whether the fill's value may be installed at all. One it refuses
    * (an error, a site that did not answer, no such entity) still answers this
    * read, and is never served to another.
+   *
+   * `trace`: the request's record of the lines it read (`traceResponse`): a
+   * hit or an installed fill adds its line and dependency lines with their
+   * records; any other outcome means its response must not be kept.
    */
-  async read<T>(line: string, variant: string, fill: () => Promise<T>, dependsOn: readonly string[] = [], keep: (value: T) => boolean = () => true): Promise<T> {
+  async read<T>(line: string, variant: string, fill: () => Promise<T>, dependsOn: readonly string[] = [], keep: (value: T) => boolean = () => true, trace?: ResponseTrace): Promise<T> {
     const token = this.coherentToken();
     if (token === undefined) {
       this.metrics.bypassed.inc();
+      trace?.refuse('the cache is not coherent');
       return fill();
     }
     const record = this.l1.get(line);
     if (record?.entries.has(variant)) {
       // Keep the dependency lines recently used: evicting one would drop this line.
-      dependsOn.forEach((dep) => this.l1.get(dep));
+      for (const dep of dependsOn) {
+        const held = this.l1.get(dep);
+        trace?.saw(dep, held);
+      }
+      trace?.saw(line, record);
       this.metrics.hits.inc();
       return record.entries.get(variant) as T;
     }
@@ -180,10 +217,59 @@ export class CoherentCache {
       if (held) deps.push(held);
     }
     const value = await fill();
-    if (!keep(value)) return value;
+    if (!keep(value)) {
+      trace?.refuse(`an answer for ${line} was not cacheable`);
+      return value;
+    }
     const installed = target && deps.length === dependsOn.length && this.l1.install(line, target, variant, value, dependsOn.map((dep, i) => [dep, deps[i]]));
-    if (!installed) this.metrics.fillsDiscarded.inc();
+    if (!installed) {
+      this.metrics.fillsDiscarded.inc();
+      trace?.refuse(`the fill of ${line} was not installed`);
+    } else if (trace) {
+      dependsOn.forEach((dep, i) => trace.saw(dep, deps[i]));
+      trace.saw(line, target);
+    }
     return value;
+  }
+
+  /**
+   * Starts recording a request's reads for the response cache. Pass the trace
+   * to every `read` of the request, then to `storeResponse`.
+   */
+  traceResponse(): ResponseTrace {
+    return new ResponseTrace();
+  }
+
+  /**
+   * A whole response kept by `storeResponse`, if this instance may serve hits
+   * (coherent, within its lease and drain fence, as for entity hits) and every
+   * line it was built from still has the record it was built from: no
+   * invalidation, write, eviction or L1 drop since. All local: no message.
+   */
+  lookupResponse(key: string): string | undefined {
+    if (this.o.responseMaxEntries === 0 || this.coherentToken() === undefined) {
+      this.responseMetrics.misses.inc();
+      return undefined;
+    }
+    const text = this.responses.get(key, (line) => this.l1.get(line), this.o.wallNowMs());
+    (text === undefined ? this.responseMetrics.misses : this.responseMetrics.hits).inc();
+    return text;
+  }
+
+  /**
+   * Keeps a whole response under `key`, tied to the lines its trace read. The
+   * fill race rule for whole responses: kept only if every part came through a
+   * held line and each of those lines still has the record the request read or
+   * filled it from (a write during the request replaced or removed one), and
+   * this instance may serve hits now. Returns whether it was kept.
+   */
+  storeResponse(key: string, trace: ResponseTrace, text: string): boolean {
+    if (this.o.responseMaxEntries === 0 || trace.refusedBy !== undefined || this.coherentToken() === undefined) return false;
+    for (const [line, record] of trace.lines) if (this.l1.peek(line) !== record) return false;
+    if (this.o.wallNowMs() >= trace.validUntilEpochMs) return false;
+    const kept = this.responses.set(key, text, trace);
+    if (kept) this.responseMetrics.stores.inc();
+    return kept;
   }
 
   /**
@@ -233,6 +319,7 @@ export class CoherentCache {
       const last = this.current;
       this.current = { phase: 'stopped' };
       this.stopSignal.abort();
+      this.responses.clear();
       this.l1.clear();
       await this.unlisten?.().catch(this.o.onError);
       if (last.phase !== 'coherent') return;
@@ -265,6 +352,7 @@ export class CoherentCache {
   private dropL1(reason: DropReason): void {
     this.generation += 1;
     this.metrics.l1Dropped(reason);
+    this.responses.clear();
     this.l1.clear();
   }
 
@@ -356,6 +444,7 @@ export class CoherentCache {
     this.generation += 1;
     if (this.current.phase === 'coherent') this.metrics.l1Dropped(reason);
     this.current = { phase: 'bypass', reason };
+    this.responses.clear();
     this.l1.clear();
   }
 
@@ -422,12 +511,16 @@ export class CoherentCache {
   }
 }
 
-function validate(o: Required<Omit<CoherentCacheOptions, 'registry' | 'fenceMs'>> & Pick<CoherentCacheOptions, 'fenceMs'>): void {
+type Options = Required<Omit<CoherentCacheOptions, 'registry' | 'fenceMs'>> & Pick<CoherentCacheOptions, 'fenceMs'>;
+
+function validate(o: Options): void {
   if (o.fenceMs !== undefined && !(Number.isFinite(o.fenceMs) && o.fenceMs > 0)) throw new Error(`CoherentCache option fenceMs must be a positive number, got ${o.fenceMs}`);
   if (!o.instanceId) throw new Error('CoherentCache needs an instanceId, got ""');
   for (const name of ['maxLines', 'maxBytes', 'maxVariantsPerLine', 'ackTimeoutMs', 'leaseMs', 'heartbeatMs'] as const) {
     if (!(Number.isFinite(o[name]) && o[name] > 0)) throw new Error(`CoherentCache option ${name} must be a positive number, got ${o[name]}`);
   }
+  if (!(Number.isInteger(o.responseMaxEntries) && o.responseMaxEntries >= 0)) throw new Error(`CoherentCache option responseMaxEntries must be a whole number, 0 for no response cache, got ${o.responseMaxEntries}`);
+  if (!(Number.isFinite(o.responseMaxBytes) && o.responseMaxBytes > 0)) throw new Error(`CoherentCache option responseMaxBytes must be a positive number, got ${o.responseMaxBytes}`);
   if (o.heartbeatMs >= o.leaseMs) {
     throw new Error(`CoherentCache option heartbeatMs must be below leaseMs (${o.leaseMs}), got ${o.heartbeatMs}`);
   }

@@ -30,6 +30,8 @@ export interface L1Options {
   metrics: CacheMetrics;
   /** An evicted line: the cache takes that registration out of the directory. */
   onEvict: (line: string, serial: number) => void;
+  /** A line's record is gone for any reason (invalidated, written, evicted, dropped): whole responses built from it go too. */
+  onGone?: (line: string) => void;
 }
 
 /**
@@ -47,13 +49,21 @@ export class L1 {
   constructor(private readonly o: L1Options) {
     this.lines = new LRUCache<string, LineRecord>({
       max: o.maxLines,
-      dispose: (record, line, reason) => this.gone(record, line, reason),
+      // After the LRU's own bookkeeping, not during it: `gone` deletes the dependent lines, and
+      // lru-cache is not safe to change from inside `dispose` (an eviction or invalidation of a
+      // type line left records undefined mid-delete).
+      disposeAfter: (record, line, reason) => this.gone(record, line, reason),
     });
   }
 
   /** The line's record, marked recently used. */
   get(line: string): LineRecord | undefined {
     return this.lines.get(line);
+  }
+
+  /** The line's record, recency untouched. */
+  peek(line: string): LineRecord | undefined {
+    return this.lines.peek(line);
   }
 
   stateOf(line: string): MesiState {
@@ -181,6 +191,7 @@ export class L1 {
   private gone(record: LineRecord, line: string, reason: LRUCache.DisposeReason): void {
     this.weigh(record, -record.bytes);
     this.dropDependents(line);
+    this.o.onGone?.(line);
     if (reason === 'set') return; // replaced by our own write; `modified` counted it
     this.o.metrics.transition(record.state, 'I');
     if (reason !== 'evict') return;

@@ -58,3 +58,16 @@ export function cacheMetrics(registry: Registry, instance: string) {
 }
 
 export type CacheMetrics = ReturnType<typeof cacheMetrics>;
+
+/** The whole-response cache's counters for one instance (`CoherentCache.lookupResponse`, `storeResponse`). */
+export function responseMetrics(registry: Registry, instance: string) {
+  const perInstance = (name: string, help: string) => counter(registry, name, help, ['instance']).labels({ instance });
+  return {
+    hits: perInstance('libfed_response_cache_hits_total', 'Whole responses answered from this instance before any query plan ran'),
+    misses: perInstance('libfed_response_cache_misses_total', 'Queries with no valid whole response kept (or the cache not coherent): the plan ran'),
+    stores: perInstance('libfed_response_cache_stores_total', 'Whole responses kept, every part read through a line still valid'),
+    invalidations: perInstance('libfed_response_cache_invalidations_total', 'Whole responses dropped because a line they were built from was invalidated, written or evicted'),
+  };
+}
+
+export type ResponseMetrics = ReturnType<typeof responseMetrics>;

@@ -15,6 +15,7 @@ import { Tokens } from './auth/tokens';
 import { AuditTrail } from './coordinator/audit';
 import { apolloLimits, batchRefusal, checkLimits, REQUEST_LIMITS, type RequestLimits } from './limits';
 import { NoReservedAliases } from './reserved';
+import { responseCachePlugin } from './response-cache';
 import { gatewayMetrics } from './metrics';
 import { noteRefusal, onParticipantCall, onSiteFetch, requestObserver, tracedSites, type RequestObserver } from './observe';
 import { GuardedSiteClient, HttpSiteClient, lruLocations, SiteHealth, SubgraphSource } from './router';
@@ -82,6 +83,11 @@ export interface GatewayOptions {
   cache?: boolean;
   /** Bytes of answers the cache keeps (variant keys included); least recently used lines go first. */
   cacheMaxBytes?: number;
+  /**
+   * The coherent response cache (docs/ARCHITECTURE.md §5, "Whole responses"): a query's whole answer, answered
+   * before any plan runs while every line it was built from is valid here. On by default; needs `cache`.
+   */
+  responseCache?: boolean;
   /** This instance's name on the coherence bus; unique among gateways sharing Redis. */
   instanceId?: string;
   /** Test hook: the coordinator stops dead at this point of every cross-site mutation. */
@@ -112,6 +118,7 @@ const DEFAULTS = {
   coherenceBoundMs: 3000,
   drainIntervalMs: 250,
   cache: true,
+  responseCache: true,
 };
 
 type Options = GatewayOptions & typeof DEFAULTS;
@@ -150,7 +157,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   const tasks = startBackgroundTasks(o, directory, writes.coordinator, coherence?.cache, log);
   // Cache from the first request: the first drain round runs before the gateway listens (bounded: a site down only delays caching).
   if (coherence && tasks.drain) await Promise.race([coherence.cache.start().then(tasks.drain.runNow), sleep(o.coherenceBoundMs)]);
-  const apollo = await startApollo(o, buildGateway(directory, siteClient, monitor, writes.mutations, coherence?.cache), writes.audit, log, observer);
+  const responses = o.responseCache ? coherence?.cache : undefined;
+  const apollo = await startApollo(o, buildGateway(directory, siteClient, monitor, writes.mutations, coherence?.cache), writes.audit, log, observer, responses);
   const admin = adminRoutes({ siteSecrets: o.siteSecrets, mutations: writes.mutations, sites: siteChanges({ directory, client: participants, sites: siteClient, mutations: writes.mutations, cache: coherence?.cache, log }) });
   const http = await listen(o.port, o.host, routes(o, apollo, directory, metrics, monitor, tokens, admin, observer), httpFailure);
   let stopping: Promise<void> | undefined;
@@ -188,7 +196,15 @@ function buildCache(o: Options, instanceId: string, metrics: Metrics, log: Logge
         onError: (e) => log.warn({ err: String(e) }, 'coherence bus'),
       })
     : new LocalCoherenceBus();
-  const cache = new CoherentCache({ instanceId, bus, registry: metrics.registry, fenceMs: o.coherenceBoundMs, maxBytes: o.cacheMaxBytes, onError: (e) => log.warn({ err: String(e) }, 'coherent cache') });
+  const cache = new CoherentCache({
+    instanceId,
+    bus,
+    registry: metrics.registry,
+    fenceMs: o.coherenceBoundMs,
+    maxBytes: o.cacheMaxBytes,
+    responseMaxEntries: o.responseCache ? undefined : 0,
+    onError: (e) => log.warn({ err: String(e) }, 'coherent cache'),
+  });
   // Not awaited: with Redis down the cache starts in bypass and becomes coherent when Redis is back.
   void cache.start();
   return { cache, bus };
@@ -296,8 +312,8 @@ function limitsOf(o: Options): RequestLimits {
   return { maxDepth, maxCost, maxAliases, maxDirectives, maxTokens, maxStringLength, maxBodyBytes, maxBatchSize };
 }
 
-/** Apollo Server with the request limits (gateway/limits.ts), the reserved-alias rule and the error formatting. */
-async function startApollo(o: Options, gateway: ApolloGateway, audit: AuditTrail, log: Logger, observer: RequestObserver): Promise<ApolloServer<GatewayContext>> {
+/** Apollo Server with the request limits (gateway/limits.ts), the reserved-alias rule, the response cache and the error formatting. */
+async function startApollo(o: Options, gateway: ApolloGateway, audit: AuditTrail, log: Logger, observer: RequestObserver, responses?: CoherentCache): Promise<ApolloServer<GatewayContext>> {
   const limits = apolloLimits(limitsOf(o));
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
@@ -306,7 +322,8 @@ async function startApollo(o: Options, gateway: ApolloGateway, audit: AuditTrail
     validationRules: [...limits.validationRules, NoReservedAliases],
     // Authorization runs once the operation is known, before the gateway plans or reads the cache.
     // Browsers get the gateway's own pages (gateway/pages), never Apollo's landing page, whatever NODE_ENV says.
-    plugins: [observer.plugin, ...limits.plugins, authorization(refusedMutations(audit)), ApolloServerPluginLandingPageDisabled()],
+    // The response cache answers only after every didResolveOperation (limits, authorization) let the operation through.
+    plugins: [observer.plugin, ...limits.plugins, authorization(refusedMutations(audit)), ...(responses ? [responseCachePlugin(responses)] : []), ApolloServerPluginLandingPageDisabled()],
     formatError: (formatted, error) => formatError(formatted, (ref, original) => log.error({ ref, error: original }, 'internal error answered to a client'), error),
     includeStacktraceInErrorResponses: false,
     introspection: o.introspection ?? true,

@@ -1,3 +1,5 @@
+import type { ResponseTrace } from '../../cache';
+
 /**
  * Who sent a request (docs/ARCHITECTURE.md §6): anonymous, a librarian of one
  * branch, or a manager. Read from the bearer token once per request, before
@@ -24,4 +26,6 @@ export interface GatewayContext {
    * is left, not a fixed timeout of its own (docs/ARCHITECTURE.md §3 rule 5).
    */
   deadlineAt?: number;
+  /** The lines this request read, for the response cache (gateway/response-cache.ts); absent when it is off or the request is not a query. */
+  responseTrace?: ResponseTrace;
 }

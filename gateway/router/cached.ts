@@ -1,4 +1,5 @@
 import DataLoader from 'dataloader';
+import type { ResponseTrace } from '../../cache';
 import { cacheLine, typeLine } from '../../contracts';
 import { dedupe, type Json } from './answers';
 import { stripReserved } from './inject';
@@ -9,14 +10,18 @@ import type { SubgraphError, SubgraphResponse } from './sites';
 /** The part of the coherence cache reads go through: keyed by line (`Type:key`) and variant. */
 export interface EntityCache {
   /** `dependsOn`: further lines whose writes make the answer stale; `keep`: whether the fill's value may be installed. */
-  read<T>(line: string, variant: string, fill: () => Promise<T>, dependsOn?: readonly string[], keep?: (value: T) => boolean): Promise<T>;
+  /** `trace`: the request's record of the lines it read, for the response cache. */
+  read<T>(line: string, variant: string, fill: () => Promise<T>, dependsOn?: readonly string[], keep?: (value: T) => boolean, trace?: ResponseTrace): Promise<T>;
 }
 
 /** What a subgraph's reads are: one root field, or one `_entities` fetch. The router does them; this wrapper caches them. */
 export interface Reads {
-  /** `deadlineAt`: when the client's request runs out of time (epoch ms); without it the site client's budget applies. */
-  root(plan: RootFieldPlan, variables: Json, deadlineAt?: number): Promise<SubgraphResponse>;
-  entities(plan: EntitiesPlan, variables: Json, deadlineAt?: number): Promise<SubgraphResponse>;
+  /**
+   * `deadlineAt`: when the client's request runs out of time (epoch ms); without it the site client's budget applies.
+   * `trace`: the request's record of the cache lines it read (the response cache); reads that are not cached ignore it.
+   */
+  root(plan: RootFieldPlan, variables: Json, deadlineAt?: number, trace?: ResponseTrace): Promise<SubgraphResponse>;
+  entities(plan: EntitiesPlan, variables: Json, deadlineAt?: number, trace?: ResponseTrace): Promise<SubgraphResponse>;
 }
 
 type EntitiesPlan = Extract<FetchPlan, { kind: 'entities' }>;
@@ -65,7 +70,8 @@ export class CachedReads implements Reads {
    * replicated field is one line per field (`Query.loans`) with the arguments
    * in the variant. Both depend on the type lines `dependencies` names.
    */
-  async root(plan: RootFieldPlan, variables: Json, deadlineAt?: number): Promise<SubgraphResponse> {
+  async root(plan: RootFieldPlan, variables: Json, deadlineAt?: number, trace?: ResponseTrace): Promise<SubgraphResponse> {
+    // The schema's own name: no row, no line, the same for every request.
     if (plan.field.name.value === '__typename') return this.routed.root(plan, variables, deadlineAt);
     const line =
       plan.rule.kind === 'locate'
@@ -86,12 +92,14 @@ export class CachedReads implements Reads {
       stripReserved(answer.data);
       return JSON.stringify(answer);
     };
-    const text = await this.o.cache.read(line, variant, fill, dependsOn, isCacheable);
+    this.bucketEnds(trace);
+    const text = await this.o.cache.read(line, variant, fill, dependsOn, isCacheable, trace);
     return uncached ?? (JSON.parse(text) as SubgraphResponse);
   }
 
   /** Each representation is one cache line (`Type:key`); the misses of one fetch are batched into one routed fetch. */
-  async entities(plan: EntitiesPlan, variables: Json, deadlineAt?: number): Promise<SubgraphResponse> {
+  async entities(plan: EntitiesPlan, variables: Json, deadlineAt?: number, trace?: ResponseTrace): Promise<SubgraphResponse> {
+    this.bucketEnds(trace);
     const reps = (variables.representations ?? []) as Json[];
     const { representations: _, ...rest } = variables;
     const variant = `${plan.variant}:${this.timeBucket()}:${JSON.stringify(rest)}`;
@@ -108,7 +116,7 @@ export class CachedReads implements Reads {
           stripReserved(r.value);
           return JSON.stringify(r.value);
         };
-        const text = await this.o.cache.read(entityLine(rep), variant, fill, this.dependencies(String(rep.__typename)), isCacheable);
+        const text = await this.o.cache.read(entityLine(rep), variant, fill, this.dependencies(String(rep.__typename)), isCacheable, trace);
         return uncached ?? { value: JSON.parse(text) as unknown, errors: [] as SubgraphError[] };
       }),
     );
@@ -145,6 +153,11 @@ export class CachedReads implements Reads {
    */
   private dependencies(entityType: string | undefined): string[] {
     return this.o.ownedTypes.filter((t) => t !== entityType).map(typeLine);
+  }
+
+  /** A whole response with an answer of this time bucket is stale when the bucket ends, write or not. */
+  private bucketEnds(trace: ResponseTrace | undefined): void {
+    if (trace && this.o.timeBucketMs) trace.expiresAt((this.timeBucket() + 1) * this.o.timeBucketMs);
   }
 
   private timeBucket(): number {

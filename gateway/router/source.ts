@@ -1,4 +1,5 @@
 import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { ResponseTrace } from '../../cache';
 import { dedupe, type Json } from './answers';
 import { CachedReads, type EntityCache, type Reads } from './cached';
 import { stripReserved } from './inject';
@@ -52,18 +53,22 @@ export class SubgraphSource implements GraphQLDataSource {
     const variables = withDefaults(plan, options.request.variables ?? {});
     const context = contextOf(options);
     const deadlineAt = typeof context.deadlineAt === 'number' ? context.deadlineAt : undefined;
+    const trace = context.responseTrace instanceof ResponseTrace ? context.responseTrace : undefined;
+    if (plan.kind === 'mutation') trace?.refuse('a mutation');
     const result =
       plan.kind === 'entities'
-        ? await this.reads.entities(plan, variables, deadlineAt)
+        ? await this.reads.entities(plan, variables, deadlineAt, trace)
         : plan.kind === 'mutation'
           ? await this.coordinator().run(plan.fields, variables, context, headerKey(options))
-          : await this.roots(plan.fields, variables, context, deadlineAt);
+          : await this.roots(plan.fields, variables, context, deadlineAt, trace);
     stripReserved(result.data);
     return result as GatewayGraphQLResponse;
   }
 
-  private async roots(fields: RootFieldPlan[], variables: Json, context: RequestContext, deadlineAt?: number): Promise<SubgraphResponse> {
-    const answers = await Promise.all(fields.map((f) => (f.rule.kind === 'coordinator' ? this.coordinator().view(f, variables, context) : this.reads.root(f, variables, deadlineAt))));
+  private async roots(fields: RootFieldPlan[], variables: Json, context: RequestContext, deadlineAt?: number, trace?: ResponseTrace): Promise<SubgraphResponse> {
+    // The coordinator's views (transactions, the audit trail) go through no cache line: a response with one is never kept.
+    if (fields.some((f) => f.rule.kind === 'coordinator')) trace?.refuse('a coordinator view');
+    const answers = await Promise.all(fields.map((f) => (f.rule.kind === 'coordinator' ? this.coordinator().view(f, variables, context) : this.reads.root(f, variables, deadlineAt, trace))));
     const data: Json = {};
     const errors: SubgraphError[] = [];
     answers.forEach((answer, i) => {
