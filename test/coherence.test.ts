@@ -13,7 +13,8 @@ redisDescribe('entity caches of two gateways kept coherent through Redis', () =>
   let b: string;
 
   beforeAll(async () => {
-    chain = await startTestChain('pglite', { gateways: 2 });
+    // The entity cache on its own: a repeated query would otherwise be a response-cache hit (test/response-cache.test.ts covers that one).
+    chain = await startTestChain('pglite', { gateways: 2, gatewayArgs: ['--no-response-cache'] });
     data = demoData(chain.config);
     [a, b] = chain.gateways.map((g) => g.url);
   }, 180_000);
@@ -95,7 +96,8 @@ redisDescribe('a cache fill that began before an invalidation', () => {
     // Sites hold every readers answer 1.5 s after computing it: a fill is still in flight when a write lands.
     process.env.LIBFED_TEST_SLOW_ANSWERS = 'readers:1500';
     try {
-      chain = await startTestChain('pglite', { gateways: 2 });
+      // The entity cache on its own: a repeated query would otherwise be a response-cache hit (test/response-cache.test.ts covers that one).
+      chain = await startTestChain('pglite', { gateways: 2, gatewayArgs: ['--no-response-cache'] });
     } finally {
       delete process.env.LIBFED_TEST_SLOW_ANSWERS;
     }
