@@ -46,7 +46,7 @@ redisDescribe('the cache changes no answer (differential, against a gateway with
     // A gateway serves hits once its first drain round completed, which on a loaded machine can come just after it listens.
     let before: number | undefined;
     let served = false;
-    for (let i = 0; i < 50 && !served; i++) {
+    for (let i = 0; i < 100 && !served; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 100));
       await count();
       // A hit of either cache: the whole answer (response cache) or its lines (entity cache).
