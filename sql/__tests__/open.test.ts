@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { dropPostgresDatabase, openPostgres, openSiteDatabase, sql } from '..';
 
 const pgIt = process.env.PG_URL ? it : it.skip;
@@ -24,7 +24,9 @@ describe('openSiteDatabase', () => {
 
   it('gives up on a server that accepts and never answers, naming the database but not its password', async () => {
     // A local listener that takes the connection and says nothing: the pool's connect timeout must end the wait.
-    const silent = createServer(() => undefined);
+    // Its accepted sockets are destroyed at the end: close() alone waits for them, and jest would never exit.
+    const accepted = new Set<Socket>();
+    const silent = createServer((socket) => void accepted.add(socket));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
     const { port } = silent.address() as AddressInfo;
     const db = openPostgres(`postgres://libfed:secret@127.0.0.1:${port}/nowhere`, { poolMax: 1, connectTimeoutMs: 300 });
@@ -34,6 +36,7 @@ describe('openSiteDatabase', () => {
       expect(error?.message).not.toMatch(/secret/);
     } finally {
       await db.close();
+      for (const socket of accepted) socket.destroy();
       silent.close();
     }
   });
