@@ -5,7 +5,12 @@ export function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
-export const median = (values: number[]) => percentile(values, 50);
+/** The middle value, or the mean of the two middle ones for an even count (two rounds give their mean, not the lower). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
 
 /** The benchmarks run as the demo manager once `loginAs` has run (anonymous reads need no login). */
 let bearer: string | undefined;
@@ -20,11 +25,16 @@ export function benchLogin(): string {
   return (process.env.LIBFED_DEMO_PASSWORD ??= randomBytes(12).toString('base64url'));
 }
 
-export async function loginAs(url: string, username: string, password: string): Promise<void> {
+/** Logs in at `url`; later `post`s carry the token, and it is returned for load generators to send. */
+export async function loginAs(url: string, username: string, password: string): Promise<string> {
   const answer = await post(url, 'mutation($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: username, p: password });
   if (!answer.data?.login?.token) throw new Error(`login as ${username} failed: ${JSON.stringify(answer.errors)}`);
   bearer = answer.data.login.token as string;
+  return bearer;
 }
+
+/** The header a LibFed request carries for `token`. */
+export const bearerHeaders = (token: string | undefined): Record<string, string> => (token ? { authorization: `Bearer ${token}` } : {});
 
 export async function post(url: string, query: string, variables?: Record<string, unknown>): Promise<{ data?: any; errors?: any[] }> {
   const headers = { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) };

@@ -1,0 +1,34 @@
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { ScenarioResult } from './results';
+
+/**
+ * One SVG per scenario: for each of its columns, a bar per target at the
+ * median over rounds, and a dot per round, so the spread is in the picture
+ * and a reader does not mistake one run for the figure.
+ */
+export async function scenarioChart(s: ScenarioResult): Promise<string | undefined> {
+  const targets = Object.keys(s.targets);
+  if (!targets.length) return undefined;
+  const panel = (metric: string, label: string): Record<string, unknown> => {
+    const medians = targets.map((t) => ({ target: t, value: s.targets[t].medians[metric] }));
+    const rounds = targets.flatMap((t) => s.targets[t].rounds.map((r, i) => ({ target: t, round: i + 1, value: r.metrics[metric] })));
+    const y = { field: 'target', type: 'nominal', sort: targets, title: null, axis: { labelLimit: 260 } } as const;
+    return {
+      title: label,
+      width: 220,
+      layer: [
+        { data: { values: medians }, mark: { type: 'bar', color: '#7aa6c2' }, encoding: { y, x: { field: 'value', type: 'quantitative', title: `${label} (median)` } } },
+        { data: { values: rounds }, mark: { type: 'point', color: '#1f3b4d', filled: true, size: 30 }, encoding: { y, x: { field: 'value', type: 'quantitative' } } },
+      ],
+    };
+  };
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: s.title,
+    hconcat: s.columns.filter((c) => targets.every((t) => Number.isFinite(s.targets[t].medians[c.metric]))).map((c) => panel(c.metric, c.label)),
+    config: { font: 'sans-serif' },
+  } as unknown as vl.TopLevelSpec;
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  return view.toSVG();
+}

@@ -1,0 +1,54 @@
+import type { Fixture } from './fixture';
+import type { LoadTarget } from './measure';
+import type { ScenarioHeader, ScenarioResult } from './results';
+import { bearerHeaders, post } from './stats';
+
+/** How long and how often: `--quick` shortens both. */
+export interface BenchOptions {
+  quick: boolean;
+  rounds: number;
+  windowS: number;
+  scale: number;
+  log: (line: string) => void;
+}
+
+export interface Scenario extends ScenarioHeader {
+  /** Other names `npm run bench -- NAME` accepts. */
+  aliases?: string[];
+  /** Whether it measures the shared fixture (bench/fixture.ts) or starts its own processes. */
+  usesFixture: boolean;
+  run(o: BenchOptions, fixture: Fixture | undefined): Promise<ScenarioResult>;
+}
+
+/** A target that POSTs one GraphQL query with autocannon, checked once first. */
+export function queryTarget(o: {
+  name: string;
+  baseline?: string;
+  url: string;
+  query: string;
+  variables?: Record<string, unknown>;
+  token?: string;
+  connections: number;
+  processes: LoadTarget['processes'];
+}): LoadTarget {
+  const body = JSON.stringify({ query: o.query, variables: o.variables ?? {} });
+  const headers = bearerHeaders(o.token);
+  return {
+    name: o.name,
+    baseline: o.baseline,
+    processes: o.processes,
+    check: async () => {
+      const res = await fetch(o.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      const answer = (await res.json()) as { data?: unknown; errors?: unknown[] };
+      if (answer.errors || !answer.data) throw new Error(`${o.name} answered ${o.query} with errors: ${JSON.stringify(answer.errors)}`);
+    },
+    load: (durationS) => ({ kind: 'http', url: o.url, body, headers, connections: o.connections, durationS }),
+  };
+}
+
+/** A GraphQL POST that must succeed. */
+export async function must(url: string, query: string, variables?: Record<string, unknown>): Promise<any> {
+  const answer = await post(url, query, variables);
+  if (answer.errors || !answer.data) throw new Error(`${query} failed: ${JSON.stringify(answer.errors)}`);
+  return answer.data;
+}

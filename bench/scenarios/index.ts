@@ -1,0 +1,11 @@
+import type { Scenario } from '../scenario';
+import type { ScenarioHeader } from '../results';
+import { nested } from './nested';
+import { routing } from './routing';
+import { writes } from './writes';
+
+/** The scenarios, in the order a full run measures them (the fixture's chain is shared, so writes come after reads). */
+export const SCENARIOS: Scenario[] = [routing, nested, writes];
+
+/** Listed in every full run's summary as not implemented, so a missing figure is never mistaken for a good one. */
+export const UNIMPLEMENTED: (ScenarioHeader & { why: string })[] = [];
