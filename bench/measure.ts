@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ROOT } from '../launch/chain';
 import type { LoadResult, LoadSpec } from './load';
-import { cpuWindow, memoryMiB, type Measured } from './proc';
+import { cpuWindow, memoryMiB, rssSampler, type Measured } from './proc';
 import { median } from './stats';
 
 /**
@@ -14,9 +14,15 @@ import { median } from './stats';
  */
 export interface ProcessFigures {
   role: Measured['role'];
-  cpuMsPerRequest: number;
+  /** Under load; an idle window reports `cpuMsPerSecond` instead. */
+  cpuMsPerRequest?: number;
+  cpuMsPerSecond?: number;
+  /** VmRSS at the end of the window. */
   rssMiB: number;
+  /** The highest VmRSS sampled during the window. */
   peakRssMiB: number;
+  /** VmHWM: the peak since the process started (seeding included). */
+  hwmMiB: number;
 }
 
 /** One target's figures in one round: flat numeric metrics, and each measured process's own. */
@@ -60,16 +66,20 @@ export function runLoad(spec: LoadSpec, onStart: () => void = () => {}): Promise
 export async function measureOnce(target: LoadTarget, durationS: number): Promise<RoundFigures> {
   const processes = target.processes();
   let window: ReturnType<typeof cpuWindow> | undefined;
+  const rss = rssSampler(processes);
   const result = await runLoad(target.load(durationS), () => (window = cpuWindow(processes)));
   const cpu = (window ?? cpuWindow(processes)).stop();
-  return figures(result, processes, cpu);
+  return figures(result, processes, cpu, rss.stop());
 }
 
-export function figures(result: LoadResult, processes: Measured[], cpu: Map<string, number>): RoundFigures {
+function figures(result: LoadResult, processes: Measured[], cpu: Map<string, number>, peaks: Map<string, number>): RoundFigures {
   const perRequest = (seconds: number) => (seconds * 1000) / Math.max(1, result.requests);
   const byRole = (role: Measured['role']) => processes.filter((p) => p.role === role).reduce((sum, p) => sum + cpu.get(p.name)!, 0);
   const procs: Record<string, ProcessFigures> = {};
-  for (const p of processes) procs[p.name] = { role: p.role, cpuMsPerRequest: perRequest(cpu.get(p.name)!), ...memoryMiB(p.pid) };
+  for (const p of processes) {
+    const memory = memoryMiB(p.pid);
+    procs[p.name] = { role: p.role, cpuMsPerRequest: perRequest(cpu.get(p.name)!), rssMiB: memory.rssMiB, peakRssMiB: peaks.get(p.name)!, hwmMiB: memory.peakRssMiB };
+  }
   const all = Object.values(procs);
   return {
     metrics: {
@@ -84,6 +94,8 @@ export function figures(result: LoadResult, processes: Measured[], cpu: Map<stri
       cpuMsPerRequestSites: perRequest(byRole('site')),
       rssMiB: all.reduce((sum, p) => sum + p.rssMiB, 0),
       peakRssMiB: all.reduce((sum, p) => sum + p.peakRssMiB, 0),
+      gatewayPeakRssMiB: all.filter((p) => p.role === 'gateway').reduce((sum, p) => sum + p.peakRssMiB, 0),
+      sitesPeakRssMiB: all.filter((p) => p.role === 'site').reduce((sum, p) => sum + p.peakRssMiB, 0),
     },
     processes: procs,
   };

@@ -27,7 +27,7 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / clockTicks();
 }
 
-/** Resident memory now (VmRSS) and the peak so far (VmHWM), in MiB. */
+/** Resident memory now (VmRSS) and the peak since start (VmHWM), in MiB. */
 export function memoryMiB(pid: number): { rssMiB: number; peakRssMiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
@@ -46,5 +46,21 @@ export function cpuWindow(processes: readonly Measured[]): { stop(): Map<string,
   const before = new Map(processes.map((p) => [p.name, cpuSeconds(p.pid)]));
   return {
     stop: () => new Map(processes.map((p) => [p.name, cpuSeconds(p.pid) - before.get(p.name)!])),
+  };
+}
+
+/** The highest VmRSS of each process, sampled every `intervalMs` until `stop()` (VmHWM would include start-up and seeding). */
+export function rssSampler(processes: readonly Measured[], intervalMs = 200): { stop(): Map<string, number> } {
+  const peak = new Map(processes.map((p) => [p.name, memoryMiB(p.pid).rssMiB]));
+  const sample = () => {
+    for (const p of processes) peak.set(p.name, Math.max(peak.get(p.name)!, memoryMiB(p.pid).rssMiB));
+  };
+  const timer = setInterval(sample, intervalMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
   };
 }

@@ -80,9 +80,12 @@ function printScenario(s: ScenarioResult): void {
     return;
   }
   for (const [name, t] of Object.entries(s.targets)) {
-    const cells = s.columns.map((c) => `${c.label} ${t.medians[c.metric]?.toFixed(2)}${name === t.baseline ? '' : ` (${t.ratios[c.metric]?.toFixed(2)}×)`}`);
+    const cells = s.columns
+      .filter((c) => Number.isFinite(t.medians[c.metric]))
+      .map((c) => `${c.label} ${t.medians[c.metric].toFixed(2)}${name === t.baseline || t.ratios[c.metric] === undefined ? '' : ` (${t.ratios[c.metric].toFixed(2)}×)`}`);
     console.log(`  ${name}: ${cells.join(', ')}`);
-    if (name !== t.baseline) console.log(`    per-round ${s.columns[0].label} ratios: ${t.roundRatios.map((r) => r[s.columns[0].metric]?.toFixed(2)).join(', ')}`);
+    const first = s.columns[0];
+    if (name !== t.baseline) console.log(`    per-round ${first.label} ratios: ${t.roundRatios.map((r) => r[first.metric]?.toFixed(2) ?? '–').join(', ')}`);
   }
 }
 

@@ -1,11 +1,12 @@
 import type { Scenario } from '../scenario';
 import type { ScenarioHeader } from '../results';
+import { memory } from './memory';
 import { nested } from './nested';
 import { routing } from './routing';
 import { writes } from './writes';
 
 /** The scenarios, in the order a full run measures them (the fixture's chain is shared, so writes come after reads). */
-export const SCENARIOS: Scenario[] = [routing, nested, writes];
+export const SCENARIOS: Scenario[] = [routing, nested, writes, memory];
 
 /** Listed in every full run's summary as not implemented, so a missing figure is never mistaken for a good one. */
 export const UNIMPLEMENTED: (ScenarioHeader & { why: string })[] = [];

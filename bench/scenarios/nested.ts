@@ -31,7 +31,7 @@ export const nested: Scenario = {
       queryTarget({ ...common, name: baseline, url: fx.plain.url, processes: () => fx.centralised(fx.plain) }),
       queryTarget({ ...common, name: `plain + response cache ${RESPONSE_CACHE_TTL_S} s`, baseline, url: fx.plainCached.url, processes: () => fx.centralised(fx.plainCached) }),
       queryTarget({ ...common, name: 'LibFed, cache off', baseline, url: fx.noCache.url, token: fx.token, processes: () => fx.libfed(fx.noCache) }),
-      queryTarget({ ...common, name: 'LibFed, warm cache', baseline, url: fx.chain.gatewayUrl, token: fx.token, processes: () => fx.libfed(fx.chain.gateway) }),
+      queryTarget({ ...common, name: 'LibFed, warm cache', baseline, url: fx.chain.gateways[0].url, token: fx.token, processes: () => fx.libfed(fx.chain.gateways[0]) }),
     ];
     const rounds = await alternateRounds(targets, o);
     return scenarioResult(nested, rounds, (name) => targets.find((t) => t.name === name)!.baseline ?? name);

@@ -44,8 +44,8 @@ function borrowTarget(fx: Fixture, name: string, pairs: Pair[], baseline?: strin
   return {
     name,
     baseline,
-    processes: () => fx.libfed(fx.chain.gateway),
-    load: (durationS) => ({ kind: 'borrow', url: fx.chain.gatewayUrl, headers, pairs, durationS }),
+    processes: () => fx.libfed(fx.chain.gateways[0]),
+    load: (durationS) => ({ kind: 'borrow', url: fx.chain.gateways[0].url, headers, pairs, durationS }),
   };
 }
 
