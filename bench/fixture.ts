@@ -26,6 +26,13 @@ export interface Fixture {
   central: ChildHandle;
   plain: ChildHandle;
   plainCached: ChildHandle;
+  /**
+   * A LibFed gateway (`--no-cache`) over the central site alone: the plain
+   * gateways cannot write (LibFed's mutations are coordinated by its gateway),
+   * so the staleness scenario writes to the central data through this one.
+   */
+  centralWriter: ChildHandle;
+  centralToken: string;
   /** Each process's memory right after the first start (with seeding), keyed by name. */
   startedAt: Map<string, number>;
   libfed(gateway: ChildHandle): Measured[];
@@ -39,7 +46,7 @@ export const SITES_CONFIG = resolve(__dirname, '..', 'schema', 'sites.yaml');
 export const measured = (h: ChildHandle, role: Measured['role']): Measured => ({ name: h.name, role, pid: h.child.pid! });
 
 /** Gateways of a benchmark share Redis only under a prefix of their own, when REDIS_URL is set at all. */
-export const redisPrefixArgs = (): string[] => ['--redis-prefix', `libfed-bench-${process.pid}:`];
+export const redisPrefixArgs = (chain = 'libfed'): string[] => ['--redis-prefix', `${chain}-bench-${process.pid}:`];
 
 export async function startFixture(o: { scale: number; log: (line: string) => void }): Promise<Fixture> {
   const config = loadSites(SITES_CONFIG);
@@ -56,15 +63,21 @@ export async function startFixture(o: { scale: number; log: (line: string) => vo
   try {
     const password = benchLogin();
     o.log('starting the LibFed chain (seeding each site) and the central baseline site');
-    const centralConfig = await prepareCentralSite(join(dir, 'central'), config, data);
+    const centralConfig = await prepareCentralSite(join(dir, 'central'), config, data, password);
     // The central site and the plain gateways are a chain of their own, with a secret of their own.
-    const centralSpawn = { env: secretsEnv(chainSecrets()) };
+    const centralSecrets = chainSecrets();
+    const centralSpawn = { env: secretsEnv(centralSecrets) };
     const central = await startProcess('central site', 'subgraphs/main.ts', ['--site', 'Q1', '--config', centralConfig, '--data', join(dir, 'central'), '--port', '0'], centralSpawn);
     started.push(central);
     const plain = await startProcess('plain gateway', 'bench/plain-gateway.ts', ['--site', central.url], centralSpawn);
     started.push(plain);
     const plainCached = await startProcess('plain gateway + response cache', 'bench/plain-gateway.ts', ['--site', central.url, '--response-cache-ttl-s', String(RESPONSE_CACHE_TTL_S)], centralSpawn);
     started.push(plainCached);
+    const centralWriter = await startProcess('central writer', 'gateway/main.ts', ['--config', centralConfig, '--port', '0', '--no-cache', ...redisPrefixArgs('central'), '--site', `Q1=${central.url}`], {
+      env: { ...secretsEnv(centralSecrets), LIBFED_JWT_SECRET: process.env.LIBFED_JWT_SECRET! },
+    });
+    started.push(centralWriter);
+    const centralToken = await loginAs(centralWriter.url, 'quanly', password);
     chain = await startChain({ configFile: SITES_CONFIG, dataDir: join(dir, 'libfed'), port: 0, demo: true, demoNow: now, scale: o.scale, gatewayArgs: redisPrefixArgs() });
     const token = await loginAs(chain.gatewayUrl, 'quanly', password);
     const siteArgs = [...chain.sites].flatMap(([id, s]) => ['--site', `${id}=${s.url}`]);
@@ -85,6 +98,8 @@ export async function startFixture(o: { scale: number; log: (line: string) => vo
       central,
       plain,
       plainCached,
+      centralWriter,
+      centralToken,
       startedAt,
       libfed: (gateway) => [measured(gateway, 'gateway'), ...[...c.sites.values()].map((s) => measured(s, 'site'))],
       centralised: (gateway) => [measured(gateway, 'gateway'), measured(central, 'site')],

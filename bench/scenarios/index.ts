@@ -3,10 +3,11 @@ import type { ScenarioHeader } from '../results';
 import { memory } from './memory';
 import { nested } from './nested';
 import { routing } from './routing';
+import { stalenessScenario } from './staleness';
 import { writes } from './writes';
 
 /** The scenarios, in the order a full run measures them (the fixture's chain is shared, so writes come after reads). */
-export const SCENARIOS: Scenario[] = [routing, nested, writes, memory];
+export const SCENARIOS: Scenario[] = [routing, nested, stalenessScenario, writes, memory];
 
 /** Listed in every full run's summary as not implemented, so a missing figure is never mistaken for a good one. */
 export const UNIMPLEMENTED: (ScenarioHeader & { why: string })[] = [];
