@@ -1,14 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
 import { startChain } from '../../launch/chain';
-import { measured, redisPrefixArgs, SITES_CONFIG } from '../fixture';
+import { measured, redisPrefixArgs } from '../fixture';
 import { measureOnce, type ProcessFigures, type RoundFigures } from '../measure';
 import { cpuWindow, memoryMiB, type Measured } from '../proc';
 import { scenarioResult } from '../results';
 import { queryTarget, type BenchOptions, type Scenario } from '../scenario';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { wideChain } from './fanout';
 import { NESTED_QUERY } from './nested';
 
 /**
@@ -39,18 +36,9 @@ async function idle(processes: Measured[], windowS: number): Promise<RoundFigure
   return snapshot(processes, (p) => memoryMiB(p.pid).rssMiB, window.stop(), windowS);
 }
 
-/** A config like schema/sites.yaml with `n` sites Q1..Qn, for the idle cost of a larger chain. */
-function wideConfig(dir: string, n: number): string {
-  const base = parse(readFileSync(SITES_CONFIG, 'utf8')) as { sites: { id: string; name: string; address: string; url: string; database: string }[] };
-  const sites = Array.from({ length: n }, (_, i) => ({ ...base.sites[i % base.sites.length], id: `Q${i + 1}`, name: `Chi nhánh Quận ${i + 1}`, url: `http://127.0.0.1:${4101 + i}` }));
-  const file = join(dir, `sites-${n}.yaml`);
-  writeFileSync(file, stringify({ ...base, sites }));
-  return file;
-}
-
 async function wideChainIdle(o: BenchOptions, n: number): Promise<{ started: RoundFigures; idle: RoundFigures[] }> {
-  const dir = mkdtempSync(join(tmpdir(), 'libfed-bench-wide-'));
-  const chain = await startChain({ configFile: wideConfig(dir, n), dataDir: join(dir, 'data'), port: 0, demo: true, scale: o.scale, gatewayArgs: redisPrefixArgs() });
+  const { configFile, dataDir } = wideChain(n);
+  const chain = await startChain({ configFile, dataDir, port: 0, demo: true, scale: o.scale, gatewayArgs: redisPrefixArgs() });
   try {
     const processes = [measured(chain.gateways[0], 'gateway'), ...[...chain.sites.values()].map((s) => measured(s, 'site'))];
     const started = snapshot(processes, (p) => memoryMiB(p.pid).rssMiB);
@@ -59,7 +47,6 @@ async function wideChainIdle(o: BenchOptions, n: number): Promise<{ started: Rou
     return { started, idle: rounds };
   } finally {
     await chain.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
