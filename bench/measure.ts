@@ -37,6 +37,8 @@ export interface LoadTarget {
   baseline?: string;
   /** Checks the target answers this load correctly (one request, GraphQL errors refused) before it is measured. */
   check?: () => Promise<void>;
+  /** An untimed warm-up from this process (JIT, connection pools, a full cache); by default a short load window. */
+  warm?: () => Promise<void>;
   load: (durationS: number) => LoadSpec;
   processes: () => Measured[];
 }
@@ -105,7 +107,7 @@ function figures(result: LoadResult, processes: Measured[], cpu: Map<string, num
 export async function alternateRounds(targets: LoadTarget[], o: RoundsOptions): Promise<Map<string, RoundFigures[]>> {
   for (const t of targets) await t.check?.();
   // An untimed warm-up window each: JIT, connection pools, and (for cached targets) a full cache.
-  for (const t of targets) await runLoad(t.load(Math.max(1, Math.round(o.windowS / 3))));
+  for (const t of targets) await (t.warm ? t.warm() : runLoad(t.load(Math.max(1, Math.round(o.windowS / 3)))));
   const rounds = new Map<string, RoundFigures[]>(targets.map((t) => [t.name, []]));
   for (let r = 0; r < o.rounds; r++) {
     const order = targets.map((_, i) => targets[(i + r) % targets.length]);

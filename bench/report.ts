@@ -38,13 +38,15 @@ export function markdown(run: RunResult, chartFile: (id: string) => string | und
     }
     const chart = chartFile(s.id);
     if (chart) lines.push(`![${s.title}](${chart})`, '');
-    lines.push(`| target | ${s.columns.map((c) => c.label).join(' | ')} | peak RSS MiB |`, `|---|${s.columns.map(() => '---:').join('|')}|---:|`);
+    // Peak RSS under load, where the scenario measured load (memory's states carry their own RSS columns).
+    const peak = Object.values(s.targets).some((t) => Number.isFinite(t.medians.peakRssMiB));
+    lines.push(`| target | ${s.columns.map((c) => c.label).join(' | ')} |${peak ? ' peak RSS MiB |' : ''}`, `|---|${s.columns.map(() => '---:').join('|')}|${peak ? '---:|' : ''}`);
     for (const [name, t] of Object.entries(s.targets)) {
       const cell = (metric: string) => {
         const ratio = name === t.baseline ? '' : ` (${fmt(t.ratios[metric])}×)`;
         return `${fmt(t.medians[metric])}${ratio}`;
       };
-      lines.push(`| ${name}${name === t.baseline ? ' *(baseline)*' : ''} | ${s.columns.map((c) => cell(c.metric)).join(' | ')} | ${fmt(t.medians.peakRssMiB)} |`);
+      lines.push(`| ${name}${name === t.baseline ? ' *(baseline)*' : ''} | ${s.columns.map((c) => cell(c.metric)).join(' | ')} |${peak ? ` ${fmt(t.medians.peakRssMiB)} |` : ''}`);
     }
     lines.push('');
     const first = s.columns[0].metric;

@@ -33,14 +33,18 @@ export function queryTarget(o: {
 }): LoadTarget {
   const body = JSON.stringify({ query: o.query, variables: o.variables ?? {} });
   const headers = bearerHeaders(o.token);
+  const once = async () => {
+    const res = await fetch(o.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const answer = (await res.json()) as { data?: unknown; errors?: unknown[] };
+    if (answer.errors || !answer.data) throw new Error(`${o.name} answered ${o.query} with errors: ${JSON.stringify(answer.errors)}`);
+  };
   return {
     name: o.name,
     baseline: o.baseline,
     processes: o.processes,
-    check: async () => {
-      const res = await fetch(o.url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
-      const answer = (await res.json()) as { data?: unknown; errors?: unknown[] };
-      if (answer.errors || !answer.data) throw new Error(`${o.name} answered ${o.query} with errors: ${JSON.stringify(answer.errors)}`);
+    check: once,
+    warm: async () => {
+      for (let i = 0; i < 5; i++) await Promise.all(Array.from({ length: o.connections }, once));
     },
     load: (durationS) => ({ kind: 'http', url: o.url, body, headers, connections: o.connections, durationS }),
   };

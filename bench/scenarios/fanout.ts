@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { startChain, type ChainHandle } from '../../launch/chain';
 import { measured, redisPrefixArgs, SITES_CONFIG } from '../fixture';
-import { measureOnce, runLoad, type RoundFigures } from '../measure';
+import { measureOnce, type RoundFigures } from '../measure';
 import { scenarioResult } from '../results';
 import { queryTarget, type BenchOptions, type Scenario } from '../scenario';
 import { benchLogin, loginAs } from '../stats';
@@ -62,7 +62,7 @@ async function measureChain(o: BenchOptions, name: string, chain: ChainHandle, t
   const processes = () => [measured(chain.gateways[0], 'gateway'), ...[...chain.sites.values()].map((s) => measured(s, 'site'))];
   const target = queryTarget({ name, url: chain.gateways[0].url, query: QUERY, token, connections: 8, processes });
   await target.check!();
-  await runLoad(target.load(Math.max(1, Math.round(o.windowS / 3))));
+  await target.warm!();
   const rounds: RoundFigures[] = [];
   for (let r = 0; r < o.rounds; r++) {
     const before = await siteFetches(chain.gateways[0].url);

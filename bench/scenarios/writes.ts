@@ -56,7 +56,7 @@ export const writes: Scenario = {
   description:
     '`borrowCopy` (each returned, untimed) through the LibFed gateway. Baseline: the same mutation with reader and copy at one branch, a local transaction at one site, ' +
     'which is what a write costs when nothing is distributed; against it, reader at another branch than the copy: the two-phase commit across two sites. ' +
-    'One client for latency; 16 clients on distinct readers and copies for throughput (borrows per second, each also returned).',
+    'One client for latency; 16 clients (4 with `--quick`) on distinct readers and copies for throughput (borrows per second, each also returned).',
   columns: [
     { metric: 'p50Ms', label: 'p50 ms' },
     { metric: 'p99Ms', label: 'p99 ms' },
