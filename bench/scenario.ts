@@ -1,7 +1,7 @@
 import type { Fixture } from './fixture';
 import type { LoadTarget } from './measure';
 import type { ScenarioHeader, ScenarioResult } from './results';
-import { bearerHeaders, post } from './stats';
+import { bearerHeaders } from './stats';
 
 /** How long and how often: `--quick` shortens both. */
 export interface BenchOptions {
@@ -48,11 +48,4 @@ export function queryTarget(o: {
     },
     load: (durationS) => ({ kind: 'http', url: o.url, body, headers, connections: o.connections, durationS }),
   };
-}
-
-/** A GraphQL POST that must succeed. */
-export async function must(url: string, query: string, variables?: Record<string, unknown>): Promise<any> {
-  const answer = await post(url, query, variables);
-  if (answer.errors || !answer.data) throw new Error(`${query} failed: ${JSON.stringify(answer.errors)}`);
-  return answer.data;
 }

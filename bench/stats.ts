@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-/** Small helpers shared by the benchmarks: percentiles, medians over rounds, a GraphQL POST. */
+/** Small helpers shared by the benchmarks: percentiles, medians over rounds, logging in. */
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
@@ -40,17 +40,4 @@ export async function post(url: string, query: string, variables?: Record<string
   const headers = { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) };
   const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
   return (await response.json()) as { data?: any; errors?: any[] };
-}
-
-/** Prints p50 and p99 per variant as the median over rounds, and each variant's p50 as a ratio to the first (the baseline). */
-export function summarize(title: string, variants: [name: string, rounds: number[][]][]): void {
-  const rows = variants.map(([name, rounds]) => ({
-    name,
-    p50: median(rounds.map((r) => percentile(r, 50))),
-    p99: median(rounds.map((r) => percentile(r, 99))),
-  }));
-  console.log(`\n${title}: median over ${variants[0][1].length} rounds of ${variants[0][1][0].length} requests`);
-  for (const row of rows) {
-    console.log(`  ${row.name.padEnd(34)} p50 ${row.p50.toFixed(1).padStart(7)} ms   p99 ${row.p99.toFixed(1).padStart(7)} ms   p50 ratio ${(row.p50 / rows[0].p50).toFixed(2)}`);
-  }
 }

@@ -13,7 +13,7 @@ export const nested: Scenario = {
   description:
     '`loans(first: 20) → reader → loans → copy → book`, 8 connections. Baseline: a plain @apollo/gateway over one central site holding all branches\' data ' +
     `(no distribution at all: one database, every join local). Second baseline, what a user would add for speed: the same plain gateway with a whole-response cache, TTL ${RESPONSE_CACHE_TTL_S} s ` +
-    '(an in-process equivalent of `@apollo/server-plugin-response-cache`, which is not installed here; bench/response-cache.ts). ' +
+    '(an in-process equivalent of `@apollo/server-plugin-response-cache`, which is not a dependency of LibFed; bench/response-cache.ts). ' +
     'LibFed over 3 sites with the cache off, and with its coherent entity cache warm. A response cache answers a repeated query without any work, but serves stale data after a write (scenario 3); LibFed\'s cache never does.',
   columns: [
     { metric: 'rps', label: 'req/s' },
