@@ -4,21 +4,15 @@ import { fanout } from './fanout';
 import { memory } from './memory';
 import { nested } from './nested';
 import { routing } from './routing';
+import { size } from './size';
 import { stalenessScenario } from './staleness';
 import { writes } from './writes';
 
 /** The scenarios, in the order a full run measures them (the fixture's chain is shared, so writes come after reads). */
-export const SCENARIOS: Scenario[] = [routing, nested, stalenessScenario, writes, memory, fanout];
+export const SCENARIOS: Scenario[] = [routing, nested, size, stalenessScenario, writes, memory, fanout];
 
 /** Listed in every full run's summary as not implemented, so a missing figure is never mistaken for a good one. */
 export const UNIMPLEMENTED: (ScenarioHeader & { why: string })[] = [
-  {
-    id: 'size',
-    title: '5. Result size',
-    description: 'How latency, CPU and bytes grow with the size of an answer (`first` from 1 to 100, deeper selections), against the plain gateway over one site.',
-    columns: [],
-    why: 'not written yet; no figure is reported for it',
-  },
   {
     id: 'reports',
     title: '7. Reports',
