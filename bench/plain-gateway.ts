@@ -3,6 +3,7 @@ import { ApolloServer } from '@apollo/server';
 import { parseArgs } from 'node:util';
 import { httpFailure } from '../contracts';
 import { readSupergraph } from '../schema';
+import { responseCachePlugin } from './response-cache';
 import { exitOnSignals, listen, parseSecrets, requestSigner, serveApollo, SITE_SECRETS_ENV, type RequestSigner } from '../platform';
 
 /**
@@ -22,18 +23,21 @@ class SignedDataSource extends RemoteGraphQLDataSource {
 /**
  * The centralised baseline of `npm run bench`: a plain @apollo/gateway with its
  * default data sources, on the same supergraph, over ONE site that holds all
- * the data. `tsx bench/plain-gateway.ts --site URL` prints a ready line;
- * LIBFED_SITE_SECRETS, as for any gateway, holds the secret it signs with.
+ * the data. `tsx bench/plain-gateway.ts --site URL [--response-cache-ttl-s N]`
+ * prints a ready line; with a TTL it keeps whole responses that long
+ * (bench/response-cache.ts). LIBFED_SITE_SECRETS, as for any gateway, holds the
+ * secret it signs with.
  */
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { site: { type: 'string' }, port: { type: 'string', default: '0' } } });
+  const { values } = parseArgs({ options: { site: { type: 'string' }, port: { type: 'string', default: '0' }, 'response-cache-ttl-s': { type: 'string' } } });
+  const ttlS = Number(values['response-cache-ttl-s'] ?? 0);
   const site = values.site!.replace(/\/+$/, '');
   const sign = requestSigner(parseSecrets(process.env[SITE_SECRETS_ENV])[0]);
   const gateway = new ApolloGateway({
     supergraphSdl: readSupergraph(),
     buildService: ({ name }) => new SignedDataSource(`${site}/${name}`, sign),
   });
-  const apollo = new ApolloServer({ gateway, stopOnTerminationSignals: false });
+  const apollo = new ApolloServer({ gateway, stopOnTerminationSignals: false, plugins: ttlS > 0 ? [responseCachePlugin({ ttlMs: ttlS * 1000 })] : [] });
   await apollo.start();
   const http = await listen(Number(values.port), '127.0.0.1', (req, res) => serveApollo(apollo, req, res, async () => ({}), 1024 * 1024), httpFailure);
   console.log(JSON.stringify({ event: 'ready', url: `http://127.0.0.1:${http.port}/graphql` }));

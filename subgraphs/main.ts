@@ -1,4 +1,4 @@
-import { loadSites, siteById } from '../schema';
+import { loadSites, siteById, SUBGRAPHS } from '../schema';
 import { migrate, openSiteDatabase } from '../sql';
 import { generateDemoData, isSeeded, loadDemoData, loadDemoStaff } from '../sql/seed';
 import type { Logger } from 'pino';
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   }
   // Test hook only (cache fill-race test): LIBFED_TEST_SLOW_ANSWERS=readers:1500.
   const [slowSubgraph, slowMs] = (process.env.LIBFED_TEST_SLOW_ANSWERS ?? '').split(':');
-  const slowAnswers = slowSubgraph && Number(slowMs) > 0 ? { subgraphs: [slowSubgraph], ms: Number(slowMs) } : undefined;
+  const slowAnswers = slowSubgraph && Number(slowMs) > 0 ? { subgraphs: [slowSubgraph], ms: Number(slowMs) } : siteDelay();
   const tracing = await startTracing({ serviceName: site.id });
   const handle = await startSiteServer({ siteId: site.id, db, port, host: values.host, peers, slowAnswers, siteSecrets, log });
   // The line launch/chain.ts waits for.
@@ -82,6 +82,18 @@ async function main(): Promise<void> {
 }
 
 let log: Logger | undefined;
+
+/**
+ * Test setting only (the fan-out benchmark): LIBFED_SITE_DELAY_MS=20 holds every subgraph
+ * answer of this site that long, as if the site sat a wide-area hop away from the gateway.
+ */
+function siteDelay(): { subgraphs: string[]; ms: number } | undefined {
+  const given = process.env.LIBFED_SITE_DELAY_MS;
+  if (!given) return undefined;
+  const ms = Number(given);
+  if (!Number.isInteger(ms) || ms < 0 || ms > 60_000) throw UsageError.expected('LIBFED_SITE_DELAY_MS', given, 'an integer 0..60000 (milliseconds)');
+  return ms > 0 ? { subgraphs: [...SUBGRAPHS], ms } : undefined;
+}
 
 main().catch((error: Error) => {
   exitOnUsageError(error);
