@@ -142,6 +142,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
             clearTimeout(timer);
           }),
         );
+        // The chain's own stop too: it stops following the sites config and removes its runtime files.
+        await chain.stop();
         await cleanupData();
       })()),
   };

@@ -271,7 +271,8 @@ function followConfig(o: ChainOptions, stopped: () => boolean, sites: { running(
     }
   };
   const onChange = () => void (queue = queue.then(apply));
-  watchFile(o.configFile, { interval: o.configPollMs ?? 500 }, onChange);
+  // Unref'd: the children keep a launcher alive, and a caller that never calls stop() (or a test runner) is not held by the watch.
+  watchFile(o.configFile, { interval: o.configPollMs ?? 500 }, onChange).unref();
   return { stop: () => unwatchFile(o.configFile, onChange) };
 }
 
