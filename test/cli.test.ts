@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { startTestChain, type TestChain } from './harness';
+import { libfed } from './libfed';
 
 /**
  * The `libfed` command as an operator runs it, a child process against a
@@ -13,21 +13,6 @@ import { startTestChain, type TestChain } from './harness';
  */
 const ROOT = join(__dirname, '..');
 const pgDescribe = process.env.PG_URL ? describe : describe.skip;
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function libfed(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'libfed.js'), ...args], { cwd: ROOT, env: process.env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((done) => child.once('close', (code) => done({ code, stdout, stderr })));
-}
 
 describe('libfed without a chain', () => {
   it('prints its help, and refuses an unknown command with the usage and exit 2', async () => {

@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { ROOT } from '../launch/chain';
 import { startTestChain, type TestChain } from './harness';
+import { libfed } from './libfed';
 
 /**
  * Elastic branches: a fourth site joins a running three-site chain through
@@ -11,14 +9,6 @@ import { startTestChain, type TestChain } from './harness';
  * there refused with BRANCH_DRAINING, holdings reported) and `--force`
  * removes it from routing.
  */
-function libfed(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'libfed.js'), ...args], { cwd: ROOT, env: process.env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((done) => child.once('close', (code) => done({ code, stdout, stderr })));
-}
 
 describe('a branch added to and removed from a running chain (pglite)', () => {
   let chain: TestChain;
