@@ -17,6 +17,24 @@
     return b ? b.name || b.id : '';
   }
 
+  /** `circulation` grouped one way: the rows are the answer as it comes, one per group. */
+  function circulationReport(groupBy, keyLabel, kind, title, about) {
+    return {
+      id: 'circulationBy' + keyLabel,
+      title: title,
+      about: about,
+      field: 'circulation',
+      args: { branchId: 'ID', from: 'DateTime', to: 'DateTime' },
+      fixed: { groupBy: { enumValue: groupBy } },
+      selection: 'key label opened returned',
+      rows: function (list) {
+        return list;
+      },
+      columns: [{ key: 'label', label: keyLabel }, { key: 'opened', label: 'Opened', number: true }, { key: 'returned', label: 'Returned', number: true }],
+      chart: { kind: kind, label: 'label', values: ['opened', 'returned'] },
+    };
+  }
+
   /**
    * One entry per report. `args`: the arguments the report may take, with their
    * declared types (introspection gives the real ones); `fixed`: arguments it
@@ -80,34 +98,8 @@
       ],
       chart: { kind: 'bar', label: 'branch', values: ['openLoans', 'overdueLoans'] },
     },
-    {
-      id: 'circulationByMonth',
-      title: 'Circulation by month',
-      about: 'Loans opened and returned each month of the period.',
-      field: 'circulation',
-      args: { branchId: 'ID', from: 'DateTime', to: 'DateTime' },
-      fixed: { groupBy: { enumValue: 'MONTH' } },
-      selection: 'key label opened returned',
-      rows: function (list) {
-        return list;
-      },
-      columns: [{ key: 'label', label: 'Month' }, { key: 'opened', label: 'Opened', number: true }, { key: 'returned', label: 'Returned', number: true }],
-      chart: { kind: 'line', label: 'label', values: ['opened', 'returned'] },
-    },
-    {
-      id: 'circulationByBranch',
-      title: 'Circulation by branch',
-      about: 'Loans opened and returned at each branch in the period.',
-      field: 'circulation',
-      args: { branchId: 'ID', from: 'DateTime', to: 'DateTime' },
-      fixed: { groupBy: { enumValue: 'BRANCH' } },
-      selection: 'key label opened returned',
-      rows: function (list) {
-        return list;
-      },
-      columns: [{ key: 'label', label: 'Branch' }, { key: 'opened', label: 'Opened', number: true }, { key: 'returned', label: 'Returned', number: true }],
-      chart: { kind: 'bar', label: 'label', values: ['opened', 'returned'] },
-    },
+    circulationReport('MONTH', 'Month', 'line', 'Circulation by month', 'Loans opened and returned each month of the period.'),
+    circulationReport('BRANCH', 'Branch', 'bar', 'Circulation by branch', 'Loans opened and returned at each branch in the period.'),
     {
       id: 'borrowingMatrix',
       title: 'Who borrows where',
