@@ -1,20 +1,10 @@
 import Redis from 'ioredis';
+import { keysUnder } from '../cache/__tests__/helpers';
 import { demoData } from './fixture';
 import { startTestChain, type TestChain } from './harness';
 
 /** Operating for months: a chain that stopped leaves nothing under its Redis prefix. Needs REDIS_URL (CI sets it). */
 const redisDescribe = process.env.REDIS_URL ? describe : describe.skip;
-
-async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
-  return keys.sort();
-}
 
 redisDescribe('Redis key hygiene', () => {
   let chain: TestChain | undefined;

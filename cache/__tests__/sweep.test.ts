@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import fc from 'fast-check';
 import { RedisCoherenceBus } from '../redis-bus';
-import { deleteKeys, REDIS_URL } from './helpers';
+import { deleteKeys, keysUnder, REDIS_URL } from './helpers';
 import { randomUUID } from 'node:crypto';
 
 /**
@@ -17,16 +17,7 @@ import { randomUUID } from 'node:crypto';
   });
   afterAll(() => admin.disconnect());
 
-  async function keys(prefix: string): Promise<string[]> {
-    const found: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      found.push(...batch);
-      cursor = next;
-    } while (cursor !== '0');
-    return found.sort();
-  }
+  const keys = (prefix: string) => keysUnder(admin, prefix);
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
