@@ -99,7 +99,11 @@ describe('logs, metrics and traces', () => {
     expect(root).toMatchObject({ name: 'graphql request', process: 'gateway', parentSpanId: null });
     const inTrace = await eventually(
       () => spans().filter((s) => s.traceId === root.traceId),
-      (ss) => ss.some((s) => s.process === 'Q3' && s.name === 'sql.query') && ss.some((s) => s.name === 'site tx commit' && s.process === 'Q3'),
+      // A span reaches the file when it ends, and a site's call span ends after its answer is sent: wait until every parent is in too (a broken link still fails below, after 5 s).
+      (ss) =>
+        ss.some((s) => s.process === 'Q3' && s.name === 'sql.query') &&
+        ss.some((s) => s.name === 'site tx commit' && s.process === 'Q3') &&
+        ss.every((s) => s.parentSpanId === null || ss.some((p) => p.spanId === s.parentSpanId)),
     );
     const byId = new Map(inTrace.map((s) => [s.spanId, s]));
     const parent = (s: SpanLine) => (s.parentSpanId ? byId.get(s.parentSpanId) : undefined);
