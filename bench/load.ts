@@ -1,9 +1,12 @@
 import autocannon from 'autocannon';
 
 /**
- * The load generator, run as its own process (`node --import tsx bench/load.ts JSON`)
- * so its CPU is never counted against the processes being measured. It takes one
- * JSON argument, drives the target, and prints one JSON line with the result.
+ * The load generator, run as its own process so its CPU is never counted
+ * against the processes being measured. One worker serves a whole bench run
+ * (bench/measure.ts forks it once, over IPC): each message is a load spec; it
+ * answers `{ started }` as the load begins and `{ result }` (or `{ error }`)
+ * when it ends. Starting a fresh TypeScript process per window cost about a
+ * second each, a quarter of a `--quick` run.
  *
  * - `kind: 'http'`: autocannon, closed loop, `connections` in flight for `durationS`,
  *   one fixed POST body.
@@ -84,15 +87,22 @@ async function borrow(spec: Extract<LoadSpec, { kind: 'borrow' }>): Promise<Load
   return { requests: latencies.length, errors, durationS, rps: latencies.length / durationS, p50Ms: at(0.5), p99Ms: at(0.99), bytes };
 }
 
-async function main(): Promise<void> {
-  const spec = JSON.parse(process.argv[2]) as LoadSpec;
-  // The parent opens its CPU window on this line: the worker's own start-up is not the target's.
-  process.stdout.write('start\n');
-  const result = spec.kind === 'http' ? await http(spec) : await borrow(spec);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+export type LoadMessage = { started: true } | { result: LoadResult } | { error: string };
+
+/** One spec at a time: the parent waits for each answer before it sends the next. */
+async function serve(spec: LoadSpec): Promise<void> {
+  const send = (message: LoadMessage) => process.send!(message);
+  // The parent opens its CPU window here: the message's own handling is not the target's.
+  send({ started: true });
+  try {
+    send({ result: spec.kind === 'http' ? await http(spec) : await borrow(spec) });
+  } catch (error) {
+    send({ error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  }
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+if (process.send) {
+  process.on('message', (spec: LoadSpec) => void serve(spec));
+  // The bench process gone (it finished, or was killed) means this worker is done too.
+  process.on('disconnect', () => process.exit(0));
+}

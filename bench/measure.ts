@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { ROOT } from '../launch/chain';
-import type { LoadResult, LoadSpec } from './load';
+import type { LoadMessage, LoadResult, LoadSpec } from './load';
 import { cpuWindow, memoryMiB, rssSampler, type Measured } from './proc';
 import { median } from './stats';
 
@@ -49,18 +48,38 @@ export interface RoundsOptions {
   log: (line: string) => void;
 }
 
-/** Runs `spec` from a separate process; resolves when it prints its result. `onStart` runs as it begins. */
+let worker: ChildProcess | undefined;
+
+/** The one load process of this run, forked on first use; it exits when this process does (or at stopLoadWorker). */
+function loadWorker(): ChildProcess {
+  if (worker && worker.connected) return worker;
+  worker = fork(join(ROOT, 'bench', 'load.ts'), [], { cwd: ROOT, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  worker.unref();
+  return worker;
+}
+
+/** Stops the load process (a bench run's end); the next runLoad forks a new one. */
+export function stopLoadWorker(): void {
+  worker?.disconnect();
+  worker = undefined;
+}
+
+/** Runs `spec` in the load process; resolves with its result. `onStart` runs as the load begins. */
 export function runLoad(spec: LoadSpec, onStart: () => void = () => {}): Promise<LoadResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench', 'load.ts'), JSON.stringify(spec)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const stderr: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (line) => stderr.push(line));
-  let result: LoadResult | undefined;
-  createInterface({ input: child.stdout! }).on('line', (line) => {
-    if (line === 'start') onStart();
-    else if (line.startsWith('{')) result = JSON.parse(line) as LoadResult;
-  });
+  const child = loadWorker();
   return new Promise((resolve, reject) => {
-    child.once('close', (code) => (result && code === 0 ? resolve(result) : reject(new Error(`load generator exited ${code}:\n${stderr.slice(-20).join('\n')}`))));
+    const onExit = (code: number | null) => {
+      worker = undefined;
+      reject(new Error(`load generator exited ${code} during a window`));
+    };
+    const onMessage = (message: LoadMessage) => {
+      if ('started' in message) return onStart();
+      child.off('message', onMessage).off('exit', onExit);
+      if ('result' in message) resolve(message.result);
+      else reject(new Error(`load generator failed: ${message.error}`));
+    };
+    child.on('message', onMessage).once('exit', onExit);
+    child.send(spec);
   });
 }
 

@@ -32,6 +32,7 @@ export function markdown(run: RunResult, chartFile: (id: string) => string | und
   ];
   for (const s of Object.values(run.scenarios)) {
     lines.push(`## ${s.title}`, '', s.description, '');
+    if (s.elapsedS !== undefined) lines.push(`*${Math.round(s.elapsedS)} s, start-up included.*`, '');
     if (s.status !== 'done') {
       lines.push(`**${s.status}**${s.error ? `: ${s.error}` : ''}`, '');
       continue;

@@ -22,6 +22,8 @@ export interface ScenarioResult {
   /** Metrics shown in the summary table and charted, with their labels. */
   columns: { metric: string; label: string }[];
   targets: Record<string, TargetResult>;
+  /** Wall-clock seconds the scenario took, start-up of its chains included. */
+  elapsedS?: number;
 }
 
 export type ScenarioHeader = Pick<ScenarioResult, 'id' | 'title' | 'description' | 'columns'>;

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { defineCommand, exitWithUsageError, readCommandLine, UsageError } from '../platform';
 import { startFixture, type Fixture } from './fixture';
 import { machineNow, writeResults, type RunResult } from './report';
+import { stopLoadWorker } from './measure';
 import { failed, notImplemented, type ScenarioResult } from './results';
 import type { BenchOptions } from './scenario';
 import { SCENARIOS, UNIMPLEMENTED } from './scenarios';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
         fixture = undefined;
       }
       o.log(`\n${s.title}`);
+      const began = performance.now();
       try {
         if (s.usesFixture) fixture ??= await startFixture(o);
         scenarios[s.id] = await s.run(o, fixture);
@@ -60,11 +62,13 @@ async function main(): Promise<void> {
         o.log(`  failed: ${error instanceof Error ? error.stack : String(error)}`);
         scenarios[s.id] = failed(s, error);
       }
+      scenarios[s.id].elapsedS = (performance.now() - began) / 1000;
       printScenario(scenarios[s.id]);
     }
   } finally {
     await fixture?.stop();
     removeWideChains();
+    stopLoadWorker();
   }
   if (!positionals.length) for (const s of UNIMPLEMENTED) scenarios[s.id] = notImplemented(s, s.why);
   const run: RunResult = {
@@ -82,6 +86,7 @@ async function main(): Promise<void> {
 
 /** Medians and per-round ratios, never a single run. */
 function printScenario(s: ScenarioResult): void {
+  console.log(`  (${Math.round(s.elapsedS ?? 0)} s)`);
   if (s.status !== 'done') {
     console.log(`  ${s.status}: ${s.error ?? ''}`);
     return;

@@ -45,6 +45,7 @@ describe('npm run bench -- --quick', () => {
     expect(Object.keys(run.scenarios)).toEqual(SCENARIOS);
     for (const s of Object.values(run.scenarios)) {
       expect(s.status).toBe('done');
+      expect(finite(s.elapsedS)).toBe(true);
       const targets = Object.entries(s.targets);
       expect(targets.length).toBeGreaterThanOrEqual(2);
       for (const [name, t] of targets) {
