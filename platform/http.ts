@@ -1,6 +1,6 @@
 import { HeaderMap, type ApolloServer, type BaseContext, type HTTPGraphQLRequest } from '@apollo/server';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, maxHeaderSize, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 
 /** An HTTP request body that exceeds the limit: refused before any parsing. */
 export class BodyTooLarge extends Error {
@@ -10,6 +10,20 @@ export class BodyTooLarge extends Error {
     readonly limitBytes?: number,
   ) {
     super(message);
+  }
+}
+
+/** Request headers over node:http's limit: refused by the parser, before any handler runs. */
+export class HeadersTooLarge extends Error {
+  constructor(readonly limitBytes: number) {
+    super(`the request headers are over the ${limitBytes}-byte limit (a bearer token that long is not one this chain issued)`);
+  }
+}
+
+/** Bytes that are not an HTTP/1.1 request: refused by the parser, before any handler runs. */
+export class MalformedHttpRequest extends Error {
+  constructor() {
+    super('the request is not valid HTTP/1.1');
   }
 }
 
@@ -107,6 +121,8 @@ export async function listen(
       sendJson(res, status, body);
     });
   });
+  // node:http would answer a request its parser refuses with a bare status line; answer it in the same JSON as any other failure.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuseUnparsed(error, socket, onFailure));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -121,4 +137,12 @@ export async function listen(
         server.closeAllConnections();
       })),
   };
+}
+
+/** Answers what the HTTP parser refused (headers too large, not HTTP), then closes the connection. */
+function refuseUnparsed(error: NodeJS.ErrnoException, socket: Socket, onFailure: FailureAnswer): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const { status, body } = onFailure(error.code === 'HPE_HEADER_OVERFLOW' ? new HeadersTooLarge(maxHeaderSize) : new MalformedHttpRequest());
+  const json = JSON.stringify(body);
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`);
 }

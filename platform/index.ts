@@ -1,5 +1,5 @@
 export { postJson, Unreachable, type HttpAnswer } from './fetch';
-export { BodyTooLarge, listen, readBody, readBodyBytes, sendJson, serveApollo, serveApolloBody, type FailureAnswer, type Listening } from './http';
+export { BodyTooLarge, HeadersTooLarge, MalformedHttpRequest, listen, readBody, readBodyBytes, sendJson, serveApollo, serveApolloBody, type FailureAnswer, type Listening } from './http';
 export {
   DEFAULT_WINDOW_MS,
   MIN_SECRET_LENGTH,

@@ -43,7 +43,7 @@ export const ERROR_CODES = {
   TX_COMMITTED_READ_FAILED:
     'The mutation committed (`extensions.gid`); only reading the changed entity back failed (a branch down or slow just after the commit). Do not retry the mutation: read the entity (`extensions.id`) later.',
   QUERY_TOO_COMPLEX:
-    'The operation is too deep, too costly, has too many aliases, directives or tokens, or the HTTP body is too large. `extensions.limit` names the limit and `extensions.max` its value. Split it into smaller operations.',
+    'The operation is too deep, too costly, has too many aliases, directives or tokens, or the HTTP body or headers are too large. `extensions.limit` names the limit and `extensions.max` its value. Split it into smaller operations.',
   ARGUMENT_TOO_LONG:
     'A string argument (inline, in a variable, or nested in an input object or list) is longer than the gateway accepts. `extensions.argument` names it, `extensions.max` the limit and `extensions.length` its length.',
   BATCH_TOO_LARGE:

@@ -986,9 +986,6 @@ const KNOWN_DEFECTS = {
     /\bauditLog\b/.test(r.what) &&
     /[+-]\d{6}-|"0000-/.test(String(r.body)) &&
     errors.every((e) => e?.extensions?.code !== 'BRANCH_UNAVAILABLE' || /did not answer for its audit lines/.test(e.message)),
-  // KNOWN DEFECT: request headers over node:http's 16 KiB limit (a 20 KB bearer token) are answered by
-  // node:http itself, HTTP 431 with an empty body, not JSON and not a GraphQL error.
-  headersTooLarge: (status: number, text: string, r: GatewayRequest) => status === 431 && text === '' && 'header' in r.auth && r.auth.header.length > 16 * 1024 - 200,
 };
 /** The JSON text of every base64url token of a request (inline or in its variables) that decodes to JSON: crafted cursors. */
 function cursorsOf(body: string): string[] {
@@ -1039,7 +1036,6 @@ function gatewayProblem(status: number, text: string, r: GatewayRequest): string
   try {
     body = JSON.parse(text);
   } catch {
-    if (KNOWN_DEFECTS.headersTooLarge(status, text, r)) return void hit('headersTooLarge');
     return status >= 500 ? `HTTP ${status}` : 'the body is not JSON';
   }
   tally(body);

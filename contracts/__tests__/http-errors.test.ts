@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import { maxHeaderSize } from 'node:http';
 import { BodyTooLarge, listen, readBody, type Listening } from '../../platform';
 import { httpFailure } from '..';
 
@@ -27,6 +29,32 @@ describe('httpFailure, the answer listen gives when a handler fails', () => {
     const res = await post('/other', '');
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ errors: [{ message: 'internal error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+  });
+
+  /** Writes raw bytes and reads the whole answer: fetch itself refuses to send what these tests send. */
+  const raw = (bytes: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(http.port, '127.0.0.1', () => socket.end(bytes));
+      let answer = '';
+      socket.on('data', (d) => (answer += d)).on('end', () => resolve(answer)).on('error', reject);
+    });
+  const split = (answer: string) => {
+    const [head, body] = answer.split('\r\n\r\n');
+    return { status: head.split('\r\n')[0], type: /content-type: (.*)/i.exec(head)?.[1], body: JSON.parse(body) };
+  };
+
+  it('answers headers over the limit with 431 QUERY_TOO_COMPLEX in JSON, naming the limit, and keeps serving', async () => {
+    const answer = split(await raw(`POST /other HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${'a'.repeat(maxHeaderSize + 10)}\r\ncontent-length: 0\r\n\r\n`));
+    expect(answer.status).toBe('HTTP/1.1 431 Request Header Fields Too Large');
+    expect(answer.type).toBe('application/json');
+    expect(answer.body.errors[0].extensions).toEqual({ code: 'QUERY_TOO_COMPLEX', limit: 'headerBytes', max: maxHeaderSize });
+    expect((await post('/other', '')).status).toBe(500);
+  });
+
+  it('answers bytes that are not HTTP with 400 BAD_REQUEST in JSON', async () => {
+    const answer = split(await raw('GARBAGE\u0000 / HTTP/9\r\n\r\n'));
+    expect(answer.status).toBe('HTTP/1.1 400 Bad Request');
+    expect(answer.body).toEqual({ errors: [{ message: 'the request is not valid HTTP/1.1', extensions: { code: 'BAD_REQUEST' } }] });
   });
 
   it('is built from the catalogue', () => {
