@@ -18,7 +18,7 @@ export const ERROR_CODES = {
   UNKNOWN_BRANCH: 'A branch id argument names no branch in the chain. Query `branches` for the valid ids.',
   INVALID_CURSOR: 'An `after` cursor was not produced by the same list field with the same filters. Pass `pageInfo.endCursor` unchanged, with the same arguments.',
   INVALID_PERIOD:
-    'A report\'s `from` or `to` is not an ISO-8601 date-time with a zone (`2026-05-01T00:00:00Z`), or `from` is not before `to` (`to` is exclusive). `extensions.argument` names it.',
+    'A report\'s or `auditLog`\'s `from` or `to` is not an ISO-8601 date-time with a zone (`2026-05-01T00:00:00Z`), or `from` is not before `to` (`to` is exclusive). `extensions.argument` names it.',
   PAGE_SIZE_OUT_OF_RANGE: 'A `first` argument is outside 0..100. Page through larger lists with `after`.',
   NOT_FOUND: 'A mutation names a reader, copy, loan or book that does not exist. Check the id.',
   ALREADY_EXISTS: 'A mutation would create a book, branch, reader or copy whose key is taken. Use the update mutation instead.',

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { maxHeaderSize } from 'node:http';
 import fc from 'fast-check';
 import { TX_ACTIONS, type TxAction } from '../contracts';
 import { sign, SIGNATURE_HEADERS, signFetch } from '../platform';
@@ -977,16 +978,13 @@ const KNOWN_DEFECTS = {
   coordinatorViewAtSite: (errors: any[]) =>
     errors.length > 0 &&
     errors.every((e) => e?.extensions?.code === 'INTERNAL_SERVER_ERROR' && ['auditLog', 'transactions'].includes(e.path?.[0]) && /Cannot return null for non-nullable field Query\./.test(e.message)),
-  // KNOWN DEFECT: an `auditLog` DateTime the gateway's scalar takes but a site's `/tx/audit-log` refuses
-  // (year 0000, or an extended year) is answered BRANCH_UNAVAILABLE while every site is up, the site's
-  // refusal taken for "down": { auditLog(from: "0000-01-01T00:00:00Z") { edges { cursor } } } (or to:
-  // "+010000-01-01T00:00:00.000Z") → "branch site Q1 did not answer for its audit lines; the trail would be
-  // incomplete, retry later".
-  auditDateAsUnavailable: (errors: any[], r: GatewayRequest) =>
-    /\bauditLog\b/.test(r.what) &&
-    /[+-]\d{6}-|"0000-/.test(String(r.body)) &&
-    errors.every((e) => e?.extensions?.code !== 'BRANCH_UNAVAILABLE' || /did not answer for its audit lines/.test(e.message)),
 };
+function headersTooLarge(body: any, r: GatewayRequest): boolean {
+  // Only a bearer token is ever that long; the other headers are a few hundred bytes at most.
+  const headerBytes = 'header' in r.auth ? r.auth.header.length : 0;
+  const [e] = Array.isArray(body?.errors) ? body.errors : [];
+  return headerBytes > maxHeaderSize - 512 && e?.extensions?.code === 'QUERY_TOO_COMPLEX' && e.extensions.limit === 'headerBytes';
+}
 /** The JSON text of every base64url token of a request (inline or in its variables) that decodes to JSON: crafted cursors. */
 function cursorsOf(body: string): string[] {
   return [...body.matchAll(/[A-Za-z0-9_-]{16,}/g)].flatMap(([token]) => {
@@ -1040,6 +1038,8 @@ function gatewayProblem(status: number, text: string, r: GatewayRequest): string
   }
   tally(body);
   if (status >= 500) return `HTTP ${status}`;
+  // Headers over node:http's limit are refused before anything reads them, the token included: 431, a size limit, not UNAUTHENTICATED.
+  if (status === 431) return headersTooLarge(body, r) ? undefined : 'HTTP 431 for headers under the limit, or without QUERY_TOO_COMPLEX headerBytes';
   const answers = Array.isArray(body) ? body : [body];
   if (!answers.length) return 'an empty array';
   for (const answer of answers) {
@@ -1058,7 +1058,6 @@ function gatewayProblem(status: number, text: string, r: GatewayRequest): string
       if (!Object.hasOwn(ERROR_CODES, code)) return `code ${code} is not in the catalogue (schema/errors.ts)`;
       if (NEVER.includes(code as ErrorCode)) {
         if (code === 'INTERNAL_SERVER_ERROR' && KNOWN_DEFECTS.unstorableCursor(errors as any[], r.body)) hit('unstorableCursor');
-        else if (code === 'BRANCH_UNAVAILABLE' && KNOWN_DEFECTS.auditDateAsUnavailable(errors as any[], r)) hit('auditDateAsUnavailable');
         else return `code ${code}`;
       }
     }

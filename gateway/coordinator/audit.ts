@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AuditEntry, ParticipantClient } from '../../contracts';
-import { libfedError, MAX_PAGE_SIZE } from '../../schema';
+import { libfedError, MAX_PAGE_SIZE, parsePeriod } from '../../schema';
 
 /**
  * The audit trail (docs/ARCHITECTURE.md §6): every mutation, allowed or
@@ -55,9 +55,12 @@ export class AuditTrail {
       throw libfedError('PAGE_SIZE_OUT_OF_RANGE', `first must be between 0 and ${MAX_PAGE_SIZE}, got ${JSON.stringify(first)}`, { argument: 'first', max: MAX_PAGE_SIZE });
     }
     const before = args.after == null ? undefined : decodeCursor(String(args.after));
+    // The reports' rule (schema/period.ts), checked before any site is asked: a site's refusal would read as that site being down.
+    const period = parsePeriod(args.from, args.to);
+    if ('message' in period) throw libfedError('INVALID_PERIOD', period.message, { argument: period.extensions.argument });
     const query = {
-      from: instant(args.from, 'from'),
-      to: instant(args.to, 'to'),
+      from: period.from?.toISOString(),
+      to: period.to?.toISOString(),
       branchId: args.branchId == null ? undefined : String(args.branchId),
       username: args.user == null ? undefined : String(args.user),
       limit: (first as number) + 1,
@@ -83,13 +86,6 @@ export class AuditTrail {
 function argumentsText(args: Record<string, unknown>): string {
   const text = JSON.stringify(args, (key, value) => (SECRET_ARGUMENTS.has(key) ? '[secret]' : value));
   return text.length > MAX_ARGUMENTS ? `${text.slice(0, MAX_ARGUMENTS - 12)}…[truncated]` : text;
-}
-
-function instant(value: unknown, name: string): string | undefined {
-  if (value == null) return undefined;
-  const at = new Date(String(value));
-  if (Number.isNaN(at.getTime())) throw libfedError('BAD_USER_INPUT', `${name} must be an ISO-8601 instant, got ${JSON.stringify(value)}`, { argument: name });
-  return at.toISOString();
 }
 
 function encodeCursor(e: AuditEntry): string {
