@@ -18,6 +18,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { isStorableText, strings } from '../schema';
 
 /**
  * The argument limits of one operation, checked with its variables coerced
@@ -93,20 +94,10 @@ function tooLong(site: Site, values: Record<string, unknown>, limits: ArgumentLi
   for (const [name, value] of Object.entries(values)) {
     for (const [argument, text] of strings(value, name)) {
       if (text.length > limits.maxStringLength) return { kind: 'too-long', field: site.at, argument, length: text.length, max: limits.maxStringLength };
-      if (UNSTORABLE.test(text)) return { kind: 'unstorable', field: site.at, argument };
+      if (!isStorableText(text)) return { kind: 'unstorable', field: site.at, argument };
     }
   }
   return undefined;
-}
-
-/** A NUL, or a surrogate half without its other half. */
-const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Every string in a coerced value with its path: `input.name`, `tags[2]`, `filter.and[0].title`. */
-export function* strings(value: unknown, path: string): Generator<[string, string]> {
-  if (typeof value === 'string') yield [path, value];
-  else if (Array.isArray(value)) for (let i = 0; i < value.length; i++) yield* strings(value[i], `${path}[${i}]`);
-  else if (typeof value === 'object' && value !== null) for (const [key, v] of Object.entries(value)) yield* strings(v, `${path}.${key}`);
 }
 
 /** When variables do not coerce: a `first` given a variable whose value is a number out of range, or not an integer. */

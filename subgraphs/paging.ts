@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { DEFAULT_PAGE_SIZE, libfedError, MAX_PAGE_SIZE } from '../schema';
+import { DEFAULT_PAGE_SIZE, firstUnstorable, libfedError, MAX_PAGE_SIZE } from '../schema';
 import { sql, type Sql, type SqlExecutor } from '../sql';
 
 /** Relay-style connections with keyset cursors. A cursor holds the sort-key values of its row. */
@@ -43,7 +43,9 @@ export function decodeCursor(cursor: string, kinds: readonly ('string' | 'number
     !Array.isArray(values) ||
     values.length !== length ||
     values.slice(0, kinds.length).some((v, i) => typeof v !== kinds[i]) ||
-    (scope !== undefined && values[kinds.length] !== scope)
+    (scope !== undefined && values[kinds.length] !== scope) ||
+    // Text no database stores can only be a crafted cursor: refused here, not by the SQL below.
+    firstUnstorable(values, 'cursor') !== undefined
   ) {
     throw libfedError('INVALID_CURSOR', `after must be a cursor returned by this list with the same filters (pageInfo.endCursor), got "${cursor.slice(0, 80)}"`);
   }

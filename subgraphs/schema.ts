@@ -6,6 +6,7 @@ import { catalogResolvers } from './catalog';
 import { inventoryResolvers } from './inventory';
 import { loansResolvers } from './loans';
 import { readersResolvers } from './readers';
+import { checkEntityRepresentations, refuseUnresolvedRootFields } from './refusals';
 
 const RESOLVERS: Record<SubgraphName, unknown> = {
   catalog: catalogResolvers,
@@ -14,12 +15,14 @@ const RESOLVERS: Record<SubgraphName, unknown> = {
   loans: loansResolvers,
 };
 
-/** The four executable subgraph schemas every site serves, from the same SDL files the gateway composes. */
+/** The four executable subgraph schemas every site serves, from the same SDL files the gateway composes, with the site's own refusals (subgraphs/refusals.ts). */
 export function buildSiteSchemas(): Map<SubgraphName, GraphQLSchema> {
   return new Map(
-    SUBGRAPHS.map((name) => [
-      name,
-      buildSubgraphSchema({ typeDefs: stripDistribution(readSubgraphSdl(name)), resolvers: RESOLVERS[name] as GraphQLResolverMap<unknown> }),
-    ]),
+    SUBGRAPHS.map((name) => {
+      const schema = buildSubgraphSchema({ typeDefs: stripDistribution(readSubgraphSdl(name)), resolvers: RESOLVERS[name] as GraphQLResolverMap<unknown> });
+      checkEntityRepresentations(schema);
+      refuseUnresolvedRootFields(schema);
+      return [name, schema];
+    }),
   );
 }

@@ -4,7 +4,7 @@ import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { errorJson, libfedError, SUBGRAPHS, type SubgraphName } from '../schema';
+import { errorJson, firstUnstorable, libfedError, SUBGRAPHS, type SubgraphName } from '../schema';
 import { countingExecutor, isTransient, pendingMigrations, SqlFailure, tracedExecutor, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
 import { createLogger, listen, NonceCache, periodic, readBodyBytes, requestSigner, sendJson, serveApolloBody, verify, type Periodic, type RequestSigner } from '../platform';
@@ -12,6 +12,7 @@ import { httpFailure, HttpParticipantClient, type Outcome } from '../contracts';
 import { BadTxRequest, handleTx, Participant } from './participant';
 import { buildSiteSchemas } from './schema';
 import { noteOutcome, observeCalls, outcomePlugin, type SiteMetrics } from './observe';
+import { storableTextPlugin } from './refusals';
 
 export interface SiteServerOptions {
   siteId: string;
@@ -121,7 +122,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
       // The process that owns the site stops it; Apollo must not install its own signal handlers.
       stopOnTerminationSignals: false,
       validationRules: depth.validationRules,
-      plugins: [ApolloServerPluginInlineTraceDisabled(), outcomePlugin, ...depth.plugins],
+      plugins: [ApolloServerPluginInlineTraceDisabled(), outcomePlugin, storableTextPlugin, ...depth.plugins],
       // A read the database could not serve in time (timeout, lost connection, lock wait) says so with a code.
       formatError: (formatted, error) => {
         const unavailable = transientDatabaseError(o.siteId, (error as { originalError?: unknown })?.originalError ?? error);
@@ -156,6 +157,8 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
       try {
         const body = JSON.parse(text || '{}');
         noteOutcome(undefined, typeof body?.gid === 'string' ? { gid: body.gid } : {});
+        const unstorable = firstUnstorable(body, 'body');
+        if (unstorable) throw new BadTxRequest(`${unstorable} holds a NUL character or an unpaired surrogate, which no branch database can store`);
         const reply = await handleTx(participant, db2pc, o.siteId, path.slice(4), body);
         const vote = (reply as { vote?: unknown }).vote;
         noteOutcome(typeof vote === 'string' ? vote : 'ok');

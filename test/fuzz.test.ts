@@ -43,9 +43,9 @@ import { startTestChain, type TestChain } from './harness';
  * the audit trail and the participant's log of finished transactions, which
  * grow with refusals, left out) is what it was before.
  *
- * Defects it found and that are not fixed yet are tolerated one by one, in
- * exactly the answer they give (KNOWN_DEFECTS, and the generators marked
- * KNOWN DEFECT); the last test prints how often each was met.
+ * A defect it found and that is not fixed yet is left out of the generators,
+ * marked KNOWN DEFECT where it is; the last test prints what the gateway
+ * answered, by code.
  */
 
 /** Runs per property; they sum to over 1,000 requests (a few runs send two). */
@@ -928,84 +928,12 @@ function signedSiteRequests(): fc.Arbitrary<SiteRequest> {
 // ---------------------------------------------------------------------------------------------
 // Sending and judging.
 
-/**
- * Defects this fuzzer found, each tolerated in exactly the answer it gives so
- * that the rest of the run still checks everything else; every hit is counted
- * and printed at the end. Remove an entry once its defect is fixed.
- */
-const KNOWN_DEFECTS = {
-  // KNOWN DEFECT: the gateway refuses a NUL or a lone surrogate in any argument (BAD_USER_INPUT), but not
-  // inside a crafted `after` cursor, which it passes on in base64: the site decodes it and its SQL fails
-  // (PGlite: "invalid byte sequence for encoding \"UTF8\": 0xef 0xbf"), answered INTERNAL_SERVER_ERROR:
-  // {"query":"query($v0: String) { readers(after: $v0) { totalCount } }","variables":{"v0":
-  // "WyInOyBEUk9QIFRBQkxFIFNBQ0g7LS3CoFx1ZGZmZlx1ZDgwMCIsIlEzLURHMDA2MSIsInJlYWRlcnM6bzg1aEZQbFRFNWRCIl0"}}
-  // (["'; DROP TABLE SACH;--\u00a0\udfff\ud800","Q3-DG0061","readers:o85hFPlTE5dB"], a real cursor's scope).
-  // PGlite 0.5.16 itself mis-encodes such text: `db.query('SELECT $1::text', ['\u3000\udfff'])` fails.
-  unstorableCursor: (errors: any[], request: string | Uint8Array | undefined) =>
-    typeof request === 'string' && cursorsOf(request).some((c) => hasNul(c) || /\\ud[89a-f][0-9a-f]{2}/i.test(c)) && errors.some((e) => e?.extensions?.code === 'INTERNAL_SERVER_ERROR'),
-  // KNOWN DEFECT (a site, signed callers): a NUL or a lone surrogate reaches the site's SQL uncaught (the
-  // gateway refuses them now, a site does not): a `/tx` read
-  // (`/tx/locate` {"entity":"Copy","id":"Q1\u0000"}) is answered HTTP 500 INTERNAL_SERVER_ERROR, and a
-  // subgraph query ({ staffAccount(username: "a\u0000b") { username } } at /catalog; `_entities` with
-  // {"__typename":"Book","isbn":"␛\udfff"}) 200 with INTERNAL_SERVER_ERROR "invalid byte sequence for
-  // encoding \"UTF8\": 0x00" (or 0xef ...).
-  unencodableAtSite: (status: number, body: any, request: string) => {
-    if (!(hasNul(request) || hasLoneSurrogate(request))) return false;
-    const errors: any[] = Array.isArray(body?.errors) ? body.errors : [];
-    if (status === 500) return errors[0]?.extensions?.code === 'INTERNAL_SERVER_ERROR';
-    const internal = errors.filter((e) => e?.extensions?.code === 'INTERNAL_SERVER_ERROR');
-    return internal.length > 0 && internal.every((e) => /invalid byte sequence for encoding "UTF8"/.test(e.message));
-  },
-  // KNOWN DEFECT (a site, signed callers only): `_entities` representations are not checked before the
-  // resolvers use them, which throw, answered 200 with INTERNAL_SERVER_ERROR instead of a refusal: a key
-  // that is not a string ({"__typename":"Loan","id":0} → "id.slice is not a function"; null → "Cannot read
-  // properties of null (reading 'slice')"), or a representation that is not an object
-  // (`_entities(representations: 5)` → "The _entities resolver tried to load an entity for type
-  // \"undefined\" ..."). (A key holding a NUL or a lone surrogate: unencodableAtSite. A null key made
-  // DataLoader throw and could kill the site: fixed, no longer tolerated.)
-  entityUnchecked: (errors: any[]) =>
-    errors.length > 0 &&
-    errors.every(
-      (e) =>
-        e?.extensions?.code === 'INTERNAL_SERVER_ERROR' &&
-        e.path?.[0] === '_entities' &&
-        /is not a function|Cannot read properties of (null|undefined)|_entities resolver tried to load an entity for type/.test(e.message),
-    ),
-  // KNOWN DEFECT (a site, signed callers only): a site's subgraph schema has the gateway's own fields
-  // (@coordinatorView: auditLog, transactions) without a resolver, so asking a site for one is answered
-  // INTERNAL_SERVER_ERROR "Cannot return null for non-nullable field Query.auditLog." instead of a
-  // validation error: POST /loans {"query":"{ auditLog { edges { cursor } } }"}.
-  coordinatorViewAtSite: (errors: any[]) =>
-    errors.length > 0 &&
-    errors.every((e) => e?.extensions?.code === 'INTERNAL_SERVER_ERROR' && ['auditLog', 'transactions'].includes(e.path?.[0]) && /Cannot return null for non-nullable field Query\./.test(e.message)),
-};
 function headersTooLarge(body: any, r: GatewayRequest): boolean {
   // Only a bearer token is ever that long; the other headers are a few hundred bytes at most.
   const headerBytes = 'header' in r.auth ? r.auth.header.length : 0;
   const [e] = Array.isArray(body?.errors) ? body.errors : [];
   return headerBytes > maxHeaderSize - 512 && e?.extensions?.code === 'QUERY_TOO_COMPLEX' && e.extensions.limit === 'headerBytes';
 }
-/** The JSON text of every base64url token of a request (inline or in its variables) that decodes to JSON: crafted cursors. */
-function cursorsOf(body: string): string[] {
-  return [...body.matchAll(/[A-Za-z0-9_-]{16,}/g)].flatMap(([token]) => {
-    try {
-      return [JSON.stringify(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')))];
-    } catch {
-      return [];
-    }
-  });
-}
-/** Whether a request body holds a NUL character, raw or JSON-escaped (`\u0000`). */
-const hasNul = (body: string) => body.includes('\u0000') || body.includes('\\u0000');
-/** Whether a JSON request's variables hold a lone surrogate (JSON.stringify escapes exactly those). */
-function hasLoneSurrogate(body: string): boolean {
-  try {
-    return /\\ud[89a-f][0-9a-f]{2}/i.test(JSON.stringify(JSON.parse(body)?.variables ?? null));
-  } catch {
-    return false;
-  }
-}
-const knownDefectHits: Record<string, number> = {};
 /** What the gateway answered, by code (`data` for a result without errors), printed at the end. */
 const outcomes: Record<string, number> = {};
 function tally(body: unknown): void {
@@ -1014,7 +942,6 @@ function tally(body: unknown): void {
     for (const key of errors ? new Set(errors.map((e) => String(e?.extensions?.code))) : ['data']) outcomes[key] = (outcomes[key] ?? 0) + 1;
   }
 }
-const hit = (name: string) => void (knownDefectHits[name] = (knownDefectHits[name] ?? 0) + 1);
 
 async function sendToGateway(r: GatewayRequest): Promise<{ status: number; text: string }> {
   const headers = new Headers();
@@ -1057,8 +984,7 @@ function gatewayProblem(status: number, text: string, r: GatewayRequest): string
       if (typeof code !== 'string') return 'an error without a string extensions.code';
       if (!Object.hasOwn(ERROR_CODES, code)) return `code ${code} is not in the catalogue (schema/errors.ts)`;
       if (NEVER.includes(code as ErrorCode)) {
-        if (code === 'INTERNAL_SERVER_ERROR' && KNOWN_DEFECTS.unstorableCursor(errors as any[], r.body)) hit('unstorableCursor');
-        else return `code ${code}`;
+        return `code ${code}`;
       }
     }
     if (r.mutation) {
@@ -1126,17 +1052,14 @@ async function sendToSite(r: SiteRequest): Promise<{ status: number; text: strin
 }
 
 /** What is wrong with a site's answer: < 500 and JSON always; a request not validly signed is 401 UNAUTHENTICATED. */
-function siteProblem(answer: { status: number; text: string }, mustRefuse: boolean, request: string): string | undefined {
+function siteProblem(answer: { status: number; text: string }, mustRefuse: boolean): string | undefined {
   let body: any;
   try {
     body = JSON.parse(answer.text);
   } catch {
     return answer.status >= 500 ? `HTTP ${answer.status}` : 'the body is not JSON';
   }
-  if (answer.status >= 500) {
-    if (mustRefuse || !KNOWN_DEFECTS.unencodableAtSite(answer.status, body, request)) return `HTTP ${answer.status}`;
-    return void hit('unencodableAtSite');
-  }
+  if (answer.status >= 500) return `HTTP ${answer.status}`;
   if (mustRefuse) {
     if (answer.status !== 401) return `HTTP ${answer.status}, not 401`;
     if (body?.errors?.[0]?.extensions?.code !== 'UNAUTHENTICATED') return 'a refusal without UNAUTHENTICATED';
@@ -1144,13 +1067,7 @@ function siteProblem(answer: { status: number; text: string }, mustRefuse: boole
   }
   const errors: any[] = Array.isArray(body?.errors) ? body.errors : [];
   for (const e of errors) if (typeof e?.message !== 'string') return 'an error without a string message';
-  // Each internal error on its own must be one of the known defects.
-  for (const e of errors.filter((x) => x.extensions?.code === 'INTERNAL_SERVER_ERROR')) {
-    if (KNOWN_DEFECTS.unencodableAtSite(answer.status, { errors: [e] }, request)) hit('unencodableAtSite');
-    else if (KNOWN_DEFECTS.entityUnchecked([e])) hit(`entityUnchecked (${String(e.message).replace(/".*"|\d+/g, '…').slice(0, 60)})`);
-    else if (KNOWN_DEFECTS.coordinatorViewAtSite([e])) hit('coordinatorViewAtSite');
-    else return 'INTERNAL_SERVER_ERROR';
-  }
+  if (errors.some((x) => x.extensions?.code === 'INTERNAL_SERVER_ERROR')) return 'INTERNAL_SERVER_ERROR';
   return undefined;
 }
 
@@ -1159,7 +1076,7 @@ async function judgeSite(r: SiteRequest): Promise<void> {
   answers.forEach((answer, i) => {
     // The first of a replayed pair was validly signed: only its repetition must be refused.
     const mustRefuse = r.signing.kind !== 'signed' && !(r.signing.kind === 'replayed' && i === 0);
-    const problem = siteProblem(answer, mustRefuse, r.body);
+    const problem = siteProblem(answer, mustRefuse);
     if (problem) throw new Error(`${problem}\nrequest: ${showSite(r)}${answers.length > 1 ? ` (send ${i + 1} of ${answers.length})` : ''}\nanswer: HTTP ${answer.status} ${cut(answer.text, 1500)}`);
   });
 }
@@ -1220,7 +1137,7 @@ describe('fuzzing the gateway and the sites', () => {
   it('leaves every process alive and every site database as it was', async () => {
     const seconds = ((Date.now() - startedAt) / 1000).toFixed(1);
     const seen = Object.entries(outcomes).sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(', ');
-    console.log(`fuzz: ${sent} generated requests in ${seconds} s; known defects hit: ${JSON.stringify(knownDefectHits)}; gateway answers: ${seen}`);
+    console.log(`fuzz: ${sent} generated requests in ${seconds} s; gateway answers: ${seen}`);
     expect(sent).toBeGreaterThanOrEqual(1000);
     const gatewayHealth = await fetch(new URL('/health', chain.gatewayUrl));
     expect([gatewayHealth.status, chain.gateway.child.exitCode, chain.gateway.child.signalCode]).toEqual([200, null, null]);

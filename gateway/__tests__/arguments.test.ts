@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { astFromValue, buildSchema, Kind, parse, print, type FragmentDefinitionNode, type GraphQLInputType, type OperationDefinitionNode } from 'graphql';
-import { checkArguments, strings, type ArgumentLimits } from '../arguments';
+import { strings } from '../../schema';
+import { checkArguments, type ArgumentLimits } from '../arguments';
 
 /** The rule needs only a schema with strings nested every way an input can nest them. */
 const schema = buildSchema(`
