@@ -20,19 +20,34 @@ type Args = Record<string, unknown>;
 const DAY_MS = 86_400_000;
 
 
+/**
+ * A text argument (a name, title, author, address), trimmed. Keys go through
+ * `key` instead: reads take a branch or entity id exactly as given, so a
+ * mutation must too (" Q1" names no branch either way).
+ */
 function str(args: Args, name: string, max = 255): string {
+  return key(args, name, max).trim();
+}
+
+/** A key argument (an id, branch id, ISBN or username), exactly as given: not empty, not only spaces, at most `max` characters. */
+function key(args: Args, name: string, max: number): string {
   // The query planner prints an ID that looks like an integer (an ISBN) as an Int literal.
   const value = typeof args[name] === 'number' ? String(args[name]) : args[name];
   if (typeof value !== 'string' || value.trim() === '' || value.length > max) {
     const shown = typeof value === 'string' && value.length > 60 ? `${value.length} characters` : JSON.stringify(value);
     throw libfedError('BAD_USER_INPUT', `${name} must be a non-empty string of at most ${max} characters, got ${shown}`, { argument: name, max });
   }
-  return value.trim();
+  return value;
 }
 
 /** An entity id argument, within the length every site accepts. */
 function id(args: Args, name: string): string {
-  return str(args, name, MAX_ID_LENGTH);
+  return key(args, name, MAX_ID_LENGTH);
+}
+
+/** A branch id argument: exactly one of the chain's site ids. */
+function branchArg(ctx: PlanningContext, args: Args, name: string): string {
+  return branch(ctx, key(args, name, 255));
 }
 
 function branch(ctx: PlanningContext, id: string): string {
@@ -113,7 +128,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
   },
   async transferCopy(ctx, args) {
     const copyId = id(args, 'copyId');
-    const to = branch(ctx, str(args, 'toBranchId'));
+    const to = branchArg(ctx, args, 'toBranchId');
     const copy = await locate(ctx, 'Copy', copyId);
     if (copy.site === to) throw libfedError('SAME_BRANCH', `copy ${copyId} is already at ${to}`);
     const entries: [string, Operation][] = [
@@ -127,17 +142,17 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
     return { ...plan(entries, to, copy.site), moved: { id: copyId, site: to } };
   },
   async addCopy(ctx, args) {
-    const site = branch(ctx, str(args, 'branchId'));
-    return plan([[site, { kind: 'copy.add', isbn: str(args, 'isbn', 20), branchId: site }]], site, site);
+    const site = branchArg(ctx, args, 'branchId');
+    return plan([[site, { kind: 'copy.add', isbn: key(args, 'isbn', 20), branchId: site }]], site, site);
   },
   async registerReader(ctx, args) {
     const input = (args.input ?? {}) as Args;
-    const site = branch(ctx, str(input, 'branchId'));
+    const site = branchArg(ctx, input, 'branchId');
     return plan([[site, { kind: 'reader.register', name: str(input, 'name'), branchId: site }]], site, site);
   },
   async moveReader(ctx, args) {
     const readerId = id(args, 'readerId');
-    const to = branch(ctx, str(args, 'toBranchId'));
+    const to = branchArg(ctx, args, 'toBranchId');
     const reader = await locate(ctx, 'Reader', readerId);
     if (reader.site === to) throw libfedError('SAME_BRANCH', `reader ${readerId} is already registered at ${to}`);
     const { name, openLoans } = reader.row.reader!;
@@ -153,14 +168,14 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
   // Replicated tables: read one, write all, in one transaction over every site.
   async addBook(ctx, args) {
     const input = (args.input ?? {}) as Args;
-    const op: Operation = { kind: 'book.add', isbn: str(input, 'isbn', 20), title: str(input, 'title'), author: str(input, 'author') };
+    const op: Operation = { kind: 'book.add', isbn: key(input, 'isbn', 20), title: str(input, 'title'), author: str(input, 'author') };
     return writeAll(ctx, op);
   },
   async updateBook(ctx, args) {
     const input = (args.input ?? {}) as Args;
     const op: Operation = {
       kind: 'book.update',
-      isbn: str(args, 'isbn', 20),
+      isbn: key(args, 'isbn', 20),
       title: input.title == null ? undefined : str(input, 'title'),
       author: input.author == null ? undefined : str(input, 'author'),
     };
@@ -168,7 +183,7 @@ const PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promise<TxP
   },
   async addBranch(ctx, args) {
     const input = (args.input ?? {}) as Args;
-    const id = str(input, 'id', 10);
+    const id = key(input, 'id', 10);
     if (!SITE_ID.test(id)) throw libfedError('BAD_USER_INPUT', `branch id must be an upper-case letter then up to 7 letters or digits, got "${id}"`);
     // A branch is a site: a CHINHANH row without a site to hold its fragment would list a branch nothing can be done at.
     if (!ctx.siteIds.includes(id)) {
@@ -197,7 +212,7 @@ async function passwordHash(args: Args, name: string): Promise<string> {
 }
 
 function username(args: Args, name: string): string {
-  const value = str(args, name, 64);
+  const value = key(args, name, 64);
   if (!USERNAME_PATTERN.test(value)) throw libfedError('BAD_USER_INPUT', `${name} must be 3 to 64 lower-case letters, digits, dots, dashes or underscores, got "${value}"`, { argument: name });
   return value;
 }
@@ -208,7 +223,7 @@ const STAFF_PLANNERS: Record<string, (ctx: PlanningContext, args: Args) => Promi
     const input = (args.input ?? {}) as Args;
     const role = input.role === 'THUTHU' || input.role === 'QUANLY' ? input.role : undefined;
     if (!role) throw libfedError('BAD_USER_INPUT', `role must be THUTHU or QUANLY`, { argument: 'role' });
-    const branchId = input.branchId == null ? null : branch(ctx, str(input, 'branchId'));
+    const branchId = input.branchId == null ? null : branchArg(ctx, input, 'branchId');
     if ((role === 'THUTHU') !== (branchId !== null)) {
       throw libfedError('BAD_USER_INPUT', role === 'THUTHU' ? 'a librarian (THUTHU) needs a branchId' : 'a manager (QUANLY) works chain-wide: leave branchId out', { argument: 'branchId' });
     }
