@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import pino from 'pino';
 import { signFetch } from '../../platform';
 import { dropPostgresDatabase, ensurePostgresDatabase, migrate, openPostgres, type SqlExecutor } from '../../sql';
 import { startSiteServer, type SiteHandle } from '../server';
@@ -25,7 +26,7 @@ pgDescribe('a site refuses malformed signed requests with a code', () => {
     url.pathname = `/${name}`;
     db = openPostgres(url.toString(), { poolMax: 2 });
     await migrate(db, 'Q1');
-    site = await startSiteServer({ siteId: 'Q1', db, siteSecrets: [secret], log: (await import('pino')).default({ level: 'silent' }) });
+    site = await startSiteServer({ siteId: 'Q1', db, siteSecrets: [secret], log: pino({ level: 'silent' }) });
   });
   afterAll(async () => {
     await site?.stop();
