@@ -196,18 +196,41 @@ export const MIGRATIONS: Migration[] = [
   },
 ];
 
-async function ensureLedger(db: SqlExecutor): Promise<void> {
-  const d = db.dialect;
+async function tableExists(db: SqlExecutor, table: string): Promise<boolean> {
   const exists =
-    d.name === 'mssql'
-      ? sql`SELECT CASE WHEN OBJECT_ID('libfed_migrations', 'U') IS NULL THEN 0 ELSE 1 END AS present`
-      : sql`SELECT CASE WHEN to_regclass('libfed_migrations') IS NULL THEN 0 ELSE 1 END AS present`;
+    db.dialect.name === 'mssql'
+      ? sql`SELECT CASE WHEN OBJECT_ID(${table}, 'U') IS NULL THEN 0 ELSE 1 END AS present`
+      : sql`SELECT CASE WHEN to_regclass(${table.toLowerCase()}) IS NULL THEN 0 ELSE 1 END AS present`;
   const [row] = await db.query<{ present: number }>(exists);
-  if (Number(row.present) === 1) return;
-  await db.query(sql`CREATE TABLE libfed_migrations (
+  return Number(row.present) === 1;
+}
+
+/**
+ * A database the older application made: its tables and no ledger. Migration 1 would stop on
+ * its first CREATE TABLE; adopting it is `libfed migrate` (sql/adopt), a script a DBA reviews.
+ */
+export class LegacyDatabase extends Error {
+  override name = 'LegacyDatabase';
+  constructor(siteId: string) {
+    super(
+      `site ${siteId}: the database holds the tables of an older application and no LibFed migration ledger; ` +
+        `review the script \`libfed migrate --site ${siteId} --print\`, run \`libfed migrate --site ${siteId}\` (and \`libfed migrate --recount\` once every site is migrated), then start again`,
+    );
+  }
+}
+
+async function ensureLedger(db: SqlExecutor, siteId: string): Promise<void> {
+  if (await tableExists(db, 'libfed_migrations')) return;
+  if (await tableExists(db, 'CHINHANH')) throw new LegacyDatabase(siteId);
+  await db.query(ledgerTable(db.dialect));
+}
+
+/** The ledger: one row per migration applied, written in the migration's own transaction. */
+export function ledgerTable(d: Dialect): Sql {
+  return sql`CREATE TABLE libfed_migrations (
     id ${d.types.int} NOT NULL PRIMARY KEY,
     name ${d.types.nvarchar(200)} NOT NULL,
-    applied_at ${d.types.timestamp} NOT NULL)`);
+    applied_at ${d.types.timestamp} NOT NULL)`;
 }
 
 /**
@@ -222,7 +245,7 @@ export async function pendingMigrations(db: SqlExecutor, migrations = MIGRATIONS
 }
 
 export async function migrate(db: SqlExecutor, siteId: string, migrations = MIGRATIONS): Promise<number[]> {
-  await ensureLedger(db);
+  await ensureLedger(db, siteId);
   const done = new Set(
     (await db.query<{ id: number }>(sql`SELECT id FROM libfed_migrations`)).map((r) => Number(r.id)),
   );
