@@ -1,0 +1,122 @@
+import type { SqlExecutor } from '../../executor';
+import { sql } from '../../fragment';
+import { COPY_STATUS, LegacyDatabase, migrate, pendingMigrations } from '../../migrations';
+import { DEFAULT_LOAN_DAYS, migrationPlan } from '../plan';
+import { recountOpenLoans } from '../recount';
+import { applyPlan } from '../script';
+import { createLegacyDatabase, dump, instantOf, LEGACY_OFFSET_MINUTES, legacyData } from './legacy';
+import { emptyDatabase, pgDescribe } from './open';
+
+const DAY_MS = 86_400_000;
+
+pgDescribe('libfed migrate over an older branch database (PostgreSQL)', () => {
+  const data = legacyData('Q1');
+  let q1: Awaited<ReturnType<typeof emptyDatabase>>;
+  let q3: Awaited<ReturnType<typeof emptyDatabase>>;
+  const plan = (db: SqlExecutor) => migrationPlan(db.dialect, 'Q1', { legacyOffsetMinutes: LEGACY_OFFSET_MINUTES });
+  let firstRun: string[];
+
+  beforeAll(async () => {
+    q1 = await emptyDatabase();
+    q3 = await emptyDatabase();
+    await createLegacyDatabase(q1.db, 'Q1', data);
+    // Another site, new under LibFed, where a Q1 reader also has an open loan.
+    await migrate(q3.db, 'Q3');
+    await q3.db.query(sql`INSERT INTO CHINHANH (MaCN, TenCN, DiaChi) VALUES ('Q3', 'Quận 3', 'Võ Văn Tần')`);
+    await q3.db.query(
+      sql`INSERT INTO PHIEUMUON (MaDG, MaQuyenSach, MaCN, NgayMuon, HanTra) VALUES ('DG00001', 'Q3-QS00001', 'Q3', ${new Date('2026-05-21T00:00:00Z')}, ${new Date('2026-06-04T00:00:00Z')})`,
+    );
+  });
+
+  afterAll(async () => {
+    await q1?.drop();
+    await q3?.drop();
+  });
+
+  it('a site does not start on it: migrate() stops before any change and names the commands to run', async () => {
+    await expect(migrate(q1.db, 'Q1')).rejects.toThrow(LegacyDatabase);
+    await expect(migrate(q1.db, 'Q1')).rejects.toThrow(/libfed migrate --site Q1 --print/);
+  });
+
+  it('refuses to guess the zone of the old datetimes: without legacyTimeZone the run stops at that step', async () => {
+    const scratch = await emptyDatabase();
+    try {
+      await createLegacyDatabase(scratch.db, 'Q1', legacyData('Q1'));
+      await expect(applyPlan(scratch.db, migrationPlan(scratch.db.dialect, 'Q1'))).rejects.toThrow(/set legacyTimeZone for site Q1/);
+      const [row] = await scratch.db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM PHIEUMUON`);
+      expect(Number(row.n)).toBe(data.loans.length);
+    } finally {
+      await scratch.drop();
+    }
+  });
+
+  it('keeps every row with its values; times become the UTC instants they meant; what LibFed adds is filled', async () => {
+    firstRun = await applyPlan(q1.db, plan(q1.db));
+    expect(firstRun.length).toBeGreaterThan(10);
+    const after = await dump(q1.db);
+    expect(after.branches).toEqual([...data.branches].sort((a, b) => (a.id < b.id ? -1 : 1)).map((b) => ({ ...b, version: 1 })));
+    expect(after.books).toEqual(data.books.map((b) => ({ ...b, version: 1 })));
+    // Odd spellings are spelt as the CHECK spells them; nothing else changes.
+    const canonical = (s: string) => (s.trim().toLowerCase() === COPY_STATUS.AVAILABLE.toLowerCase() ? COPY_STATUS.AVAILABLE : s);
+    expect(after.copies).toEqual(data.copies.map((c) => ({ id: c.id, isbn: c.isbn, branch: 'Q1', status: canonical(c.status), version: 1 })));
+    expect(after.readers).toEqual(data.readers.map((r) => ({ id: r.id, name: r.name, branch: 'Q1', open_loans: 0, version: 1 })));
+    const isbnOf = new Map(data.copies.map((c) => [c.id, c.isbn]));
+    expect(after.loans).toEqual(
+      data.loans.map((l, i) => ({
+        seq: i + 1,
+        reader_id: l.readerId,
+        copy_id: l.copyId,
+        branch: 'Q1',
+        isbn: isbnOf.get(l.copyId),
+        borrowed_at: instantOf(l.borrowedLocal),
+        returned_at: l.returnedLocal === null ? null : instantOf(l.returnedLocal),
+        due_at: new Date(instantOf(l.borrowedLocal).getTime() + DEFAULT_LOAN_DAYS * DAY_MS),
+        version: 1,
+      })),
+    );
+    expect(await pendingMigrations(q1.db)).toEqual([]);
+  });
+
+  it('keeps the CHECK constraints: a status outside the two and a row of another branch are still refused', async () => {
+    await expect(q1.db.query(sql`INSERT INTO QUYENSACH (MaQuyenSach, ISBN, MaCN, TinhTrang) VALUES ('QS999999', ${data.books[0].isbn}, 'Q1', 'Mất')`)).rejects.toThrow();
+    await expect(q1.db.query(sql`INSERT INTO DOCGIA (MaDG, HoTen, MaCN_DangKy) VALUES ('Q3-DG0001', 'Lê Văn Tám', 'Q3')`)).rejects.toThrow();
+    // A reader id with its birth site now fits (varchar(10) held 10 characters).
+    await q1.db.query(sql`INSERT INTO DOCGIA (MaDG, HoTen, MaCN_DangKy) VALUES ('Q1-DG000001', 'Lê Văn Tám', 'Q1')`);
+    await q1.db.query(sql`DELETE FROM DOCGIA WHERE MaDG = 'Q1-DG000001'`);
+    // Loans no longer need their reader or copy here: a reader of another site borrows at Q1.
+    await q1.db.query(sql`INSERT INTO PHIEUMUON (MaDG, MaQuyenSach, MaCN, NgayMuon, HanTra) VALUES ('Q3-DG0001', 'Q3-QS00001', 'Q1', ${new Date()}, ${new Date()})`);
+    await q1.db.query(sql`DELETE FROM PHIEUMUON WHERE MaDG = 'Q3-DG0001'`);
+  });
+
+  it('a second run finds nothing due and changes nothing', async () => {
+    const before = await dump(q1.db);
+    expect(await applyPlan(q1.db, plan(q1.db))).toEqual([]);
+    expect(await dump(q1.db)).toEqual(before);
+  });
+
+  it("--recount sets each reader's counter from every site's open loans, once", async () => {
+    const sites = [
+      { id: 'Q1', db: q1.db },
+      { id: 'Q3', db: q3.db },
+    ];
+    expect(await recountOpenLoans(sites)).toEqual([
+      { site: 'Q1', readerId: 'DG00001', from: 0, to: 3 },
+      { site: 'Q1', readerId: 'DG00002', from: 0, to: 1 },
+    ]);
+    expect(await recountOpenLoans(sites)).toEqual([]);
+  });
+
+  it('a new database gets the same schema from the plan as from migrate(), and a second plan run is a no-op', async () => {
+    const fresh = await emptyDatabase();
+    try {
+      const ran = await applyPlan(fresh.db, migrationPlan(fresh.db.dialect, 'Q1'));
+      // Nothing of the adoption is due on a database LibFed creates.
+      expect(ran.filter((note) => !/^(migration \d+:|ledger:|the migration ledger)/.test(note))).toEqual([]);
+      expect(await pendingMigrations(fresh.db)).toEqual([]);
+      expect(await migrate(fresh.db, 'Q1')).toEqual([]);
+      expect(await applyPlan(fresh.db, migrationPlan(fresh.db.dialect, 'Q1'))).toEqual([]);
+    } finally {
+      await fresh.drop();
+    }
+  });
+});
