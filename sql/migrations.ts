@@ -196,11 +196,12 @@ export const MIGRATIONS: Migration[] = [
   },
 ];
 
-async function tableExists(db: SqlExecutor, table: string): Promise<boolean> {
+/** `table` is one of LibFed's own names, inlined as a literal. */
+async function tableExists(db: SqlExecutor, table: 'libfed_migrations' | 'CHINHANH'): Promise<boolean> {
   const exists =
     db.dialect.name === 'mssql'
-      ? sql`SELECT CASE WHEN OBJECT_ID(${table}, 'U') IS NULL THEN 0 ELSE 1 END AS present`
-      : sql`SELECT CASE WHEN to_regclass(${table.toLowerCase()}) IS NULL THEN 0 ELSE 1 END AS present`;
+      ? sql`SELECT CASE WHEN OBJECT_ID(${raw(`'${table}'`)}, 'U') IS NULL THEN 0 ELSE 1 END AS present`
+      : sql`SELECT CASE WHEN to_regclass(${raw(`'${table.toLowerCase()}'`)}) IS NULL THEN 0 ELSE 1 END AS present`;
   const [row] = await db.query<{ present: number }>(exists);
   return Number(row.present) === 1;
 }
