@@ -46,7 +46,8 @@ export function legacyData(siteId: string): LegacyData {
   const loans: LegacyData['loans'] = [];
   for (let i = 0; i < 197; i++) {
     // Every fifth slip shares its borrow time with the one before: the cursor's tie step must find both.
-    const at = base + Math.floor(i - (i % 5 === 4 ? 1 : 0)) * 3_600_000 + MILLIS[i % MILLIS.length];
+    const j = i % 5 === 4 ? i - 1 : i;
+    const at = base + j * 3_600_000 + MILLIS[j % MILLIS.length];
     loans.push({ readerId: readers[i % readers.length].id, copyId: copies[i % copies.length].id, borrowedLocal: wall(at), returnedLocal: wall(at + (1 + (i % 9)) * 86_400_000 + 7) });
   }
   // Two readers with open loans: DG00001 two, DG00002 one; their copies are on loan.
