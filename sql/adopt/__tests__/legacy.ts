@@ -1,6 +1,7 @@
 import type { SqlExecutor } from '../../executor';
 import { raw, sql, type Sql } from '../../fragment';
 import { COPY_STATUS } from '../../migrations';
+import { DEFAULT_LOAN_DAYS } from '../plan';
 
 /**
  * A branch database as the older application left it, from what is known of it: the five
@@ -111,5 +112,28 @@ export async function dump(db: SqlExecutor): Promise<Record<string, unknown[]>> 
     loans: await db.query(
       sql`SELECT MaPM AS seq, MaDG AS reader_id, MaQuyenSach AS copy_id, MaCN AS branch, ISBN AS isbn, NgayMuon AS borrowed_at, NgayTra AS returned_at, HanTra AS due_at, version FROM PHIEUMUON ORDER BY MaPM`,
     ),
+  };
+}
+
+/** What `dump` must read once `data` is adopted: the same rows, statuses spelt as the CHECK spells them, times as UTC instants, LibFed's columns filled. */
+export function adoptedDump(data: LegacyData, siteId: string): Record<string, unknown[]> {
+  const canonical = (s: string) => (s.trim().toLowerCase() === COPY_STATUS.AVAILABLE.toLowerCase() ? COPY_STATUS.AVAILABLE : s);
+  const isbnOf = new Map(data.copies.map((c) => [c.id, c.isbn]));
+  return {
+    branches: [...data.branches].sort((a, b) => (a.id < b.id ? -1 : 1)).map((b) => ({ ...b, version: 1 })),
+    books: data.books.map((b) => ({ ...b, version: 1 })),
+    copies: data.copies.map((c) => ({ id: c.id, isbn: c.isbn, branch: siteId, status: canonical(c.status), version: 1 })),
+    readers: data.readers.map((r) => ({ id: r.id, name: r.name, branch: siteId, open_loans: 0, version: 1 })),
+    loans: data.loans.map((l, i) => ({
+      seq: i + 1,
+      reader_id: l.readerId,
+      copy_id: l.copyId,
+      branch: siteId,
+      isbn: isbnOf.get(l.copyId),
+      borrowed_at: instantOf(l.borrowedLocal),
+      returned_at: l.returnedLocal === null ? null : instantOf(l.returnedLocal),
+      due_at: new Date(instantOf(l.borrowedLocal).getTime() + DEFAULT_LOAN_DAYS * 86_400_000),
+      version: 1,
+    })),
   };
 }
