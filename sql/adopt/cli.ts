@@ -9,7 +9,7 @@ import { recountOpenLoans } from './recount';
 import { applyPlan, renderScript } from './script';
 
 const COMMAND = defineCommand({
-  usage: 'libfed migrate --site ID [--print] [--dialect mssql|postgres] | libfed migrate --recount  [--data DIR] [--config FILE]',
+  usage: 'libfed migrate --site ID [--print] [--dialect mssql|postgres] | libfed migrate --recount; [--data DIR] [--config FILE]',
   description:
     "Takes a site's database to LibFed's schema: adopts one the older application left in place (every row, CHECK and status kept)\n" +
     'or creates a new one. Every step is guarded by a catalog check, so a second run changes nothing. --print writes the exact\n' +
