@@ -24,7 +24,9 @@ export interface Recounted {
  */
 export async function recountOpenLoans(sites: SiteDb[]): Promise<Recounted[]> {
   for (const site of sites) {
-    const pending = await pendingMigrations(site.db);
+    // A database with no ledger cannot even be asked: it is not migrated at all.
+    const pending = await pendingMigrations(site.db).catch(() => null);
+    if (pending === null) throw new Error(`site ${site.id} has no LibFed migration ledger: run libfed migrate --site ${site.id} on it first`);
     if (pending.length) throw new Error(`site ${site.id} still lacks migrations ${pending.join(', ')}: run libfed migrate --site ${site.id} on it first`);
   }
   const open = new Map<string, number>();
