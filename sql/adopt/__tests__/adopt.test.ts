@@ -1,3 +1,10 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { loadSites } from '../../../schema';
 import type { SqlExecutor } from '../../executor';
 import { sql } from '../../fragment';
 import { LegacyDatabase, migrate, pendingMigrations } from '../../migrations';
@@ -97,4 +104,27 @@ pgDescribe('libfed migrate over an older branch database (PostgreSQL)', () => {
       await fresh.drop();
     }
   });
+});
+
+pgDescribe('the libfed migrate command over an older PostgreSQL database', () => {
+  it('applies the steps, then finds nothing to do; recounts, then finds every counter right', async () => {
+    const site = await emptyDatabase();
+    const dir = mkdtempSync(join(tmpdir(), 'libfed-migrate-'));
+    try {
+      await createLegacyDatabase(site.db, 'Q1', legacyData('Q1'));
+      const configFile = join(dir, 'sites.yaml');
+      const config = loadSites(join(__dirname, '..', '..', '..', 'schema', 'sites.yaml'));
+      const q1 = { ...config.sites[0], database: site.url, legacyTimeZone: '+07:00' };
+      writeFileSync(configFile, stringify({ ...config, sites: [q1] }));
+      const run = async (...args: string[]) => (await promisify(execFile)(process.execPath, [join(__dirname, '..', '..', '..', 'bin', 'libfed.js'), 'migrate', ...args, '--config', configFile])).stdout;
+      expect(await run('--site', 'Q1')).toMatch(/^Q1: \d+ step\(s\) applied:\n {2}the migration ledger\n/);
+      expect(await run('--site', 'Q1')).toBe('Q1: nothing to do, the database is up to date\n');
+      expect(await run('--recount')).toBe('2 reader(s) recounted:\n  Q1 DG00001: 0 -> 2\n  Q1 DG00002: 0 -> 1\n');
+      expect(await run('--recount')).toBe("every reader's open-loan counter already matches the open loans\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await site.drop();
+    }
+    // Four processes, each loading the TypeScript through tsx.
+  }, 180_000);
 });

@@ -9,7 +9,7 @@ import { dropPostgresDatabase, ensurePostgresDatabase, openPostgres } from '../.
 export const pgDescribe = process.env.PG_URL ? describe : describe.skip;
 
 /** An empty database of its own, and how to remove it. */
-export async function emptyDatabase(): Promise<{ db: SqlExecutor; drop(): Promise<void> }> {
+export async function emptyDatabase(): Promise<{ db: SqlExecutor; url: string; drop(): Promise<void> }> {
   const name = `libfed_adopt_${randomBytes(4).toString('hex')}`;
   await ensurePostgresDatabase(process.env.PG_URL!, name);
   const url = new URL(process.env.PG_URL!);
@@ -17,6 +17,7 @@ export async function emptyDatabase(): Promise<{ db: SqlExecutor; drop(): Promis
   const db = openPostgres(url.toString());
   return {
     db,
+    url: url.toString(),
     drop: async () => {
       await db.close();
       await dropPostgresDatabase(process.env.PG_URL!, name);
