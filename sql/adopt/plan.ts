@@ -218,9 +218,20 @@ function zonelessToUtc(d: Dialect, siteId: string, column: string, nullable: boo
   return {
     note: `${note} (written at UTC${offset < 0 ? '-' : '+'}${Math.abs(offset)} minutes)`,
     due,
+    // A default such as GETDATE() gave local times, and on SQL Server it blocks the type change
+    // (Msg 5074): it is dropped. LibFed always writes the instant itself.
     body: ms
-      ? [`ALTER TABLE PHIEUMUON ALTER COLUMN ${column} datetime2(3) ${nullable ? 'NULL' : 'NOT NULL'}`, `UPDATE PHIEUMUON SET ${column} = DATEADD(minute, ${-offset}, ${column})`]
-      : [`ALTER TABLE phieumuon ALTER COLUMN ${column} TYPE timestamptz(3) USING (${column} - interval '${offset} minutes') AT TIME ZONE 'UTC'`],
+      ? [
+          `DECLARE @default sysname = (SELECT name FROM sys.default_constraints WHERE parent_object_id = OBJECT_ID(N'PHIEUMUON') AND parent_column_id = COLUMNPROPERTY(OBJECT_ID(N'PHIEUMUON'), N'${column}', 'ColumnId'))`,
+          `DECLARE @dropDefault nvarchar(400) = N'ALTER TABLE PHIEUMUON DROP CONSTRAINT ' + QUOTENAME(@default)`,
+          `IF @default IS NOT NULL EXEC sp_executesql @dropDefault`,
+          `ALTER TABLE PHIEUMUON ALTER COLUMN ${column} datetime2(3) ${nullable ? 'NULL' : 'NOT NULL'}`,
+          `UPDATE PHIEUMUON SET ${column} = DATEADD(minute, ${-offset}, ${column})`,
+        ]
+      : [
+          `ALTER TABLE phieumuon ALTER COLUMN ${column} DROP DEFAULT`,
+          `ALTER TABLE phieumuon ALTER COLUMN ${column} TYPE timestamptz(3) USING (${column} - interval '${offset} minutes') AT TIME ZONE 'UTC'`,
+        ],
   };
 }
 

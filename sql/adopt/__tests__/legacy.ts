@@ -5,11 +5,12 @@ import { DEFAULT_LOAN_DAYS } from '../plan';
 
 /**
  * A branch database as the older application left it, from what is known of it: the five
- * tables, varchar(10) reader ids, zoneless datetimes in local time (UTC+7), the status CHECK
- * and a CHECK on each fragment's branch column, foreign keys from loans to readers and copies,
- * no version, ISBN or due date on loans, no LibFed table. Statuses were compared under a
- * case-insensitive, trailing-space-ignoring collation, so a few are spelt oddly. PostgreSQL
- * compares exactly, so its CHECK folds case and spaces to stand in for that collation.
+ * tables, varchar(10) reader ids, zoneless datetimes in local time (UTC+7) with a local-time
+ * default on the borrow time, the status CHECK and a CHECK on each fragment's branch column,
+ * foreign keys from loans to readers and copies, no version, ISBN or due date on loans, no
+ * LibFed table. Statuses were compared under a case-insensitive, trailing-space-ignoring
+ * collation, so a few are spelt oddly. PostgreSQL compares exactly, so its CHECK folds case
+ * and spaces to stand in for that collation.
  */
 export const LEGACY_OFFSET_MINUTES = 420;
 
@@ -83,7 +84,7 @@ function ddl(mssql: boolean, siteId: string): Sql[] {
        MaCN_DangKy varchar(10) NOT NULL REFERENCES CHINHANH (MaCN), CONSTRAINT CK_DG_MaCN CHECK (MaCN_DangKy = '${siteId}'))`,
     `CREATE TABLE PHIEUMUON (MaPM ${mssql ? 'int IDENTITY(1,1)' : 'serial'} NOT NULL PRIMARY KEY,
        MaDG varchar(10) NOT NULL REFERENCES DOCGIA (MaDG), MaQuyenSach varchar(20) NOT NULL REFERENCES QUYENSACH (MaQuyenSach),
-       MaCN varchar(10) NOT NULL REFERENCES CHINHANH (MaCN), NgayMuon ${mssql ? 'datetime' : 'timestamp(3)'} NOT NULL,
+       MaCN varchar(10) NOT NULL REFERENCES CHINHANH (MaCN), NgayMuon ${mssql ? 'datetime NOT NULL DEFAULT GETDATE()' : 'timestamp(3) NOT NULL DEFAULT localtimestamp'},
        NgayTra ${mssql ? 'datetime' : 'timestamp(3)'} NULL, CONSTRAINT CK_PM_MaCN CHECK (MaCN = '${siteId}'))`,
   ].map(raw);
 }
