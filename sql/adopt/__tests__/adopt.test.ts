@@ -43,13 +43,16 @@ pgDescribe('libfed migrate over an older branch database (PostgreSQL)', () => {
     await expect(migrate(q1.db, 'Q1')).rejects.toThrow(/libfed migrate --site Q1 --print/);
   });
 
-  it('refuses to guess the zone of the old datetimes: without legacyTimeZone the run stops at that step', async () => {
+  it('refuses to guess the zone of the old datetimes: without legacyTimeZone the run stops at that step, and a run with it picks up there', async () => {
     const scratch = await emptyDatabase();
     try {
       await createLegacyDatabase(scratch.db, 'Q1', legacyData('Q1'));
       await expect(applyPlan(scratch.db, migrationPlan(scratch.db.dialect, 'Q1'))).rejects.toThrow(/set legacyTimeZone for site Q1/);
       const [row] = await scratch.db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM PHIEUMUON`);
       expect(Number(row.n)).toBe(data.loans.length);
+      const resumed = await applyPlan(scratch.db, plan(scratch.db));
+      expect(resumed[0]).toMatch(/^PHIEUMUON\.NgayMuon: zoneless local times to UTC instants/);
+      expect(await dump(scratch.db)).toEqual(adoptedDump(data, 'Q1'));
     } finally {
       await scratch.drop();
     }
