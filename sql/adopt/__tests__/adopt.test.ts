@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { stringify } from 'yaml';
 import { loadSites } from '../../../schema';
 import type { SqlExecutor } from '../../executor';
-import { sql } from '../../fragment';
+import { raw, sql } from '../../fragment';
 import { LegacyDatabase, migrate, pendingMigrations } from '../../migrations';
 import { migrationPlan } from '../plan';
 import { recountOpenLoans } from '../recount';
@@ -76,6 +76,23 @@ pgDescribe('libfed migrate over an older branch database (PostgreSQL)', () => {
     await q1.db.query(sql`DELETE FROM PHIEUMUON WHERE MaDG = 'Q3-DG0001'`);
   });
 
+  it("ends with the columns (types, lengths, nullability, collations, defaults) and indexes of a database LibFed created", async () => {
+    const created = await emptyDatabase();
+    try {
+      await migrate(created.db, 'Q1');
+      const columns = (db: SqlExecutor) =>
+        db.query<{ column_default: string | null }>(raw(`SELECT table_name, column_name, data_type, character_maximum_length, is_nullable, column_default, collation_name
+          FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY table_name, column_name`));
+      const indexes = (db: SqlExecutor) => db.query(raw(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname NOT LIKE '%pkey' ORDER BY indexname`));
+      // The older MaPM numbers its rows from a sequence, LibFed's from an identity: both number each new slip.
+      const serialAsIdentity = (rows: { column_default: string | null }[]) => rows.map((r) => ({ ...r, column_default: r.column_default?.startsWith('nextval(') ? null : r.column_default }));
+      expect(serialAsIdentity(await columns(q1.db))).toEqual(await columns(created.db));
+      expect(await indexes(q1.db)).toEqual(await indexes(created.db));
+    } finally {
+      await created.drop();
+    }
+  });
+
   it('a second run finds nothing due and changes nothing', async () => {
     const before = await dump(q1.db);
     expect(await applyPlan(q1.db, plan(q1.db))).toEqual([]);
@@ -96,15 +113,24 @@ pgDescribe('libfed migrate over an older branch database (PostgreSQL)', () => {
 
   it('a new database gets the same schema from the plan as from migrate(), and a second plan run is a no-op', async () => {
     const fresh = await emptyDatabase();
+    const migrated = await emptyDatabase();
+    const columns = (db: SqlExecutor) =>
+      db.query(raw(`SELECT table_name, column_name, data_type, character_maximum_length, is_nullable, column_default, collation_name
+        FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY table_name, column_name`));
+    const indexes = (db: SqlExecutor) => db.query(raw(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexname NOT LIKE '%pkey' ORDER BY indexname`));
     try {
+      await migrate(migrated.db, 'Q1');
       const ran = await applyPlan(fresh.db, migrationPlan(fresh.db.dialect, 'Q1'));
       // Nothing of the adoption is due on a database LibFed creates.
       expect(ran.filter((note) => !/^(migration \d+:|ledger:|the migration ledger)/.test(note))).toEqual([]);
       expect(await pendingMigrations(fresh.db)).toEqual([]);
       expect(await migrate(fresh.db, 'Q1')).toEqual([]);
       expect(await applyPlan(fresh.db, migrationPlan(fresh.db.dialect, 'Q1'))).toEqual([]);
+      expect(await columns(fresh.db)).toEqual(await columns(migrated.db));
+      expect(await indexes(fresh.db)).toEqual(await indexes(migrated.db));
     } finally {
       await fresh.drop();
+      await migrated.drop();
     }
   });
 });
