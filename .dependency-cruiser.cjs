@@ -12,6 +12,8 @@ const ALLOWED = {
   sql: ['schema'],
   // Demo data: it generates ids (a contract between sites and gateway) and is run as a command.
   'sql/seed': ['schema', 'contracts', 'platform', 'sql'],
+  // libfed migrate: run as a command, like the seed.
+  'sql/adopt': ['schema', 'platform', 'sql'],
   subgraphs: ['schema', 'contracts', 'platform', 'sql'],
   gateway: ['schema', 'contracts', 'platform', 'cache'],
   launch: ['schema', 'platform'],

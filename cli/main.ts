@@ -62,6 +62,7 @@ const COMMANDS = {
 const SCRIPTS: Record<string, { script: string; summary: string }> = {
   start: { script: 'launch/start.ts', summary: 'start every site and the gateway(s), demo data on the first start (npm start)' },
   seed: { script: 'sql/seed/cli.ts', summary: 'fill the site databases with demo data (npm run seed)' },
+  migrate: { script: 'sql/adopt/cli.ts', summary: "take a site's database (new, or the older application's) to LibFed's schema; --print the script; --recount" },
 };
 
 const SUMMARIES: Record<keyof typeof COMMANDS, string> = {

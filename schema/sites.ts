@@ -35,6 +35,12 @@ export interface Site {
   address: string;
   url: string;
   database: SiteDatabase;
+  /**
+   * The UTC offset (`+07:00`) the older application wrote its zoneless `datetime` values in.
+   * Read only by `libfed migrate`, which converts such columns to UTC instants once; a site
+   * whose database holds none leaves it out.
+   */
+  legacyTimeZone?: string;
 }
 
 export interface SitesConfig {
@@ -113,6 +119,12 @@ const siteSchema = z.object({
   address: z.string().min(1),
   url: z.url({ protocol: /^https?$/ }),
   database: databaseSchema,
+  // A fixed offset, not a zone name: Vietnam has kept UTC+7 without daylight saving since 1975,
+  // and SQL Server and PostgreSQL name zones differently.
+  legacyTimeZone: z
+    .string()
+    .regex(/^[+-](0\d|1[0-4]):[0-5]\d$/, 'must be a UTC offset such as "+07:00" (the zone the older application wrote its datetime values in)')
+    .optional(),
 });
 
 const configSchema = z

@@ -5,7 +5,9 @@ import { raw, sql, type Sql } from './fragment';
 /**
  * Site schema. The seed tables keep the names and columns users already have
  * (docs/ARCHITECTURE.md §1) so LibFed can sit on an existing site database; LibFed only ADDS
- * columns and tables. Each site's CHECK constraints enforce its fragment predicate.
+ * columns and tables. Each site's CHECK constraints enforce its fragment predicate. Defaults
+ * are named (`DF_<table>_<column>`): SQL Server would otherwise name each one at random per
+ * database, and a DBA's script to drop or change one could not be written once for every site.
  */
 export interface Migration {
   id: number;
@@ -35,18 +37,18 @@ export const MIGRATIONS: Migration[] = [
           MaCN ${t.varchar(10)} NOT NULL PRIMARY KEY,
           TenCN ${t.nvarchar(255)} NOT NULL,
           DiaChi ${t.nvarchar(255)} NOT NULL,
-          version ${t.int} NOT NULL DEFAULT 1)`,
+          version ${t.int} NOT NULL CONSTRAINT DF_CHINHANH_version DEFAULT 1)`,
         sql`CREATE TABLE SACH (
           ISBN ${t.varchar(20)} NOT NULL PRIMARY KEY,
           TenSach ${t.nvarchar(255)} NOT NULL,
           TacGia ${t.nvarchar(255)} NOT NULL,
-          version ${t.int} NOT NULL DEFAULT 1)`,
+          version ${t.int} NOT NULL CONSTRAINT DF_SACH_version DEFAULT 1)`,
         sql`CREATE TABLE QUYENSACH (
           MaQuyenSach ${t.varchar(20)} NOT NULL PRIMARY KEY,
           ISBN ${t.varchar(20)} NOT NULL REFERENCES SACH (ISBN),
           MaCN ${t.varchar(10)} NOT NULL REFERENCES CHINHANH (MaCN),
           TinhTrang ${t.nvarchar(50)} NOT NULL,
-          version ${t.int} NOT NULL DEFAULT 1,
+          version ${t.int} NOT NULL CONSTRAINT DF_QUYENSACH_version DEFAULT 1,
           CONSTRAINT CK_QUYENSACH_TinhTrang CHECK (TinhTrang IN (${n(COPY_STATUS.AVAILABLE)}, ${n(COPY_STATUS.ON_LOAN)})),
           CONSTRAINT CK_QUYENSACH_site CHECK (MaCN = ${site}))`,
         sql`CREATE INDEX IX_QUYENSACH_ISBN ON QUYENSACH (ISBN)`,
@@ -55,7 +57,7 @@ export const MIGRATIONS: Migration[] = [
           MaDG ${t.varchar(20)} NOT NULL PRIMARY KEY,
           HoTen ${t.nvarchar(255)} ${d.binaryCollation} NOT NULL,
           MaCN_DangKy ${t.varchar(10)} NOT NULL REFERENCES CHINHANH (MaCN),
-          version ${t.int} NOT NULL DEFAULT 1,
+          version ${t.int} NOT NULL CONSTRAINT DF_DOCGIA_version DEFAULT 1,
           CONSTRAINT CK_DOCGIA_site CHECK (MaCN_DangKy = ${site}))`,
         // Binary collation on the column (an index column cannot carry one in T-SQL):
         // readers are listed in code-point order, the order the gateway merges in.
@@ -73,7 +75,7 @@ export const MIGRATIONS: Migration[] = [
           NgayMuon ${t.timestamp} NOT NULL,
           NgayTra ${t.timestamp} NULL,
           HanTra ${t.timestamp} NOT NULL,
-          version ${t.int} NOT NULL DEFAULT 1,
+          version ${t.int} NOT NULL CONSTRAINT DF_PHIEUMUON_version DEFAULT 1,
           CONSTRAINT CK_PHIEUMUON_site CHECK (MaCN = ${site}))`,
         sql`CREATE INDEX IX_PHIEUMUON_NgayMuon ON PHIEUMUON (NgayMuon DESC, MaPM DESC)`,
         sql`CREATE INDEX IX_PHIEUMUON_MaDG ON PHIEUMUON (MaDG)`,
@@ -95,7 +97,7 @@ export const MIGRATIONS: Migration[] = [
       return [
         // docs/ARCHITECTURE.md §4: a reader's open loans across every branch, kept at the reader's home
         // site so the loan limit is checked there inside the borrowing transaction.
-        sql`ALTER TABLE DOCGIA ADD SoMuonDangMo ${t.int} NOT NULL DEFAULT 0`,
+        sql`ALTER TABLE DOCGIA ADD SoMuonDangMo ${t.int} NOT NULL CONSTRAINT DF_DOCGIA_SoMuonDangMo DEFAULT 0`,
         // A row (or a row about to be inserted) held by a transaction: `resource` names
         // table and key. Committed data stays untouched until phase 2.
         sql`CREATE TABLE libfed_lock (
@@ -165,8 +167,8 @@ export const MIGRATIONS: Migration[] = [
           password_hash ${t.varchar(200)} NOT NULL,
           role ${t.varchar(10)} NOT NULL CHECK (role IN ('THUTHU', 'QUANLY')),
           branch_id ${t.varchar(8)} NULL,
-          disabled ${t.int} NOT NULL DEFAULT 0,
-          version ${t.int} NOT NULL DEFAULT 1,
+          disabled ${t.int} NOT NULL CONSTRAINT DF_libfed_staff_disabled DEFAULT 0,
+          version ${t.int} NOT NULL CONSTRAINT DF_libfed_staff_version DEFAULT 1,
           CHECK ((role = 'THUTHU' AND branch_id IS NOT NULL) OR (role = 'QUANLY' AND branch_id IS NULL)))`,
         // Every mutation, allowed or refused, kept at the site that decided it (or, when nothing
         // was decided, the branch it was aimed at): an allowed one in the transaction of its effect.
@@ -196,18 +198,42 @@ export const MIGRATIONS: Migration[] = [
   },
 ];
 
-async function ensureLedger(db: SqlExecutor): Promise<void> {
-  const d = db.dialect;
+/** `table` is one of LibFed's own names, inlined as a literal. */
+async function tableExists(db: SqlExecutor, table: 'libfed_migrations' | 'CHINHANH'): Promise<boolean> {
   const exists =
-    d.name === 'mssql'
-      ? sql`SELECT CASE WHEN OBJECT_ID('libfed_migrations', 'U') IS NULL THEN 0 ELSE 1 END AS present`
-      : sql`SELECT CASE WHEN to_regclass('libfed_migrations') IS NULL THEN 0 ELSE 1 END AS present`;
+    db.dialect.name === 'mssql'
+      ? sql`SELECT CASE WHEN OBJECT_ID(${raw(`'${table}'`)}, 'U') IS NULL THEN 0 ELSE 1 END AS present`
+      : sql`SELECT CASE WHEN to_regclass(${raw(`'${table.toLowerCase()}'`)}) IS NULL THEN 0 ELSE 1 END AS present`;
   const [row] = await db.query<{ present: number }>(exists);
-  if (Number(row.present) === 1) return;
-  await db.query(sql`CREATE TABLE libfed_migrations (
+  return Number(row.present) === 1;
+}
+
+/**
+ * A database the older application made: its tables and no ledger. Migration 1 would stop on
+ * its first CREATE TABLE; adopting it is `libfed migrate` (sql/adopt), a script a DBA reviews.
+ */
+export class LegacyDatabase extends Error {
+  override name = 'LegacyDatabase';
+  constructor(siteId: string) {
+    super(
+      `site ${siteId}: the database holds the tables of an older application and no LibFed migration ledger; ` +
+        `review the script \`libfed migrate --site ${siteId} --print\`, run \`libfed migrate --site ${siteId}\` (and \`libfed migrate --recount\` once every site is migrated), then start again`,
+    );
+  }
+}
+
+async function ensureLedger(db: SqlExecutor, siteId: string): Promise<void> {
+  if (await tableExists(db, 'libfed_migrations')) return;
+  if (await tableExists(db, 'CHINHANH')) throw new LegacyDatabase(siteId);
+  await db.query(ledgerTable(db.dialect));
+}
+
+/** The ledger: one row per migration applied, written in the migration's own transaction. */
+export function ledgerTable(d: Dialect): Sql {
+  return sql`CREATE TABLE libfed_migrations (
     id ${d.types.int} NOT NULL PRIMARY KEY,
     name ${d.types.nvarchar(200)} NOT NULL,
-    applied_at ${d.types.timestamp} NOT NULL)`);
+    applied_at ${d.types.timestamp} NOT NULL)`;
 }
 
 /**
@@ -222,7 +248,7 @@ export async function pendingMigrations(db: SqlExecutor, migrations = MIGRATIONS
 }
 
 export async function migrate(db: SqlExecutor, siteId: string, migrations = MIGRATIONS): Promise<number[]> {
-  await ensureLedger(db);
+  await ensureLedger(db, siteId);
   const done = new Set(
     (await db.query<{ id: number }>(sql`SELECT id FROM libfed_migrations`)).map((r) => Number(r.id)),
   );

@@ -127,8 +127,8 @@ describe('T-SQL rendered by the mssql dialect', () => {
     const upStatements = MIGRATIONS.flatMap((m) => m.up(mssql, 'Q1')).map((s) => mssql.render(s).text);
     const texts = migration.map((r) => r.text);
     expect(texts).toEqual(expect.arrayContaining(upStatements));
-    // ledger check, ledger table, applied ids, then each migration's statements and ledger row
-    expect(texts).toHaveLength(3 + upStatements.length + MIGRATIONS.length);
+    // ledger check, check for an older application's tables, ledger table, applied ids, then each migration's statements and ledger row
+    expect(texts).toHaveLength(4 + upStatements.length + MIGRATIONS.length);
     expect(texts.filter((t) => /^INSERT INTO libfed_migrations/.test(t))).toHaveLength(MIGRATIONS.length);
   });
 

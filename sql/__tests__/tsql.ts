@@ -21,6 +21,8 @@ export interface Parsed {
 export const FOREIGN_KEY = /\s+REFERENCES\s+(\w+)\s*\((\w+)\)/g;
 export const LIKE_ESCAPE = /\s+ESCAPE\s+'[^']*'/g;
 export const COMMENT = /--[^\n]*/g;
+/** node-sql-parser cannot read a named DEFAULT (`CONSTRAINT DF_x DEFAULT 1`, valid T-SQL): the name is cut before parsing. */
+export const NAMED_DEFAULT = /\s+CONSTRAINT\s+DF_\w+(?=\s+DEFAULT\b)/g;
 
 export function parse(text: string): Parsed {
   const statements = parseAll(text);
@@ -29,7 +31,7 @@ export function parse(text: string): Parsed {
 }
 
 function parseAll(text: string): Parsed[] {
-  const ast = parser.astify(text.replace(FOREIGN_KEY, '').replace(LIKE_ESCAPE, ''), { database: 'TransactSQL' });
+  const ast = parser.astify(text.replace(FOREIGN_KEY, '').replace(LIKE_ESCAPE, '').replace(NAMED_DEFAULT, ''), { database: 'TransactSQL' });
   return (Array.isArray(ast) ? ast : [ast]) as unknown as Parsed[];
 }
 
