@@ -63,7 +63,8 @@ export function observeCalls(
           span.setAttribute('libfed.outcome', outcome);
           if (subgraph === 'tx') metrics.txRequests.inc({ action, outcome });
           else if (subgraph) metrics.requests.inc({ subgraph, outcome });
-          if (subgraph) metrics.latency.observe({ subgraph }, ms / 1000);
+          // A watch's time is how long it waited for something to report, not how long the site took.
+          if (subgraph && action !== 'watch') metrics.latency.observe({ subgraph }, ms / 1000);
           const fields = { call: path, outcome, ms: Math.round(ms * 10) / 10, ...scope.detail };
           if (failure) log.error({ ...fields, err: String((failure as Error)?.stack ?? failure) }, `failed ${path}`);
           else if (outcome === 'UNAUTHENTICATED') log.warn(fields, `refused ${path}: not signed by the chain`);
