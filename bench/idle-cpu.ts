@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 async function main(): Promise<void> {
   const [n = 8, windowS = 10, samples = 3] = process.argv.slice(2).map(Number);
   const { configFile, dataDir } = wideChain(n);
-  const chain = await startChain({ configFile, dataDir, port: 0, gatewayArgs: [...redisPrefixArgs('idle'), ...(process.env.IDLE_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? [])] });
+  const chain = await startChain({ configFile, dataDir, port: 0, readyTimeoutMs: 600_000, gatewayArgs: [...redisPrefixArgs('idle'), ...(process.env.IDLE_GATEWAY_ARGS?.split(' ').filter(Boolean) ?? [])] });
   try {
     const gateway = chain.gateways[0].child.pid!;
     const sites = [...chain.sites.values()].map((s) => s.child.pid!);

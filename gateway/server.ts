@@ -3,7 +3,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadDistribution, readSupergraph, type SitesConfig, type SubgraphName, libfedError } from '../schema';
-import { createLogger, listen, readBody, requestSigner, sendJson, serveApolloBody } from '../platform';
+import { createLogger, listen, postJsonHttp, readBody, requestSigner, sendJson, serveApolloBody } from '../platform';
 import { adminRoutes, type AdminRoutes } from './admin';
 import { MutableSiteDirectory, siteChanges, type SiteDirectory } from './sites';
 import { formatError } from './errors';
@@ -149,8 +149,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   monitor.start();
   const httpParticipants = new HttpParticipantClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs, sign: siteSigner(o), onCall: onParticipantCall(metrics, log) });
   const participants = new GuardedParticipantClient(httpParticipants, (id) => monitor.refusal(id));
-  // A watch is held up to its wait before the site timeout starts to count.
-  const watchClient = new HttpParticipantClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs + o.heartbeatIntervalMs, sign: siteSigner(o), onCall: onParticipantCall(metrics, log) });
+  // A watch is held up to its wait before the site timeout starts to count; one that fails is sent again, so it may take the lean transport.
+  const watchClient = new HttpParticipantClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs + o.heartbeatIntervalMs, sign: siteSigner(o), transport: postJsonHttp, onCall: onParticipantCall(metrics, log) });
   const siteClient = new HttpSiteClient({ sites: o.config.sites, budgetMs: requestBudget(o), sign: siteSigner(o), onRequest: onSiteFetch(metrics, log) });
   // Everything that holds a site's URL or watches it learns a change here; everything else reads directory.ids() on each use.
   directory.onChange((change) => {
