@@ -24,7 +24,7 @@ describe('postJsonHttp', () => {
         res.end('{"dirty":false,"overdue":0}');
       });
     });
-    const sign = (method: string, _url: string, payload: string) => ({ 'x-test-signature': `${method} ${payload.length}` });
+    const sign = (method: string, _url: string, payload: string | Uint8Array) => ({ 'x-test-signature': `${method} ${payload.length}` });
     for (const post of [postJson, postJsonHttp]) {
       expect(await post(url, { waitMs: 0 }, 1000, {}, sign)).toEqual({ status: 200, ok: true, text: '{"dirty":false,"overdue":0}' });
       expect(await post(url, { bad: true }, 1000)).toMatchObject({ status: 503, ok: false });
