@@ -41,7 +41,7 @@ export function observeCalls(
     const path = new URL(req.url ?? '/', 'http://site').pathname.replace(/\/+$/, '');
     if (UNOBSERVED.has(path)) return route(req, res, path);
     const scope: SiteScope = { requestId: requestIdFrom(req.headers[REQUEST_ID_HEADER]), detail: {} };
-    // A call without an id is a background round's (the gateways' drain every 250 ms, recovery every second): at info they would drown the log.
+    // A call without an id is a background round's (the gateways' watches, every second or sooner): at info they would drown the log.
     const served = req.headers[REQUEST_ID_HEADER] === undefined ? log.debug : log.info;
     res.setHeader(REQUEST_ID_HEADER, scope.requestId);
     const name = path.slice(1);
