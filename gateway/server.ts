@@ -154,10 +154,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   const siteClient = new HttpSiteClient({ sites: o.config.sites, budgetMs: requestBudget(o), sign: siteSigner(o), onRequest: onSiteFetch(metrics, log) });
   // Everything that holds a site's URL or watches it learns a change here; everything else reads directory.ids() on each use.
   directory.onChange((change) => {
-    if (change.kind === 'added') {
-      monitor.watchSite(change.site);
-      watch.follow(change.site.id);
-    }
+    if (change.kind === 'added') monitor.watchSite(change.site);
     if (change.kind === 'removed') monitor.unwatch(change.id);
     httpParticipants.setSites(directory.all());
     watchClient.setSites(directory.all());
@@ -263,7 +260,7 @@ function buildWritePath(o: Options, instanceId: string, directory: SiteDirectory
  * heard of.
  */
 function watchSites(o: Options, directory: SiteDirectory, client: ParticipantClient, monitor: SiteMonitor, coordinator: Coordinator, cache: CoherentCache | undefined, log: Logger): SiteWatch {
-  return new SiteWatch({
+  const watch = new SiteWatch({
     client,
     siteIds: () => directory.ids(),
     waitMs: o.heartbeatIntervalMs,
@@ -279,6 +276,9 @@ function watchSites(o: Options, directory: SiteDirectory, client: ParticipantCli
       startFenceRound: () => cache.startFenceRound(),
     }),
   });
+  // After the listener that gives the clients the new URL (registered first); a removed site's loop ends by itself.
+  directory.onChange((change) => change.kind === 'added' && watch.follow(change.site.id));
+  return watch;
 }
 
 /** The fence is renewed at most every two watch waits plus a round trip: that must stay well inside the coherence bound. */
