@@ -8,7 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * Idle cost of one gateway and its sites: an n-site chain (not seeded),
  * started, left to settle, then CPU ms per second of the gateway and of the
  * sites (summed) over `samples` idle windows, with their medians.
- * `tsx bench/idle-cpu.ts [sites=8] [windowS=10] [samples=3]`.
+ * `tsx bench/idle-cpu.ts [sites=8] [windowS=10] [samples=3]`; IDLE_GATEWAY_ARGS
+ * adds gateway flags (space-separated).
  */
 async function main(): Promise<void> {
   const [n = 8, windowS = 10, samples = 3] = process.argv.slice(2).map(Number);
