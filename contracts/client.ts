@@ -36,6 +36,8 @@ export interface HttpParticipantClientOptions {
   sign: RequestSigner;
   /** A call not answered by then fails as ParticipantUnreachable. */
   timeoutMs?: number;
+  /** The HTTP transport (postJson by default; platform/fetch.ts says which calls may take postJsonHttp). */
+  transport?: typeof postJson;
   /** Told of every call once it is over, for logs and metrics (2PC steps among them). */
   onCall?: (call: ParticipantCall) => void;
 }
@@ -88,7 +90,7 @@ export class HttpParticipantClient implements ParticipantClient {
   private async send<A extends TxAction>(siteId: string, action: A, body: TxRequest<A>): Promise<TxReply<A>> {
     const base = this.urls.get(siteId);
     if (!base) throw new ParticipantUnreachable(siteId, false, 'not in the sites config');
-    const answer = await postJson(`${base}/tx/${action}`, body, this.timeoutMs, {}, this.options.sign).catch((error: unknown) => {
+    const answer = await (this.options.transport ?? postJson)(`${base}/tx/${action}`, body, this.timeoutMs, {}, this.options.sign).catch((error: unknown) => {
       if (error instanceof Unreachable) throw new ParticipantUnreachable(siteId, error.delivered, error.reason);
       throw error;
     });

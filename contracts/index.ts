@@ -5,6 +5,7 @@ export {
   decisionSchema,
   describeIssues,
   isTxAction,
+  MAX_WATCH_WAIT_MS,
   TX_ACTIONS,
   voteSchema,
   type Decision,

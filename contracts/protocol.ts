@@ -94,6 +94,8 @@ export type AuditQuery = z.infer<typeof auditQuery>;
 const staffRow = z.object({ username: z.string(), passwordHash: z.string(), role: z.enum(['THUTHU', 'QUANLY']), branchId: z.string().nullable(), disabled: z.boolean() });
 
 const dirtyRow = z.object({ gid, line });
+/** The longest a site holds a `watch` with nothing to report. */
+export const MAX_WATCH_WAIT_MS = 10_000;
 const loanRow = z.object({ readerId: z.string(), copyId: z.string(), isbn: z.string().nullable(), open: z.boolean() });
 const entityId = z.string().min(1).max(MAX_ID_LENGTH);
 
@@ -108,6 +110,16 @@ export const TX_ACTIONS = {
   'by-key': { request: z.object({ key }), reply: z.object({ decision: decisionSchema.nullable() }) },
   dirty: { request: z.object({ limit: z.number().int().min(1).max(1000).default(1000) }), reply: z.object({ dirty: z.array(dirtyRow) }) },
   clean: { request: z.object({ rows: z.array(dirtyRow).max(1000) }), reply: z.object({ ok: z.literal(true) }) },
+  /**
+   * A gateway's long poll (docs/ARCHITECTURE.md §5, "Watching the sites"): answered once the site has
+   * something to report — at once when `wakeOnDirty` and the dirty-line log has rows, or when a commit here
+   * logs one — and otherwise after `waitMs`. `dirty`: the log has rows; `overdue`: participants PREPARED past
+   * their deadline; both as of the answer.
+   */
+  watch: {
+    request: z.object({ waitMs: z.number().int().min(0).max(MAX_WATCH_WAIT_MS), wakeOnDirty: z.boolean() }),
+    reply: z.object({ dirty: z.boolean(), overdue: z.number().int().min(0) }),
+  },
   status: {
     request: z.object({}),
     reply: z.object({ prepared: z.array(inDoubtSchema), locks: z.number(), logged: z.number(), decisions: z.number() }),

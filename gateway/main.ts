@@ -24,11 +24,11 @@ const COMMAND = defineCommand({
     'site-timeout-ms': { kind: 'integer', default: 5000, min: 1, max: MAX_MS, description: "a site that has not answered a coordinator's /tx call by then counts as down for it" },
     // Failure detection (docs/ARCHITECTURE.md §3 rule 5): each site fetch gets what is left of the request's budget.
     'request-budget-ms': { kind: 'integer', min: 1, max: MAX_MS, defaultText: '--site-timeout-ms + 1000', description: 'how long one client request may wait on sites, all its fetches together' },
-    'heartbeat-interval-ms': { kind: 'integer', default: 250, min: 10, max: MAX_MS, description: "how often each site's /health is asked, for the failure detector" },
+    'heartbeat-interval-ms': { kind: 'integer', default: 1000, min: 10, max: 10_000, description: "how long a site holds this gateway's watch with nothing to report: how often an idle site is heard from (at most a third of the coherence bound)" },
     'phi-threshold': { kind: 'number', default: 8, greaterThan: 0, description: 'phi at which a site is suspected and skipped at once (8: one chance in 10^8 that it is only slow)' },
     'prepared-ttl-ms': { kind: 'integer', default: 10_000, min: 1, max: MAX_MS, description: 'how long a participant stays PREPARED before recovery may resolve it' },
     'lock-wait-ms': { kind: 'integer', default: 5000, min: 0, max: MAX_MS, description: 'how long a mutation waits for a busy site; 0 gives up at once' },
-    'recovery-interval-ms': { kind: 'integer', default: 1000, min: 1, max: MAX_MS, description: 'how often to look for participants stuck in PREPARED' },
+    'recovery-interval-ms': { kind: 'integer', default: 1000, min: 1, max: MAX_MS, description: 'at most this often, a recovery round at a site that reports participants stuck in PREPARED' },
     'max-open-loans': { kind: 'integer', default: 5, min: 1, max: 1000, description: 'open loans one reader may hold' },
     'redis-prefix': { kind: 'string', default: 'libfed:', value: 'PREFIX', description: 'prefix of every Redis key and connection name' },
     'no-cache': { kind: 'boolean', description: 'serve without the coherent entity cache (and so without the response cache)' },

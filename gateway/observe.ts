@@ -127,7 +127,7 @@ export function onParticipantCall(metrics: GatewayMetrics, log: Logger) {
     metrics.txCalls.inc({ site: call.siteId, action: call.action, outcome: call.outcome });
     metrics.txLatency.observe({ action: call.action }, call.ms / 1000);
     const fields = { site: call.siteId, action: call.action, gid: call.gid, outcome: call.outcome, ms: Math.round(call.ms * 10) / 10, reason: call.reason };
-    // A failure in a request is the client's concern; the background rounds' (every 250 ms to a site that is down) would drown the log.
+    // A failure in a request is the client's concern; the background rounds' (a watch every 250 ms to a site that is down) would drown the log.
     if (call.reason) (TWO_PC_STEPS.has(call.action) || currentRequest() ? log.warn : log.debug).call(log, fields, `tx ${call.action} failed`);
     else if (TWO_PC_STEPS.has(call.action)) log.info(fields, `tx ${call.action}`);
     else log.debug(fields, `tx ${call.action}`);

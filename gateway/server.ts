@@ -3,7 +3,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadDistribution, readSupergraph, type SitesConfig, type SubgraphName, libfedError } from '../schema';
-import { createLogger, listen, periodic, readBody, requestSigner, sendJson, serveApolloBody, type Periodic } from '../platform';
+import { createLogger, listen, postJsonHttp, readBody, requestSigner, sendJson, serveApolloBody } from '../platform';
 import { adminRoutes, type AdminRoutes } from './admin';
 import { MutableSiteDirectory, siteChanges, type SiteDirectory } from './sites';
 import { formatError } from './errors';
@@ -19,9 +19,9 @@ import { responseCachePlugin } from './response-cache';
 import { gatewayMetrics } from './metrics';
 import { noteRefusal, onParticipantCall, onSiteFetch, requestObserver, tracedSites, type RequestObserver } from './observe';
 import { GuardedSiteClient, HttpSiteClient, lruLocations, SiteHealth, SubgraphSource } from './router';
-import { GuardedParticipantClient, MONITOR_DEFAULTS, SiteMonitor } from './health';
+import { GuardedParticipantClient, MONITOR_DEFAULTS, SiteMonitor, SiteWatch } from './health';
 import { Coordinator, LocalWaitForGraph, MutationService, RedisWaitForGraph, type CrashPoint } from './coordinator';
-import { birthSite, HttpParticipantClient, httpFailure, type ParticipantClient } from '../contracts';
+import { birthSite, HttpParticipantClient, httpFailure, MAX_WATCH_WAIT_MS, type ParticipantClient } from '../contracts';
 import type { Logger } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { CoherentCache, LocalCoherenceBus, RedisCoherenceBus, type CoherenceBus } from '../cache';
@@ -38,7 +38,12 @@ export interface GatewayOptions {
    * gets what is left (docs/ARCHITECTURE.md §3 rule 5). Default: siteTimeoutMs + 1000.
    */
   requestBudgetMs?: number;
-  /** How often this gateway sends each site a heartbeat (its `/health`), for the failure detector. */
+  /**
+   * How long a site holds this gateway's watch when it has nothing to report
+   * (docs/ARCHITECTURE.md §5, "Watching the sites"): so how often an idle site
+   * is heard from (its heartbeat) and, at most every two of these, the drain
+   * fence is renewed. At most a third of coherenceBoundMs.
+   */
   heartbeatIntervalMs?: number;
   /** phi at which a site is suspected and skipped (gateway/health/phi.ts; 8 = one chance in 10^8 it is only slow). */
   phiThreshold?: number;
@@ -64,7 +69,11 @@ export interface GatewayOptions {
   loanDays?: number;
   lockWaitMs?: number;
   preparedTtlMs?: number;
-  /** How often this gateway looks for participants stuck in PREPARED past their deadline. */
+  /**
+   * While a site reports participants PREPARED past their deadline (its watch
+   * answers say so, at least every heartbeatIntervalMs), this gateway runs a
+   * recovery round there at most this often.
+   */
   recoveryIntervalMs?: number;
   /**
    * The coherence bound (cache/README.md, "acknowledged means coherent"): a
@@ -74,8 +83,6 @@ export interface GatewayOptions {
    * its commit.
    */
   coherenceBoundMs?: number;
-  /** How often this gateway drains the sites' dirty-line logs (well under coherenceBoundMs). */
-  drainIntervalMs?: number;
   /** Redis shared by every gateway of the chain (wait-for graph, coherence directory and bus); without it, both in process. */
   redisUrl?: string;
   redisKeyPrefix?: string;
@@ -116,7 +123,6 @@ const DEFAULTS = {
   preparedTtlMs: 10_000,
   recoveryIntervalMs: 1000,
   coherenceBoundMs: 3000,
-  drainIntervalMs: 250,
   cache: true,
   responseCache: true,
 };
@@ -133,7 +139,7 @@ type Metrics = ReturnType<typeof gatewayMetrics>;
 export async function startGateway(options: GatewayOptions): Promise<GatewayHandle> {
   const o: Options = { ...DEFAULTS, ...options };
   checkLimits(limitsOf(o));
-  if (o.drainIntervalMs * 2 > o.coherenceBoundMs) throw new Error(`drainIntervalMs (${o.drainIntervalMs}) must be at most half of coherenceBoundMs (${o.coherenceBoundMs})`);
+  checkWatch(o);
   const directory = new MutableSiteDirectory(o.config.sites);
   const monitor = new SiteMonitor({ sites: o.config.sites, heartbeatIntervalMs: o.heartbeatIntervalMs, phiThreshold: o.phiThreshold });
   const metrics = gatewayMetrics(() => monitor.states());
@@ -143,20 +149,24 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
   monitor.start();
   const httpParticipants = new HttpParticipantClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs, sign: siteSigner(o), onCall: onParticipantCall(metrics, log) });
   const participants = new GuardedParticipantClient(httpParticipants, (id) => monitor.refusal(id));
+  // A watch is held up to its wait before the site timeout starts to count; one that fails is sent again, so it may take the lean transport.
+  const watchClient = new HttpParticipantClient({ sites: o.config.sites, timeoutMs: o.siteTimeoutMs + o.heartbeatIntervalMs, sign: siteSigner(o), transport: postJsonHttp, onCall: onParticipantCall(metrics, log) });
   const siteClient = new HttpSiteClient({ sites: o.config.sites, budgetMs: requestBudget(o), sign: siteSigner(o), onRequest: onSiteFetch(metrics, log) });
   // Everything that holds a site's URL or watches it learns a change here; everything else reads directory.ids() on each use.
   directory.onChange((change) => {
     if (change.kind === 'added') monitor.watchSite(change.site);
     if (change.kind === 'removed') monitor.unwatch(change.id);
     httpParticipants.setSites(directory.all());
+    watchClient.setSites(directory.all());
     siteClient.setSites(directory.all());
   });
   const coherence = buildCache(o, instanceId, metrics, log);
   const tokens = new Tokens(o.jwtSecret);
   const writes = buildWritePath(o, instanceId, directory, participants, coherence?.cache, tokens, log);
-  const tasks = startBackgroundTasks(o, directory, writes.coordinator, coherence?.cache, log);
-  // Cache from the first request: the first drain round runs before the gateway listens (bounded: a site down only delays caching).
-  if (coherence && tasks.drain) await Promise.race([coherence.cache.start().then(tasks.drain.runNow), sleep(o.coherenceBoundMs)]);
+  const watch = watchSites(o, directory, watchClient, monitor, writes.coordinator, coherence?.cache, log);
+  watch.start();
+  // Cache from the first request: every site's log is read once before the gateway listens (bounded: a site down only delays caching).
+  if (coherence) await Promise.race([coherence.cache.start().then(() => watch.fenced), sleep(o.coherenceBoundMs)]);
   const responses = o.responseCache ? coherence?.cache : undefined;
   const apollo = await startApollo(o, buildGateway(directory, siteClient, monitor, writes.mutations, coherence?.cache), writes.audit, log, observer, responses);
   const admin = adminRoutes({ siteSecrets: o.siteSecrets, mutations: writes.mutations, sites: siteChanges({ directory, client: participants, sites: siteClient, mutations: writes.mutations, cache: coherence?.cache, log }) });
@@ -168,8 +178,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayHand
     port: http.port,
     stop: () =>
       (stopping ??= (async () => {
-        tasks.recovery.stop();
-        tasks.drain?.stop();
+        watch.stop();
         await http.close();
         await apollo.stop();
         await writes.coordinator.stop();
@@ -243,32 +252,39 @@ function buildWritePath(o: Options, instanceId: string, directory: SiteDirectory
 }
 
 /**
- * Recovery: any gateway resolves participants left PREPARED past their
- * deadline (a dead coordinator's). The drain: a complete round renews this
- * gateway's right to serve hits for coherenceBoundMs from the round's start.
- * A gateway without a cache leaves the logs to the gateways that have one (it
- * must not delete lines they have not heard of).
+ * The watch on every site (gateway/health/watch.ts): its answers are the
+ * sites' heartbeats, start the drain of a log with rows and the recovery of
+ * participants PREPARED past their deadline (any gateway resolves a dead
+ * coordinator's), and renew the drain fence. A gateway without a cache does
+ * not drain: it must not delete lines the gateways that have one have not
+ * heard of.
  */
-function startBackgroundTasks(o: Options, directory: SiteDirectory, coordinator: Coordinator, cache: CoherentCache | undefined, log: Logger): { recovery: Periodic; drain?: Periodic } {
-  const recovery = periodic(
-    async () => {
-      const resolved = await coordinator.recover([...directory.ids()]);
+function watchSites(o: Options, directory: SiteDirectory, client: ParticipantClient, monitor: SiteMonitor, coordinator: Coordinator, cache: CoherentCache | undefined, log: Logger): SiteWatch {
+  const watch = new SiteWatch({
+    client,
+    siteIds: () => directory.ids(),
+    waitMs: o.heartbeatIntervalMs,
+    retryMs: MONITOR_DEFAULTS.probeIntervalMs,
+    recoveryIntervalMs: o.recoveryIntervalMs,
+    heard: (id) => monitor.heard(id),
+    recover: async (id) => {
+      const resolved = await coordinator.recover([id]);
       if (resolved.length) log.info({ resolved }, 'recovered in-doubt participants');
     },
-    o.recoveryIntervalMs,
-    (error) => log.warn({ err: (error as Error).message }, 'recovery round failed'),
-  );
-  if (!cache) return { recovery };
-  const drain = periodic(
-    async () => {
-      const confirm = cache.startFenceRound();
-      const { complete } = await coordinator.drainDirty([...directory.ids()], async (lines) => (await cache.write(lines)).kind);
-      if (complete) confirm();
-    },
-    o.drainIntervalMs,
-    (error) => log.warn({ err: (error as Error).message }, 'dirty-line drain failed'),
-  );
-  return { recovery, drain };
+    ...(cache && {
+      drain: async (id) => (await coordinator.drainDirty([id], async (lines) => (await cache.write(lines)).kind)).complete,
+      startFenceRound: () => cache.startFenceRound(),
+    }),
+  });
+  // After the listener that gives the clients the new URL (registered first); a removed site's loop ends by itself.
+  directory.onChange((change) => change.kind === 'added' && watch.follow(change.site.id));
+  return watch;
+}
+
+/** The fence is renewed at most every two watch waits plus a round trip: that must stay well inside the coherence bound. */
+function checkWatch(o: Options): void {
+  if (!(o.heartbeatIntervalMs > 0 && o.heartbeatIntervalMs <= MAX_WATCH_WAIT_MS)) throw new Error(`heartbeatIntervalMs must be between 1 and ${MAX_WATCH_WAIT_MS}, got ${o.heartbeatIntervalMs}`);
+  if (o.heartbeatIntervalMs * 3 > o.coherenceBoundMs) throw new Error(`heartbeatIntervalMs (${o.heartbeatIntervalMs}) must be at most a third of coherenceBoundMs (${o.coherenceBoundMs})`);
 }
 
 /** Signs this gateway's calls to the sites with the first secret; the others only matter to sites (rotation). */

@@ -1,4 +1,4 @@
-export { postJson, Unreachable, type HttpAnswer } from './fetch';
+export { postJson, postJsonHttp, Unreachable, type HttpAnswer } from './fetch';
 export { BodyTooLarge, HeadersTooLarge, MalformedHttpRequest, listen, readBody, readBodyBytes, sendJson, serveApollo, serveApolloBody, type FailureAnswer, type Listening } from './http';
 export {
   DEFAULT_WINDOW_MS,

@@ -41,7 +41,7 @@ export function observeCalls(
     const path = new URL(req.url ?? '/', 'http://site').pathname.replace(/\/+$/, '');
     if (UNOBSERVED.has(path)) return route(req, res, path);
     const scope: SiteScope = { requestId: requestIdFrom(req.headers[REQUEST_ID_HEADER]), detail: {} };
-    // A call without an id is a background round's (the gateways' drain every 250 ms, recovery every second): at info they would drown the log.
+    // A call without an id is a background round's (the gateways' watches, every second or sooner): at info they would drown the log.
     const served = req.headers[REQUEST_ID_HEADER] === undefined ? log.debug : log.info;
     res.setHeader(REQUEST_ID_HEADER, scope.requestId);
     const name = path.slice(1);
@@ -63,7 +63,8 @@ export function observeCalls(
           span.setAttribute('libfed.outcome', outcome);
           if (subgraph === 'tx') metrics.txRequests.inc({ action, outcome });
           else if (subgraph) metrics.requests.inc({ subgraph, outcome });
-          if (subgraph) metrics.latency.observe({ subgraph }, ms / 1000);
+          // A watch's time is how long it waited for something to report, not how long the site took.
+          if (subgraph && action !== 'watch') metrics.latency.observe({ subgraph }, ms / 1000);
           const fields = { call: path, outcome, ms: Math.round(ms * 10) / 10, ...scope.detail };
           if (failure) log.error({ ...fields, err: String((failure as Error)?.stack ?? failure) }, `failed ${path}`);
           else if (outcome === 'UNAUTHENTICATED') log.warn(fields, `refused ${path}: not signed by the chain`);

@@ -202,6 +202,7 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
     stop: () =>
       (stopping ??= (async () => {
         recovery?.stop();
+        participant.endWatches();
         await http.close();
         await Promise.all([...apollo.values()].map((s) => s.stop()));
       })()),

@@ -2,6 +2,7 @@ import Redis from 'ioredis';
 import { demoData, loanId } from './fixture';
 import { startTestChain, type TestChain } from './harness';
 import type { DemoData } from '../sql/seed';
+import { staleLines, type Operation } from '../contracts';
 
 /** docs/ARCHITECTURE.md §5 across real gateway processes sharing Redis. Needs REDIS_URL (CI sets it). */
 const redisDescribe = process.env.REDIS_URL ? describe : describe.skip;
@@ -78,6 +79,21 @@ redisDescribe('entity caches of two gateways kept coherent through Redis', () =>
       hits = (await metric(b, 'libfed_cache_hits_total')) - h0;
     }
     expect(hits).toBeGreaterThan(0);
+  });
+
+  it('drains a dirty line logged while the chain is idle: once its site has no row left, a read through either gateway is fresh', async () => {
+    // A reader the other cases do not touch: they pick readers with open loans.
+    const reader = data.readers.find((r) => r.homeBranchId === 'Q5' && !data.loans.some((l) => l.readerId === r.id && l.returnedAt === null))!;
+    const READ_READER = `query($id: ID!) { reader(id: $id) { openLoanCount } }`;
+    const before = await chain.query(READ_READER, { id: reader.id }, a);
+    await chain.query(READ_READER, { id: reader.id }, b);
+    expect(await chain.query(READ_READER, { id: reader.id }, b)).toEqual(before);
+    // A commit no gateway invalidated (as when its writer is cut off from Redis): only the site's dirty-line log has it.
+    const ops: Operation[] = [{ kind: 'reader.reserveLoan', readerId: reader.id, max: 100 }];
+    expect(await chain.tx('Q5', 'local', { gid: 'Q5.idle-drain-1', ops, lines: staleLines(ops) })).toMatchObject({ outcome: 'COMMITTED' });
+    // The gateways' watches at Q5 wake on the commit; a row is deleted only once its invalidation was delivered.
+    while ((await chain.tx('Q5', 'dirty', { limit: 10 })).dirty.length > 0) await new Promise((r) => setTimeout(r, 20));
+    for (const gateway of [a, b]) expect((await chain.query(READ_READER, { id: reader.id }, gateway)).data.reader.openLoanCount).toBe(before.data.reader.openLoanCount + 1);
   });
 
   it('exports hits, misses, invalidations and MESI transitions per instance at /metrics', async () => {

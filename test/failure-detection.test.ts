@@ -3,10 +3,10 @@ import { startTestChain, type TestChain } from './harness';
 /**
  * docs/ARCHITECTURE.md §3 rule 5: a frozen site (SIGSTOP: it accepts
  * connections and never answers) is suspected by every gateway's failure
- * detector within a couple of seconds, and from then on requests do not wait
+ * detector within three seconds, and from then on requests do not wait
  * on it — a gathered read answers the other branches' part at once with
  * BRANCH_UNAVAILABLE naming it, a replicated read goes elsewhere. After
- * SIGCONT its heartbeats come back and it rejoins by itself.
+ * SIGCONT it answers the probes of a quiet site and rejoins by itself.
  */
 describe('failure detection per site', () => {
   let chain: TestChain;
@@ -37,8 +37,9 @@ describe('failure detection per site', () => {
     const site = chain.sites.get(FROZEN)!.child;
     site.kill('SIGSTOP');
     try {
-      // Within 2 s the gateway's detector has given up on it.
-      await sleep(2000);
+      // Within 3 s the gateway's detector has given up on it: a watch answer is due every second (the watch's
+      // wait), and phi reaches 8 about a second after a missed one (docs/ARCHITECTURE.md §3 rule 5).
+      await sleep(3000);
       expect((await frozenState()).phi).toBeGreaterThanOrEqual(8);
       // New cache variants each time (first: 100 - i), so every read goes to the sites.
       for (let i = 0; i < 3; i++) {

@@ -35,6 +35,7 @@ function validBodies(isbn: string): { [A in TxAction]: Record<string, unknown> }
     decision: { gid: gid('decision') },
     'by-key': { key: 'signed-sites-key' },
     dirty: { limit: 10 },
+    watch: { waitMs: 0, wakeOnDirty: false },
     staff: { username: 'nobody' },
     'audit-log': { limit: 5 },
     'replica-summary': {},

@@ -14,14 +14,24 @@ export interface SiteState {
 
 export interface SiteMonitorOptions {
   sites: readonly { id: string; url: string }[];
-  /** How often each site's `/health` is asked. */
+  /**
+   * How often a healthy idle site is heard from: the wait of this gateway's
+   * watch (gateway/health/watch.ts), whose every answer is a heartbeat. The
+   * detector's expected interval.
+   */
   heartbeatIntervalMs?: number;
+  /**
+   * A site not heard from for heartbeatIntervalMs + probeIntervalMs (its watch
+   * hangs, or fails) is asked its `/health` every probeIntervalMs until it
+   * answers: how a suspected site is seen back.
+   */
+  probeIntervalMs?: number;
   /** phi at which a site is suspected and skipped (gateway/health/phi.ts). */
   phiThreshold?: number;
   /** See PhiAccrualOptions. */
   acceptablePauseMs?: number;
   minStdDevMs?: number;
-  /** A heartbeat not answered by then is no heartbeat (the next one is sent after it gives up). */
+  /** A probe not answered by then is no heartbeat (the next one is sent after it gives up). */
   heartbeatTimeoutMs?: number;
   /** Consecutive failed fetches to one site that open its breaker. */
   breakerFailures?: number;
@@ -29,12 +39,13 @@ export interface SiteMonitorOptions {
   breakerResetMs?: number;
   /** Monotonic milliseconds; injected by tests. */
   now?: () => number;
-  /** One heartbeat: resolves true when the site answered healthy. Injected by tests; HTTP GET `/health` by default. */
+  /** One probe: resolves true when the site answered healthy. Injected by tests; HTTP GET `/health` by default. */
   probe?: (site: { id: string; url: string }, timeoutMs: number) => Promise<boolean>;
 }
 
 export const MONITOR_DEFAULTS = {
-  heartbeatIntervalMs: 250,
+  heartbeatIntervalMs: 1000,
+  probeIntervalMs: 250,
   phiThreshold: PHI_DEFAULTS.threshold,
   acceptablePauseMs: PHI_DEFAULTS.acceptablePauseMs,
   minStdDevMs: PHI_DEFAULTS.minStdDevMs,
@@ -48,12 +59,15 @@ interface Watched {
   detector: PhiAccrualDetector;
   breaker: CircuitBreaker<[() => Promise<unknown>], unknown>;
   consecutiveFailures: number;
+  /** When the site was last heard from (this.o.now). */
+  heardAt: number;
 }
 
 /**
  * Failure detection for every site, one gateway's view (docs/ARCHITECTURE.md
- * §3 rule 5): heartbeats to each site's `/health` feed a phi-accrual detector,
- * and every routed fetch runs through the site's circuit breaker (opossum).
+ * §3 rule 5): the site's answers to this gateway's watch (`heard`), and probes
+ * of its `/health` while it is quiet, feed a phi-accrual detector, and every
+ * routed fetch runs through the site's circuit breaker (opossum).
  * A site that is suspected or whose breaker is open is refused at once, so no
  * request waits on it; it is asked again as soon as its heartbeats come back
  * (phi falls) and its breaker's half-open probe succeeds.
@@ -67,6 +81,7 @@ export class SiteMonitor {
   constructor(options: SiteMonitorOptions) {
     this.o = { ...MONITOR_DEFAULTS, now: () => performance.now(), ...options };
     if (!(this.o.heartbeatIntervalMs > 0)) throw new Error(`heartbeatIntervalMs must be positive, got ${this.o.heartbeatIntervalMs}`);
+    if (!(this.o.probeIntervalMs > 0)) throw new Error(`probeIntervalMs must be positive, got ${this.o.probeIntervalMs}`);
     if (!(this.o.breakerFailures >= 1)) throw new Error(`breakerFailures must be at least 1, got ${this.o.breakerFailures}`);
     for (const site of this.o.sites) this.watched.set(site.id, this.watch(site));
   }
@@ -87,7 +102,7 @@ export class SiteMonitor {
       errorThresholdPercentage: 100,
       resetTimeout: this.o.breakerResetMs,
     });
-    const watched: Watched = { site, detector, breaker, consecutiveFailures: 0 };
+    const watched: Watched = { site, detector, breaker, consecutiveFailures: 0, heardAt: this.o.now() };
     breaker.on('success', () => (watched.consecutiveFailures = 0));
     breaker.on('failure', () => {
       watched.consecutiveFailures += 1;
@@ -96,7 +111,7 @@ export class SiteMonitor {
     return watched;
   }
 
-  /** Starts the heartbeats (idempotent); each site's never overlap: one that hangs delays the next, and phi climbs meanwhile. */
+  /** Starts the probes of quiet sites (idempotent); each site's never overlap: one that hangs delays the next, and phi climbs meanwhile. */
   start(): void {
     if (this.started) return;
     this.started = true;
@@ -108,8 +123,10 @@ export class SiteMonitor {
     this.heartbeats.set(
       w.site.id,
       periodic(async () => {
+        // A site heard from lately is not asked: its watch answers are its heartbeats, and cost nothing extra.
+        if (this.o.now() - w.heardAt < this.o.heartbeatIntervalMs + this.o.probeIntervalMs) return;
         if (await probe(w.site, this.o.heartbeatTimeoutMs).catch(() => false)) this.heartbeat(w);
-      }, this.o.heartbeatIntervalMs),
+      }, this.o.probeIntervalMs),
     );
   }
 
@@ -138,6 +155,12 @@ export class SiteMonitor {
     this.watched.delete(siteId);
   }
 
+  /** `siteId` answered (its watch): a heartbeat. A site not watched is ignored. */
+  heard(siteId: string): void {
+    const w = this.watched.get(siteId);
+    if (w) this.heartbeat(w);
+  }
+
   /**
    * A heartbeat arrived. A site that was silent long enough to be suspected and
    * answers again (restarted, thawed) gets its fetches back now rather than at
@@ -148,6 +171,7 @@ export class SiteMonitor {
    */
   private heartbeat(w: Watched): void {
     const wasSuspected = w.detector.suspected();
+    w.heardAt = this.o.now();
     w.detector.heartbeat();
     if (wasSuspected && w.breaker.opened) w.breaker.close();
   }

@@ -14,7 +14,7 @@
 export interface PhiAccrualOptions {
   /** Milliseconds, monotonic (performance.now in production). */
   now: () => number;
-  /** The interval heartbeats are sent at: the window starts with it, before any real interval is known. */
+  /** The interval heartbeats come at from an idle site: the window starts with it, before any real interval is known. */
   expectedIntervalMs: number;
   /** Inter-arrival times kept. */
   windowSize?: number;
@@ -54,11 +54,17 @@ export class PhiAccrualDetector {
     this.seed();
   }
 
-  /** A heartbeat arrived now. */
+  /**
+   * A heartbeat arrived now. One sooner than the expected interval (a site
+   * whose watch answered early, having something to report) ends the silence
+   * but is not recorded: the rhythm is how long an idle site may stay quiet,
+   * and early answers in the window would make its next idle one look late.
+   */
   heartbeat(): void {
     const now = this.o.now();
     const interval = now - this.last;
     this.last = now;
+    if (interval < this.o.expectedIntervalMs) return;
     // A silence long enough to be suspected was a failure, not the heartbeats' rhythm: kept in the
     // window it would widen the distribution and make the next failure slow to see.
     if (this.phiAt(interval) >= this.o.threshold) this.seed();

@@ -30,6 +30,7 @@ function handlers(participant: Participant, db: SqlExecutor, siteId: string): Ha
       await participant.clean(m.rows);
       return { ok: true as const };
     },
+    watch: (m) => participant.watch(m.waitMs, m.wakeOnDirty),
     status: () => participant.status(),
     locate: (m) => locate(db, m.entity, m.id),
     loan: async (m) => ({ loan: await loanRow(db, siteId, m.id) }),

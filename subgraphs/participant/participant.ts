@@ -2,6 +2,7 @@ import { raw, sql, SqlFailure, type SqlExecutor } from '../../sql';
 import type { Applied, AuditEntry, Decision, Idempotency, InDoubt, LocalResult, Operation, Outcome, Vote } from '../../contracts';
 import { writeAudit } from './audit';
 import { apply, check, refuse, resources, type Refusal } from './ops';
+import { Wakeup } from './wakeup';
 
 /**
  * The 2PC participant every site runs (docs/ARCHITECTURE.md §4). No database lock is held
@@ -37,6 +38,8 @@ class Fenced extends Error {}
 
 export class Participant {
   private readonly clock: () => Date;
+  /** The gateways' watches waiting here; a commit that logs dirty lines wakes them. */
+  private readonly watches = new Wakeup();
 
   constructor(private readonly o: ParticipantOptions) {
     this.clock = o.clock ?? (() => new Date());
@@ -71,6 +74,7 @@ export class Participant {
       return { outcome: 'COMMITTED' as const, applied };
     });
     if (result === FENCED) throw new Error('a commit point takes no phase-1 slot');
+    if ('outcome' in result && lines.length) this.watches.wake();
     return result;
   }
 
@@ -105,17 +109,23 @@ export class Participant {
 
   /** Phase 2, commit: the decision is durable, so this only ever succeeds or is retried. Runs once per gid (barrier). */
   async commit(gid: string): Promise<Applied[]> {
-    return this.o.db.transaction(async (tx) => {
+    let logged = false;
+    const applied = await this.o.db.transaction(async (tx) => {
       if (!(await this.insertBarrier(tx, gid, 'commit'))) return [];
       const [row] = await tx.query<{ redo: string; lines: string }>(sql`SELECT redo, lines FROM libfed_tx WHERE gid = ${gid}`);
       if (!row) return [];
       const applied: Applied[] = [];
       for (const op of JSON.parse(row.redo) as Operation[]) applied.push(await apply(tx, this.o.siteId, op));
       // Whoever commits here (coordinator or recovery), the caches hear of it through this site's log.
-      await this.recordDirty(tx, gid, JSON.parse(row.lines) as string[]);
+      const lines = JSON.parse(row.lines) as string[];
+      await this.recordDirty(tx, gid, lines);
       await this.finish(tx, gid, 'COMMITTED');
+      logged = lines.length > 0;
       return applied;
     });
+    // After the commit, not inside it: a woken watch reads the log, and must find the rows there.
+    if (logged) this.watches.wake();
+    return applied;
   }
 
   /**
@@ -182,6 +192,32 @@ export class Participant {
   /** Deletes exactly these rows: the ones a gateway read and delivered (a row it did not read stays). */
   async clean(rows: { gid: string; line: string }[]): Promise<void> {
     for (const { gid, line } of rows) await this.o.db.query(sql`DELETE FROM libfed_dirty WHERE gid = ${gid} AND line = ${line}`);
+  }
+
+  /**
+   * A gateway's watch (docs/ARCHITECTURE.md §5, "Watching the sites"): waits
+   * up to `waitMs` — not at all when `wakeOnDirty` and the log has rows, less
+   * when a commit here logs one — then says whether the log has rows and how
+   * many participants are PREPARED past their deadline, as of the answer.
+   */
+  async watch(waitMs: number, wakeOnDirty: boolean): Promise<{ dirty: boolean; overdue: number }> {
+    const wait = this.watches.wait(waitMs, wakeOnDirty);
+    try {
+      if (!wakeOnDirty || !(await this.hasDirty())) await wait.done;
+    } finally {
+      wait.end();
+    }
+    const [overdue] = await this.o.db.query<{ n: number }>(sql`SELECT COUNT(*) AS n FROM libfed_tx WHERE state = 'PREPARED' AND deadline <= ${this.clock()}`);
+    return { dirty: await this.hasDirty(), overdue: Number(overdue.n) };
+  }
+
+  /** Ends every watch waiting here at once (the site is stopping). */
+  endWatches(): void {
+    this.watches.close();
+  }
+
+  private async hasDirty(): Promise<boolean> {
+    return (await this.dirty(1)).length > 0;
   }
 
   /** Participants still PREPARED (in doubt once past their deadline), and the number of held locks. */

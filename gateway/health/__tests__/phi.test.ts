@@ -84,6 +84,36 @@ describe('PhiAccrualDetector', () => {
     expect(d.suspected()).toBe(true);
   });
 
+  it('watch answers: early ones (a site with something to report) never make an idle one look late, nor hide a silence', () => {
+    // Each answer is early (sooner than the interval) or idle (the wait, plus up to 10% for the round trip), counted from the one before.
+    const answer = fc.oneof(fc.double({ min: 0, max: 0.999, noNaN: true }), fc.double({ min: 1, max: 1.1, noNaN: true }));
+    fc.assert(
+      fc.property(interval, fc.array(answer, { maxLength: 200 }), fc.integer({ min: 0, max: 100_000 }), (ms, answers, extraMs) => {
+        const { d, clock } = detector(ms, { acceptablePauseMs: 500, minStdDevMs: 100 });
+        for (const a of answers) {
+          clock.now += ms * a;
+          expect(d.suspected()).toBe(false);
+          d.heartbeat();
+        }
+        // Idle answers recorded: at most 1.1 × the interval, so the spread stays under the seed's.
+        clock.now += 1.1 * ms + 500 + 6 * Math.max(100, ms / 4) + extraMs;
+        expect(d.suspected()).toBe(true);
+      }),
+    );
+  });
+
+  it('suspects a site whose watch hangs within about 2 s at the defaults (a 1 s wait)', () => {
+    const { d, clock } = detector(1000);
+    for (let i = 0; i < 20; i++) {
+      clock.now += 1000 + (i % 3);
+      d.heartbeat();
+    }
+    clock.now += 1800;
+    expect(d.suspected()).toBe(false);
+    clock.now += 300;
+    expect(d.suspected()).toBe(true);
+  });
+
   it('refuses options that make no detector', () => {
     expect(() => new PhiAccrualDetector({ now: () => 0, expectedIntervalMs: 0 })).toThrow('expectedIntervalMs must be positive, got 0');
     expect(() => new PhiAccrualDetector({ now: () => 0, expectedIntervalMs: 100, minStdDevMs: 0 })).toThrow('minStdDevMs must be positive');

@@ -26,6 +26,7 @@ const VALID: { [A in TxAction]: Record<string, unknown> } = {
   decision: { gid },
   'by-key': { key: 'k-1' },
   dirty: { limit: 10 },
+  watch: { waitMs: 0, wakeOnDirty: true },
   clean: { rows: [{ gid, line: 'Copy:Q1-QS00001' }] },
   status: {},
   locate: { entity: 'Copy', id: 'Q1-QS00001' },
