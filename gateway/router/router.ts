@@ -202,7 +202,9 @@ export class FragmentRouter {
     const answers = await Promise.all(sites.map((s) => ask(s, plan.query, each, after)));
     const errors: SubgraphError[] = [];
     const asked = secondRound(answers.map((a) => ('response' in a ? (a.response.data?.[plan.key] ?? null) : null)), rule.orderBy, first, after);
-    if (!asked.length) return { answers, cut: first, errors };
+    // A page whose rows the client did not select (only `totalCount`) is whole after the first round.
+    const rowsShown = gathered.shape.keys('edges').length > 0 || gathered.shape.pageInfoKeys.length > 0;
+    if (!asked.length || !rowsShown) return { answers, cut: first, errors };
     const second = await Promise.all(asked.map((m) => ask(answers[m.index].site, plan.more!, m.first, m.after)));
     const joined = withSecondRound(plan.key, answers, asked, second);
     let cut = first;

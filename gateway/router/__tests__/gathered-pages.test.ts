@@ -152,5 +152,10 @@ describe('a gathered page with per-site limits', () => {
     expect(calls.map((c) => c.site)).toEqual([...ids, 'Q3']);
     expect(calls[4].request.variables?.__lf_first).toBe(20 - perSiteLimit(20, 4));
     expect(calls[4].request.query).not.toContain('totalCount');
+    // Only the count selected: no row of the page is shown, so no second round.
+    calls.length = 0;
+    const counted = await run(r, `{ loans(first: 20) { totalCount } }`);
+    expect((counted.data as any).loans.totalCount).toBe(120);
+    expect(calls.map((c) => c.site)).toEqual(ids);
   });
 });
