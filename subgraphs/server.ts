@@ -1,5 +1,5 @@
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
@@ -122,7 +122,9 @@ export async function startSiteServer(options: SiteServerOptions): Promise<SiteH
       // The process that owns the site stops it; Apollo must not install its own signal handlers.
       stopOnTerminationSignals: false,
       validationRules: depth.validationRules,
-      plugins: [ApolloServerPluginInlineTraceDisabled(), outcomePlugin, storableTextPlugin, ...depth.plugins],
+      // No cache hints: the gateway keeps its own coherent cache (docs/ARCHITECTURE.md §5). Apollo's
+      // cache-control plugin would otherwise wrap every field resolver to collect hints no one reads.
+      plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginCacheControlDisabled(), outcomePlugin, storableTextPlugin, ...depth.plugins],
       // A read the database could not serve in time (timeout, lost connection, lock wait) says so with a code.
       formatError: (formatted, error) => {
         const unavailable = transientDatabaseError(o.siteId, (error as { originalError?: unknown })?.originalError ?? error);

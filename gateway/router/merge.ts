@@ -68,7 +68,8 @@ export function kWayMerge(lists: readonly (readonly Value[])[][], keys: readonly
   return out;
 }
 
-function decodeCursor(cursor: unknown): Value[] {
+/** A cursor's values (the sort key, then its scope); an unreadable one is empty. */
+export function decodeCursor(cursor: unknown): Value[] {
   try {
     const values = JSON.parse(Buffer.from(String(cursor), 'base64url').toString('utf8'));
     return Array.isArray(values) ? values : [];

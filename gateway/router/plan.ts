@@ -13,7 +13,7 @@ import {
 } from 'graphql';
 import type { EntityRule, GatherRule, RootRule, SubgraphDistribution } from '../../schema';
 import { injectForMerge, mergeShape, type MergeShape } from './inject';
-import { fieldsOf, responseKey, type Fragments } from './selection';
+import { fieldsOf, responseKey, withoutSelection, withVariableArguments, type Fragments } from './selection';
 
 /**
  * What the router does with one fetch document, worked out once per distinct
@@ -34,6 +34,12 @@ export interface RootFieldPlan {
   /** The document sent to sites: this root field alone, with merge selections added. */
   query: string;
   gathered?: GatheredField;
+  /**
+   * A gathered page (a SORTED connection with a limit): `query` takes the page size and cursor each site
+   * is asked for as `$__lf_first` and `$__lf_after`, and `more` is the document of a second round (pages.ts),
+   * the same without `totalCount`, which the first round already brought.
+   */
+  more?: string;
 }
 
 export interface EntityTypePlan {
@@ -62,6 +68,16 @@ export type FetchPlan = FetchShape & {
 };
 
 export const READ_BACK_KEY = '__lf_key';
+
+/** The variables a gathered page's document takes its per-site page size and cursor from (pages.ts). */
+export const PAGE_FIRST = '__lf_first';
+export const PAGE_AFTER = '__lf_after';
+const PAGE_VARIABLES = (parse(`query($${PAGE_FIRST}: Int, $${PAGE_AFTER}: String) { a }`).definitions[0] as OperationDefinitionNode).variableDefinitions ?? [];
+
+/** A gathered connection paged by keyset with a limit: sites can be asked for fewer rows than the page (pages.ts). */
+export function isPage(rule: GatherRule): boolean {
+  return rule.merge === 'SORTED' && rule.shape === 'connection' && rule.limitArg !== undefined;
+}
 
 export class UnroutableFetch extends Error {}
 
@@ -119,7 +135,12 @@ function planRoots(op: OperationDefinitionNode, fragments: Fragments, dist: Subg
     if (!rule) throw new UnroutableFetch(`${dist.name} has no distribution rule for Query.${field.name.value}`);
     if (rule.kind !== 'gather') return { key, field, rule, query: singleFieldDocument(op, field, fragments) };
     const sent = injectForMerge(field, rule.rule);
-    return { key, field, rule, query: singleFieldDocument(op, sent, fragments), gathered: { key, field, shape: mergeShape(field, rule.rule, fragments) } };
+    const gathered = { key, field, shape: mergeShape(field, rule.rule, fragments) };
+    if (!isPage(rule.rule)) return { key, field, rule, query: singleFieldDocument(op, sent, fragments), gathered };
+    const paged = withVariableArguments(sent, { [rule.rule.limitArg!]: PAGE_FIRST, after: PAGE_AFTER });
+    const pagedOp: OperationDefinitionNode = { ...op, variableDefinitions: [...(op.variableDefinitions ?? []), ...PAGE_VARIABLES] };
+    const more = singleFieldDocument(pagedOp, withoutSelection(paged, 'totalCount'), fragments);
+    return { key, field, rule, query: singleFieldDocument(pagedOp, paged, fragments), gathered, more };
   });
   return { kind: 'roots', fields };
 }

@@ -1,11 +1,12 @@
 import { LRUCache } from 'lru-cache';
-import { errorJson, MAX_PAGE_SIZE, parsePeriod, type SubgraphDistribution } from '../../schema';
+import { DEFAULT_PAGE_SIZE, errorJson, MAX_PAGE_SIZE, parsePeriod, type SubgraphDistribution } from '../../schema';
 import { mergeGathered } from './merge';
 import { limitOf, movedTo, pathInMerged, responseOf, unavailable, withoutMoved, type Answer, type Json } from './answers';
 import { EntityRouter } from './entities';
 import { homesFrom, placeReaders, READER_HOMES_QUERY, unresolvedReaders } from './homes';
 import type { Locations } from './locations';
-import { planFetch, type FetchPlan, type GatheredField, type RootFieldPlan } from './plan';
+import { PAGE_AFTER, PAGE_FIRST, planFetch, type FetchPlan, type GatheredField, type RootFieldPlan } from './plan';
+import { perSiteLimit, secondRound, withSecondRound } from './pages';
 import { argumentValue } from './selection';
 import { SiteUnavailable, type SiteClient, type SiteHealth, type SubgraphError, type SubgraphResponse } from './sites';
 
@@ -162,12 +163,15 @@ export class FragmentRouter {
     if (typeof sites === 'string') {
       return { data: { [plan.key]: null }, errors: [errorJson('UNKNOWN_BRANCH', sites, {}, [plan.key])] };
     }
-    const answers = await Promise.all(sites.map((s) => this.ask(s, plan.query, variables, deadlineAt)));
-    const errors: SubgraphError[] = [];
+    const limit = limitOf(gathered, variables);
+    const { answers, cut, errors } =
+      plan.more !== undefined
+        ? await this.gatherPage(plan, gathered, sites, limit ?? DEFAULT_PAGE_SIZE, variables, deadlineAt)
+        : { answers: await Promise.all(sites.map((s) => this.ask(s, plan.query, variables, deadlineAt))), cut: limit, errors: [] as SubgraphError[] };
     const parts: unknown[] = [];
     for (const a of answers) if ('response' in a) parts.push(a.response.data?.[plan.key] ?? null);
     errors.push(...(await this.placeReaders(parts, gathered, answers)));
-    const merged = mergeGathered(parts, gathered.shape, limitOf(gathered, variables)) ?? null;
+    const merged = mergeGathered(parts, gathered.shape, cut) ?? null;
     for (const a of answers) {
       if ('down' in a) errors.push(unavailable(a.down));
       else {
@@ -179,6 +183,36 @@ export class FragmentRouter {
       }
     }
     return { data: { [plan.key]: merged }, errors };
+  }
+
+  /**
+   * A gathered page (pages.ts): every site asked for its likely share of the
+   * page, then those whose rows may still belong on it asked for the rest, in
+   * one second round. A site that does not answer that round ends the page at
+   * its last row, as far as the page is known to be exact (`cut`), and is
+   * reported; with nothing to end at (it sent no row) its part is missing, as
+   * a site that is down.
+   */
+  private async gatherPage(plan: RootFieldPlan, gathered: GatheredField, sites: string[], first: number, variables: Json, deadlineAt?: number) {
+    const rule = gathered.shape.rule;
+    if (rule.merge !== 'SORTED') throw new Error('a gathered page merges SORTED');
+    const after = (argumentValue(gathered.field, 'after', variables) ?? null) as string | null;
+    const ask = (site: string, query: string, n: number, from: string | null) => this.ask(site, query, { ...variables, [PAGE_FIRST]: n, [PAGE_AFTER]: from }, deadlineAt);
+    const each = perSiteLimit(first, sites.length);
+    const answers = await Promise.all(sites.map((s) => ask(s, plan.query, each, after)));
+    const errors: SubgraphError[] = [];
+    const asked = secondRound(answers.map((a) => ('response' in a ? (a.response.data?.[plan.key] ?? null) : null)), rule.orderBy, first, after);
+    // A page whose rows the client did not select (only `totalCount`) is whole after the first round.
+    const rowsShown = gathered.shape.keys('edges').length > 0 || gathered.shape.pageInfoKeys.length > 0;
+    if (!asked.length || !rowsShown) return { answers, cut: first, errors };
+    const second = await Promise.all(asked.map((m) => ask(answers[m.index].site, plan.more!, m.first, m.after)));
+    const joined = withSecondRound(plan.key, answers, asked, second);
+    let cut = first;
+    for (const { more, answer } of joined.failed) {
+      errors.push(...('down' in answer ? [unavailable(answer.down)] : (answer.response.errors ?? [])));
+      if (more.rank > 0) cut = Math.min(cut, more.rank);
+    }
+    return { answers: joined.answers, cut, errors };
   }
 
   /**

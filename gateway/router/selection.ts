@@ -66,6 +66,24 @@ export function withNullArgument(field: FieldNode, name: string): FieldNode {
   };
 }
 
+/** The field with each argument in `variables` (argument name to variable name) passed as that variable instead. */
+export function withVariableArguments(field: FieldNode, variables: Record<string, string>): FieldNode {
+  const others = (field.arguments ?? []).filter((a) => !(a.name.value in variables));
+  const given = Object.entries(variables).map(([name, variable]) => ({
+    kind: Kind.ARGUMENT as const,
+    name: { kind: Kind.NAME as const, value: name },
+    value: { kind: Kind.VARIABLE as const, name: { kind: Kind.NAME as const, value: variable } },
+  }));
+  return { ...field, arguments: [...others, ...given] };
+}
+
+/** The field without its direct selections of `name` (those inside fragments stay). */
+export function withoutSelection(field: FieldNode, name: string): FieldNode {
+  if (!field.selectionSet) return field;
+  const selections = field.selectionSet.selections.filter((s) => s.kind !== Kind.FIELD || s.name.value !== name);
+  return { ...field, selectionSet: { ...field.selectionSet, selections } };
+}
+
 /** The part of a plain value that a selection set asks for, under the client's response keys. */
 export function project(value: unknown, set: SelectionSetNode | undefined, fragments: Fragments): unknown {
   if (value === null || value === undefined || !set) return value ?? null;
