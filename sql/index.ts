@@ -7,5 +7,5 @@ export * from './failures';
 export { openPglite } from './pglite';
 export { openPostgres, ensurePostgresDatabase, dropPostgresDatabase, POSTGRES_DEFAULTS, type PostgresSettings } from './postgres';
 export { openMssql, MSSQL_DEFAULTS, type MssqlSettings } from './mssql';
-export { openSiteDatabase } from './open';
+export { needsCreating, openSiteDatabase } from './open';
 export { foldText, FOLD_FROM, FOLD_TO } from './fold';

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Site } from '../schema';
 import type { SqlExecutor } from './executor';
@@ -19,6 +19,17 @@ export async function openSiteDatabase(site: Site, dataDir: string): Promise<Sql
     case 'mssql':
       return openMssql(db.url, db.settings);
   }
+}
+
+/**
+ * True for a PGlite site whose directory holds no database yet: opening it
+ * would run initdb in this process, and the memory that takes (a WASM heap,
+ * which never shrinks) would stay with the process. A server database is
+ * created by a statement, in no memory of ours, so it never needs this.
+ */
+export function needsCreating(site: Site, dataDir: string): boolean {
+  // PG_VERSION is written by initdb: a directory without it was never initialised.
+  return site.database.kind === 'pglite' && !existsSync(join(dataDir, site.id, 'PG_VERSION'));
 }
 
 /**
