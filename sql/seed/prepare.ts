@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { defineCommand, readCommandLine, TYPESCRIPT_NODE_ARGS, UsageError } from '../../platform';
+import { defineCommand, exitOnUsageError, readCommandLine, TYPESCRIPT_NODE_ARGS, UsageError } from '../../platform';
 import { loadSites, siteById, type Site } from '../../schema';
 import type { SqlExecutor } from '../executor';
 import { migrate } from '../migrations';
@@ -130,7 +130,8 @@ if (require.main === module) {
     .then(
       (prepared) => process.stdout.write(`${JSON.stringify(prepared)}\n`),
       (error: Error) => {
-        console.error(error instanceof UsageError ? error.message : (error.stack ?? error.message));
+        exitOnUsageError(error);
+        console.error(error.stack ?? error.message);
         process.exitCode = 1;
       },
     );
