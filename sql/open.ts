@@ -5,7 +5,6 @@ import type { SqlExecutor } from './executor';
 import { openPglite } from './pglite';
 import { ensurePostgresDatabase, openPostgres, type PostgresSettings } from './postgres';
 import { sql } from './fragment';
-import { openMssql } from './mssql';
 
 /** Opens the database a site names in sites.yaml; PGlite data goes under `dataDir/<site id>`. */
 export async function openSiteDatabase(site: Site, dataDir: string): Promise<SqlExecutor> {
@@ -17,8 +16,16 @@ export async function openSiteDatabase(site: Site, dataDir: string): Promise<Sql
     case 'postgres':
       return openPostgresCreating(db.url, db.settings);
     case 'mssql':
-      return openMssql(db.url, db.settings);
+      return loadMssql().openMssql(db.url, db.settings);
   }
+}
+
+/**
+ * SQL Server's driver (mssql over tedious, ~35 MiB once loaded) is loaded
+ * only by a process that opens a SQL Server database, not by every site.
+ */
+export function loadMssql(): typeof import('./mssql') {
+  return require('./mssql');
 }
 
 /**
