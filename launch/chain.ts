@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { LOG_FORMAT_ENV, PARENT_PIPE_ENV, parseSecrets, SITE_SECRETS_ENV } from '../platform';
+import { LOG_FORMAT_ENV, PARENT_PIPE_ENV, parseSecrets, SITE_SECRETS_ENV, TYPESCRIPT_NODE_ARGS } from '../platform';
 import { loadSites } from '../schema';
 
 /**
@@ -95,7 +95,7 @@ export function secretsEnv(secrets: readonly string[]): Record<string, string> {
 }
 
 function spawnReady(name: string, script: string, args: string[], o: SpawnOptions): Promise<ChildHandle> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, script), ...args], {
+  const child = spawn(process.execPath, [...TYPESCRIPT_NODE_ARGS, join(ROOT, script), ...args], {
     cwd: ROOT,
     // stdin is a pipe from this process: when it goes (however it ends), the child stops too.
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -18,7 +18,7 @@ export {
   type SignerOptions,
   type Verdict,
 } from './signing';
-export { exitOnSignals, PARENT_PIPE_ENV } from './process';
+export { exitOnSignals, PARENT_PIPE_ENV, TYPESCRIPT_NODE_ARGS } from './process';
 export { periodic, type Periodic } from './periodic';
 export {
   CONFIG_OPTION,

@@ -33,3 +33,10 @@ export function exitOnSignals(stop: () => Promise<void>): void {
     process.stdin.resume();
   }
 }
+
+/**
+ * The node flags that run one of the project's TypeScript entry points as it
+ * is (there is no build step): how a launcher starts a site or a gateway, and
+ * how a site starts the short-lived process that prepares its database.
+ */
+export const TYPESCRIPT_NODE_ARGS: readonly string[] = ['--import', 'tsx'];

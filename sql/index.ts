@@ -6,6 +6,9 @@ export * from './migrations';
 export * from './failures';
 export { openPglite } from './pglite';
 export { openPostgres, ensurePostgresDatabase, dropPostgresDatabase, POSTGRES_DEFAULTS, type PostgresSettings } from './postgres';
-export { openMssql, MSSQL_DEFAULTS, type MssqlSettings } from './mssql';
-export { openSiteDatabase } from './open';
+export type { MssqlSettings } from './mssql';
+/** `mssql.ts`'s, with its driver loaded on the first call (see `loadMssql`). */
+export const openMssql: typeof import('./mssql').openMssql = (...args) => loadMssql().openMssql(...args);
+import { loadMssql } from './open';
+export { loadMssql, needsCreating, openSiteDatabase } from './open';
 export { foldText, FOLD_FROM, FOLD_TO } from './fold';

@@ -1,11 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Site } from '../schema';
 import type { SqlExecutor } from './executor';
 import { openPglite } from './pglite';
 import { ensurePostgresDatabase, openPostgres, type PostgresSettings } from './postgres';
 import { sql } from './fragment';
-import { openMssql } from './mssql';
 
 /** Opens the database a site names in sites.yaml; PGlite data goes under `dataDir/<site id>`. */
 export async function openSiteDatabase(site: Site, dataDir: string): Promise<SqlExecutor> {
@@ -17,8 +16,27 @@ export async function openSiteDatabase(site: Site, dataDir: string): Promise<Sql
     case 'postgres':
       return openPostgresCreating(db.url, db.settings);
     case 'mssql':
-      return openMssql(db.url, db.settings);
+      return loadMssql().openMssql(db.url, db.settings);
   }
+}
+
+/**
+ * SQL Server's driver (mssql over tedious, ~35 MiB once loaded) is loaded
+ * only by a process that opens a SQL Server database, not by every site.
+ */
+export function loadMssql(): typeof import('./mssql') {
+  return require('./mssql');
+}
+
+/**
+ * True for a PGlite site whose directory holds no database yet: opening it
+ * would run initdb in this process, and the memory that takes (a WASM heap,
+ * which never shrinks) would stay with the process. A server database is
+ * created by a statement, in no memory of ours, so it never needs this.
+ */
+export function needsCreating(site: Site, dataDir: string): boolean {
+  // PG_VERSION is written by initdb: a directory without it was never initialised.
+  return site.database.kind === 'pglite' && !existsSync(join(dataDir, site.id, 'PG_VERSION'));
 }
 
 /**

@@ -1,3 +1,5 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { postgres } from './dialect';
 import type { SqlExecutor } from './executor';
@@ -29,7 +31,8 @@ function executor(db: PgliteLike, close: () => Promise<void>, transaction: SqlEx
  * until the work is done, so keep transactions short.
  */
 export async function openPglite(dataDir: string | undefined): Promise<SqlExecutor> {
-  const db = await PGlite.create(dataDir ? { dataDir } : {});
+  const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffersMiB(dataDir)}MB`];
+  const db = await PGlite.create(dataDir ? { dataDir, startParams } : { startParams });
   const self: SqlExecutor = executor(
     db,
     () => db.close(),
@@ -39,4 +42,40 @@ export async function openPglite(dataDir: string | undefined): Promise<SqlExecut
       ),
   );
   return self;
+}
+
+/** The least buffer pool a site gets: the catalogs and a scale-1 site's rows (about 8 MiB on disk) fit with room to spare. */
+export const MIN_SHARED_BUFFERS_MIB = 16;
+/** PostgreSQL's default, the most a site gets. */
+export const MAX_SHARED_BUFFERS_MIB = 128;
+
+/**
+ * PGlite's buffer pool, sized to the database it opens: all of it and a
+ * quarter more to grow, between the bounds above. The pool lives in the WASM
+ * heap, PostgreSQL touches all of it as it starts, and a WASM heap never
+ * gives memory back: PostgreSQL's fixed 128 MB made every site, however
+ * small, hold ~120 MiB more than its data. A database larger than the pool
+ * still works: a page not in it is read from its file (the operating
+ * system's cache), only slower.
+ */
+export function sharedBuffersMiB(dataDir: string | undefined): number {
+  const bytes = dataDir ? largestDatabaseBytes(join(dataDir, 'base')) : 0;
+  const wanted = Math.ceil((bytes * 1.25) / 2 ** 20);
+  return Math.min(MAX_SHARED_BUFFERS_MIB, Math.max(MIN_SHARED_BUFFERS_MIB, wanted));
+}
+
+/** base/ holds one directory per database: the site's, and initdb's templates, which a site never reads. */
+function largestDatabaseBytes(base: string): number {
+  let databases: string[];
+  try {
+    databases = readdirSync(base);
+  } catch {
+    return 0;
+  }
+  return Math.max(0, ...databases.map((d) => bytesUnder(join(base, d))));
+}
+
+/** The size of every file under `dir`. */
+function bytesUnder(dir: string): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((sum, e) => sum + (e.isDirectory() ? bytesUnder(join(dir, e.name)) : e.isFile() ? statSync(join(dir, e.name)).size : 0), 0);
 }

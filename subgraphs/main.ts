@@ -1,6 +1,5 @@
 import { loadSites, siteById, SUBGRAPHS } from '../schema';
-import { migrate, openSiteDatabase } from '../sql';
-import { generateDemoData, isSeeded, loadDemoData, loadDemoStaff } from '../sql/seed';
+import { openPreparedDatabase } from '../sql/seed';
 import type { Logger } from 'pino';
 import { CONFIG_OPTION, SITE_SECRETS_ENV, UsageError, createLogger, defineCommand, exitOnUsageError, exitOnSignals, parseSecrets, readCommandLine, resolveConfig, startTracing } from '../platform';
 import { startSiteServer } from './server';
@@ -8,7 +7,8 @@ import { startSiteServer } from './server';
 const COMMAND = defineCommand({
   usage: 'tsx subgraphs/main.ts --site ID [--config FILE] [--data DIR] [--port N] [--demo [--demo-now ISO] [--scale N]]',
   description:
-    'One site process: migrates the site database, seeds the demo data on first start if asked, and logs JSON lines\n' +
+    'One site process: migrates the site database (created and, if asked, seeded with the demo data on first start by a\n' +
+    'short-lived process of its own), and logs JSON lines\n' +
     'on stdout (LIBFED_LOG_LEVEL, LIBFED_LOG_FORMAT), among them {"event":"ready",...} once it listens.\n' +
     'OTEL_EXPORTER_OTLP_ENDPOINT, when set, receives its traces.\n' +
     `${SITE_SECRETS_ENV} (required): the comma-separated secrets a call must be signed with (any one); the first signs\n` +
@@ -50,15 +50,11 @@ async function main(): Promise<void> {
   const siteSecrets = parseSecrets(process.env[SITE_SECRETS_ENV]);
   const port = values.port ?? Number(new URL(site.url).port);
 
-  const db = await openSiteDatabase(site, values.data);
-  await migrate(db, site.id);
-  if (values.demo && !(await isSeeded(db))) {
-    const branches = config.sites.map((s) => ({ id: s.id, name: s.name, address: s.address }));
-    await loadDemoData(db, site.id, generateDemoData({ branches, now, scale: values.scale }));
-    // The demo staff accounts, when the launcher gave their password (npm start always does).
-    const password = process.env.LIBFED_DEMO_PASSWORD;
-    if (password) await loadDemoStaff(db, config.sites.map((s) => s.id), password);
-  }
+  // Created and seeded, when it needs that, by a process of its own: this one keeps only what serving needs.
+  const demo = values.demo ? { now, scale: values.scale } : undefined;
+  const db = await openPreparedDatabase({ configFile, site, dataDir: values.data, demo }, (prepared) =>
+    log!.info({ event: 'database-prepared', site: site.id, seeded: prepared.seeded, pid: prepared.pid }, `site ${site.id}: database prepared by process ${prepared.pid}${prepared.seeded ? ', demo data seeded' : ''}`),
+  );
   // Peers for self-recovery: the config's URLs, overridden by --peer ID=URL.
   // A site on a random port (tests) has no reason to trust the config's URLs for the others.
   const peers: Record<string, string> = port === 0 ? {} : Object.fromEntries(config.sites.map((s) => [s.id, s.url]));

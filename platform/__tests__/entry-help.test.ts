@@ -31,6 +31,7 @@ const ENTRIES: Record<string, string[]> = {
   'chaos/run.ts': ['--duration', '--seed', '--sites', '--gateways', '--clients', '--no-nemesis', '--verbose'],
   'bench/run.ts': ['borrow', 'cache'],
   'sql/seed/cli.ts': ['--data', '--scale', '--seed', '--now', '--config'],
+  'sql/seed/prepare.ts': ['--site', '--config', '--data', '--demo-now', '--scale'],
 };
 
 describe('entry points', () => {

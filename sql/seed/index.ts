@@ -4,3 +4,4 @@ export { DEFAULT_SEED, DEMO_SHAPE, generateDemoData, type DemoDataOptions } from
 export { isSeeded, loadDemoData } from './load';
 export { isbn13CheckDigit, isValidIsbn13 } from './isbn';
 export { demoStaff, loadDemoStaff } from './staff';
+export { openPreparedDatabase, prepareInOwnProcess, prepareSiteDatabase, type Preparation, type Prepared } from './prepare';
