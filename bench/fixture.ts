@@ -23,6 +23,8 @@ export interface Fixture {
   token: string;
   chain: ChainHandle;
   noCache: ChildHandle;
+  /** A LibFed gateway with its entity cache but `--no-response-cache`, sharing the first gateway's directory: what the response cache adds. */
+  entityCacheOnly: ChildHandle;
   central: ChildHandle;
   plain: ChildHandle;
   plainCached: ChildHandle;
@@ -85,9 +87,13 @@ export async function startFixture(o: { scale: number; log: (line: string) => vo
       env: { ...secretsEnv(chain.siteSecrets), LIBFED_JWT_SECRET: process.env.LIBFED_JWT_SECRET! },
     });
     started.push(noCache);
+    const entityCacheOnly = await startProcess('LibFed gateway --no-response-cache', 'gateway/main.ts', ['--config', SITES_CONFIG, '--port', '0', '--no-response-cache', ...redisPrefixArgs(), ...siteArgs], {
+      env: { ...secretsEnv(chain.siteSecrets), LIBFED_JWT_SECRET: process.env.LIBFED_JWT_SECRET! },
+    });
+    started.push(entityCacheOnly);
     const c = chain;
     const startedAt = new Map<string, number>();
-    for (const h of [...c.sites.values(), c.gateway, noCache, central, plain, plainCached]) startedAt.set(h.name, memoryMiB(h.child.pid!).rssMiB);
+    for (const h of [...c.sites.values(), c.gateway, noCache, entityCacheOnly, central, plain, plainCached]) startedAt.set(h.name, memoryMiB(h.child.pid!).rssMiB);
     const fixture: Fixture = {
       config,
       configFile: SITES_CONFIG,
@@ -95,6 +101,7 @@ export async function startFixture(o: { scale: number; log: (line: string) => vo
       token,
       chain: c,
       noCache,
+      entityCacheOnly,
       central,
       plain,
       plainCached,
