@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { Kind, visit, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { isUnionType, Kind, visit, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { firstUnstorable, isStorableText, libfedError } from '../schema';
 
 /**
@@ -42,13 +42,15 @@ export function checkEntityRepresentations(schema: GraphQLSchema): void {
   const field = schema.getQueryType()?.getFields()._entities;
   if (!field?.resolve) return;
   const resolve = field.resolve;
+  const union = schema.getType('_Entity');
+  const entities = new Set(isUnionType(union) ? union.getTypes().map((t) => t.name) : []);
   field.resolve = (source, args: { representations?: unknown }, context, info) => {
     const { representations } = args;
     if (!Array.isArray(representations)) throw badRepresentation('representations must be a list');
     representations.forEach((r, i) => {
       if (typeof r !== 'object' || r === null || Array.isArray(r)) throw badRepresentation(`representation ${i} is not an object`);
       const { __typename, ...keys } = r as Record<string, unknown>;
-      if (typeof __typename !== 'string' || !schema.getType(__typename)) throw badRepresentation(`representation ${i} names no type of this subgraph`);
+      if (typeof __typename !== 'string' || !entities.has(__typename)) throw badRepresentation(`representation ${i} names no entity type of this subgraph`);
       for (const [key, value] of Object.entries(keys)) {
         if (typeof value !== 'string') throw badRepresentation(`representation ${i} (${__typename}): key ${key} must be a string, got ${value === null ? 'null' : typeof value}`);
       }

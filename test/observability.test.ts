@@ -146,13 +146,13 @@ describe('logs, metrics and traces', () => {
     expect(await chain.metric(gw, 'libfed_requests_total', { outcome: 'GRAPHQL_VALIDATION_FAILED' })).toBeGreaterThanOrEqual(1);
     expect(await chain.metric(gw, 'libfed_errors_total', { code: 'GRAPHQL_VALIDATION_FAILED' })).toBeGreaterThanOrEqual(1);
     expect(await chain.metric(gw, 'libfed_gateway_site_requests_total', { outcome: 'ok' })).toBeGreaterThan(0);
-    // The recovery round asks every site's participant for its status each second; the first round starts a second after the gateway, which may be after this test began.
-    let statusCalls = 0;
-    for (let i = 0; i < 100 && statusCalls === 0; i++) {
+    // The gateway watches every site with one long poll (gateway/health/watch.ts), answered at the latest after its wait (1 s).
+    let watchCalls = 0;
+    for (let i = 0; i < 100 && watchCalls === 0; i++) {
       if (i > 0) await new Promise((r) => setTimeout(r, 100));
-      statusCalls = await chain.metric(gw, 'libfed_gateway_tx_calls_total', { action: 'status', outcome: 'ok' });
+      watchCalls = await chain.metric(gw, 'libfed_gateway_tx_calls_total', { action: 'watch', outcome: 'ok' });
     }
-    expect(statusCalls).toBeGreaterThan(0);
+    expect(watchCalls).toBeGreaterThan(0);
     expect(await chain.metric(gw, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(await chain.metric(gw, 'nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
 

@@ -136,6 +136,13 @@ describe('arguments as GraphQL execution reads them', () => {
     expect(res.errors?.[0].message).toMatch(/__lf_x/);
   });
 
+  it('refuses a variable in the gateway\'s reserved prefix, which its page variables would collide with', async () => {
+    const res = await chain.query(`query($__lf_first: Int) { loans(first: $__lf_first) { edges { cursor } } }`, { __lf_first: 2 });
+    expect(res.data).toBeUndefined();
+    expect(res.errors?.map((e: any) => e.extensions.code)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(res.errors?.[0].message).toMatch(/\$__lf_first/);
+  });
+
   it.each([-1, 101])('topBooks(first: %p) is PAGE_SIZE_OUT_OF_RANGE, as a literal and as a variable', async (first) => {
     const literal = await chain.query(`{ topBooks(first: ${first}) { loans } }`);
     const variable = await chain.query(`query($f: Int) { topBooks(first: $f) { loans } }`, { f: first });

@@ -371,8 +371,9 @@ export class Coordinator {
       try {
         await this.o.client.call(site, 'clean', { rows: dirty });
       } catch {
-        // Delivered but not deleted: invalidating again next round is harmless.
-        return { complete: true, drained };
+        // Delivered but not deleted: invalidating again next round is harmless. The round is complete
+        // only if this page was the log's end: a full page leaves rows no one has read, let alone invalidated.
+        return { complete: dirty.length < pageSize, drained };
       }
       drained += dirty.length;
       if (dirty.length < pageSize) return { complete: true, drained };

@@ -30,6 +30,9 @@ export interface SiteWatchOptions {
   now?: () => number;
 }
 
+/** Failed watches in a row after which a site's recovery runs without a watch's word (at most every recoveryIntervalMs). */
+const WATCH_FAILURES_BEFORE_BLIND_RECOVERY = 3;
+
 /** The fence round a complete watch renewed for its site: `seq` orders the sends, so the oldest is the one every site has passed. */
 interface Renewed {
   seq: number;
@@ -79,6 +82,9 @@ export class SiteWatch {
     void this.loop(siteId).finally(() => {
       this.following.delete(siteId);
       this.renewed.delete(siteId);
+      this.recovering.delete(siteId);
+      // Removed and added again while this loop was ending: follow() found it still here and did nothing.
+      if (this.watching(siteId)) this.follow(siteId);
     });
   }
 
@@ -94,6 +100,7 @@ export class SiteWatch {
   private async loop(siteId: string): Promise<void> {
     // The first watch, and the one after a failure, answers at once: the fence and the heartbeat come back without waiting.
     let waitMs = 0;
+    let failures = 0;
     while (this.watching(siteId)) {
       const seq = ++this.sent;
       const confirm = this.o.startFenceRound?.();
@@ -102,9 +109,13 @@ export class SiteWatch {
         reply = await this.o.client.call(siteId, 'watch', { waitMs, wakeOnDirty: this.o.drain !== undefined });
       } catch {
         waitMs = 0;
+        // A site that answers everything but its watch (an older version, say) must still have its
+        // in-doubt participants resolved: recovery is then tried blindly, at its own pace.
+        if (++failures >= WATCH_FAILURES_BEFORE_BLIND_RECOVERY) this.recoverSoon(siteId);
         await this.pause();
         continue;
       }
+      failures = 0;
       if (!this.watching(siteId)) return;
       this.o.heard(siteId);
       if (reply.overdue > 0) this.recoverSoon(siteId);

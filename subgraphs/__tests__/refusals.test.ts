@@ -56,6 +56,8 @@ pgDescribe('a site refuses malformed signed requests with a code', () => {
     ['a null key', [{ __typename: 'Loan', id: null }]],
     ['a representation that is not an object', [5]],
     ['a type this subgraph does not have', [{ __typename: 'Nope', id: 'Q1-PM1' }]],
+    ['a type that is not an entity', [{ __typename: 'String', id: 'Q1-PM1' }]],
+    ['the root type', [{ __typename: 'Query', id: 'Q1-PM1' }]],
   ])('_entities with %s: BAD_USER_INPUT', async (_what, representations) => {
     const answer = await post('/loans', { query: 'query($r: [_Any!]!) { _entities(representations: $r) { __typename } }', variables: { r: representations } });
     expect(codes(answer.body)).toEqual(['BAD_USER_INPUT']);

@@ -45,4 +45,18 @@ describe('draining the dirty-line log', () => {
     expect(await coordinator.drainDirty(['Q1'], async () => 'deferred')).toEqual({ complete: false, drained: 0 });
     expect(calls.filter((c) => c.action === 'clean')).toEqual([]);
   });
+
+  it('calls a round whose delete failed complete only if it read the log to its end', async () => {
+    const failingClean = (rows: { gid: string; line: string }[]): ParticipantClient => {
+      const [inner] = siteLog(rows);
+      return { call: async (site, action, body: any) => (action === 'clean' ? Promise.reject(new Error('timeout')) : inner.call(site, action as any, body)) } as ParticipantClient;
+    };
+    const lines = (n: number) => Array.from({ length: n }, (_, i) => ({ gid: `g${String(i).padStart(3, '0')}`, line: `Copy:${i}` }));
+    // A full page (3 of 4 rows read): the fourth was never invalidated, so the fence must not be renewed.
+    const full = new Coordinator({ client: failingClean(lines(4)), waitFor: new LocalWaitForGraph() });
+    expect(await full.drainDirty(['Q1'], async () => 'invalidated', 3)).toEqual({ complete: false, drained: 0 });
+    // A short page is the whole log: every line was delivered, only the delete failed.
+    const short = new Coordinator({ client: failingClean(lines(2)), waitFor: new LocalWaitForGraph() });
+    expect(await short.drainDirty(['Q1'], async () => 'invalidated', 3)).toEqual({ complete: true, drained: 0 });
+  });
 });

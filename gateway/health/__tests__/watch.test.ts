@@ -174,4 +174,38 @@ describe('SiteWatch', () => {
     await answer(pending, 'Q1', { dirty: false, overdue: 0 });
     expect(confirmed.length).toBe(1);
   });
+
+  it('recovers a site whose watches keep failing (one that answers everything else), at its own pace', async () => {
+    const [client, pending] = heldWatches();
+    const recovered: string[] = [];
+    watch = new SiteWatch({ client, siteIds: () => ['Q1'], waitMs: 1000, retryMs: 1, recoveryIntervalMs: 0, heard: () => undefined, recover: async (s) => void recovered.push(s) });
+    watch.start();
+    await answer(pending, 'Q1', new Error('404 no route /tx/watch'));
+    await answer(pending, 'Q1', new Error('404 no route /tx/watch'));
+    expect(recovered).toEqual([]);
+    await answer(pending, 'Q1', new Error('404 no route /tx/watch'));
+    expect(recovered).toEqual(['Q1']);
+    // A watch that works again ends the blind rounds: nothing overdue, nothing recovered.
+    await answer(pending, 'Q1', { dirty: false, overdue: 0 });
+    await answer(pending, 'Q1', new Error('reset'));
+    expect(recovered).toEqual(['Q1']);
+  });
+
+  // Microtask ticks between the removal's answer and the re-add: one of them falls between the loop's return and its finally.
+  it.each([0, 1, 2, 3, 4, 5])('watches a site removed and added again while its old loop was ending (%i ticks later)', async (ticks) => {
+    const [client, pending] = heldWatches();
+    let sites = ['Q1', 'Q3'];
+    watch = new SiteWatch({ client, siteIds: () => sites, waitMs: 1000, retryMs: 1, recoveryIntervalMs: 1000, heard: () => undefined, recover: async () => undefined });
+    watch.start();
+    await settle();
+    sites = ['Q1'];
+    // Q3's loop sees it gone on this answer; it is back before the loop's end has run.
+    const q3 = pending.findIndex((p) => p.site === 'Q3');
+    pending.splice(q3, 1)[0].answer({ dirty: false, overdue: 0 });
+    for (let i = 0; i < ticks; i++) await Promise.resolve();
+    sites = ['Q1', 'Q3'];
+    watch.follow('Q3');
+    await settle();
+    expect(pending.map((p) => p.site).sort()).toEqual(['Q1', 'Q3']);
+  });
 });
