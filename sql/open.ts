@@ -35,8 +35,17 @@ export function loadMssql(): typeof import('./mssql') {
  * created by a statement, in no memory of ours, so it never needs this.
  */
 export function needsCreating(site: Site, dataDir: string): boolean {
-  // PG_VERSION is written by initdb: a directory without it was never initialised.
-  return site.database.kind === 'pglite' && !existsSync(join(dataDir, site.id, 'PG_VERSION'));
+  // PG_VERSION is written by initdb: a directory without it was never initialised; one beside a
+  // creation marker was being made when its process died (initdb writes PG_VERSION early).
+  return site.database.kind === 'pglite' && (!existsSync(join(dataDir, site.id, 'PG_VERSION')) || existsSync(creationMarker(site, dataDir)));
+}
+
+/**
+ * A file beside a PGlite directory while it is being created and first
+ * migrated: a directory it stands beside is not a database, and is made again.
+ */
+export function creationMarker(site: Site, dataDir: string): string {
+  return join(dataDir, `${site.id}.creating`);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { postgres } from './dialect';
@@ -75,7 +75,21 @@ function largestDatabaseBytes(base: string): number {
   return Math.max(0, ...databases.map((d) => bytesUnder(join(base, d))));
 }
 
-/** The size of every file under `dir`. */
+/** The size of every file under `dir`; a file or directory that vanishes meanwhile (a temporary one) counts 0. */
 function bytesUnder(dir: string): number {
-  return readdirSync(dir, { withFileTypes: true }).reduce((sum, e) => sum + (e.isDirectory() ? bytesUnder(join(dir, e.name)) : e.isFile() ? statSync(join(dir, e.name)).size : 0), 0);
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  return entries.reduce((sum, e) => sum + (e.isDirectory() ? bytesUnder(join(dir, e.name)) : e.isFile() ? fileBytes(join(dir, e.name)) : 0), 0);
+}
+
+function fileBytes(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
 }

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chainSecrets, secretsEnv, startProcess, type ChildHandle } from '../launch/chain';
@@ -82,5 +82,39 @@ describe('a site prepares its database in a process of its own', () => {
     expect(withDemo.prepared[0]).toMatchObject({ seeded: true });
     expect(withDemo.prepared[0].pid).not.toBe(withDemo.site.child.pid);
     expect((contents()).CHINHANH).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('makes again a database whose creation was interrupted: a directory beside its creation marker is not a database', async () => {
+    // What a kill during initdb leaves: PG_VERSION written, the rest missing, the marker still there.
+    mkdirSync(join(dir, SITE), { recursive: true });
+    writeFileSync(join(dir, SITE, 'PG_VERSION'), '17\n');
+    writeFileSync(join(dir, `${SITE}.creating`), 'being created by process 1\n');
+    const started = await startSite(demo);
+    await started.site.stop();
+    expect(started.prepared).toEqual([expect.objectContaining({ seeded: true })]);
+    expect(existsSync(join(dir, `${SITE}.creating`))).toBe(false);
+    expect(contents().CHINHANH).toBeGreaterThan(0);
+  }, 240_000);
+
+  it('stops the preparing process when its site is killed, and the next start makes the database again', async () => {
+    const args = ['--site', SITE, '--config', CONFIG, '--data', dir, '--port', '0', ...demo];
+    const site = spawn(process.execPath, [...TYPESCRIPT_NODE_ARGS, join(__dirname, '..', 'subgraphs', 'main.ts'), ...args], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    const childrenOf = (pid: number) =>
+      readdirSync(`/proc/${pid}/task`).flatMap((t) => readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    let preparing: number | undefined;
+    for (let i = 0; i < 600 && preparing === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      preparing = childrenOf(site.pid!)[0];
+    }
+    expect(preparing).toBeDefined();
+    process.kill(site.pid!, 'SIGKILL');
+    const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/\bState:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    for (let i = 0; i < 200 && alive(preparing!); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(preparing!)).toBe(false);
+
+    const restarted = await startSite(demo);
+    await restarted.site.stop();
+    expect(restarted.prepared).toEqual([expect.objectContaining({ seeded: true })]);
+    expect(contents().CHINHANH).toBeGreaterThan(0);
   }, 240_000);
 });

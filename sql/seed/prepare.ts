@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { defineCommand, exitOnUsageError, readCommandLine, TYPESCRIPT_NODE_ARGS, UsageError } from '../../platform';
 import { loadSites, siteById, type Site } from '../../schema';
 import type { SqlExecutor } from '../executor';
 import { migrate } from '../migrations';
-import { needsCreating, openSiteDatabase } from '../open';
+import { creationMarker, needsCreating, openSiteDatabase } from '../open';
 import { generateDemoData } from './generate';
 import { isSeeded, loadDemoData } from './load';
 import { loadDemoStaff } from './staff';
@@ -55,15 +57,26 @@ export async function openPreparedDatabase(p: Preparation, onPrepared: (prepared
 
 /** Creates, migrates and seeds in this process; what the preparing process runs. */
 export async function prepareSiteDatabase(p: Preparation): Promise<Prepared> {
+  const creating = needsCreating(p.site, p.dataDir);
+  if (creating) startCreating(p);
   const db = await openSiteDatabase(p.site, p.dataDir);
   try {
     await migrate(db, p.site.id);
+    if (creating) rmSync(creationMarker(p.site, p.dataDir));
     const seeded = p.demo !== undefined && !(await isSeeded(db));
     if (seeded) await seedDemo(db, p);
     return { event: 'prepared', site: p.site.id, seeded, pid: process.pid };
   } finally {
     await db.close();
   }
+}
+
+/** Marks the directory as being made, after removing what an interrupted creation left in it. */
+function startCreating(p: Preparation): void {
+  const marker = creationMarker(p.site, p.dataDir);
+  mkdirSync(p.dataDir, { recursive: true });
+  rmSync(join(p.dataDir, p.site.id), { recursive: true, force: true });
+  writeFileSync(marker, `being created by process ${process.pid}\n`);
 }
 
 async function seedDemo(db: SqlExecutor, p: Preparation): Promise<void> {
@@ -107,7 +120,9 @@ function readPreparation(argv: string[]): Preparation {
 
 /** Runs prepareSiteDatabase in a child process and waits for it to exit; a failure carries the child's last lines. */
 export function prepareInOwnProcess(p: Preparation): Promise<Prepared> {
-  const child = spawn(process.execPath, [...TYPESCRIPT_NODE_ARGS, __filename, ...preparationArgs(p)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its stdin is a pipe this process never writes: it closes when this process dies, and the child stops
+  // then (a site killed while preparing must not leave a process writing the directory its restart opens).
+  const child = spawn(process.execPath, [...TYPESCRIPT_NODE_ARGS, __filename, ...preparationArgs(p)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let prepared: Prepared | undefined;
   createInterface({ input: child.stdout }).on('line', (line) => {
@@ -125,6 +140,8 @@ export function prepareInOwnProcess(p: Preparation): Promise<Prepared> {
 }
 
 if (require.main === module) {
+  // The site that started this process is gone: stop at once (an unfinished creation is made again at its next start).
+  process.stdin.on('end', () => process.exit(1)).resume();
   Promise.resolve()
     .then(() => prepareSiteDatabase(readPreparation(process.argv.slice(2))))
     .then(
@@ -134,5 +151,6 @@ if (require.main === module) {
         console.error(error.stack ?? error.message);
         process.exitCode = 1;
       },
-    );
+    )
+    .finally(() => process.stdin.destroy());
 }
