@@ -141,7 +141,10 @@ export async function listen(
 
 /** Answers what the HTTP parser refused (headers too large, not HTTP), then closes the connection. */
 function refuseUnparsed(error: NodeJS.ErrnoException, socket: Socket, onFailure: FailureAnswer): void {
-  if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  // Bytes of an earlier answer already on this connection: another answer would interleave with it.
+  if (error.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) return void socket.destroy();
+  // A client too slow to send its request (node:http's request timeout): what node answers, nothing to parse.
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return void socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\n\r\n');
   const { status, body } = onFailure(error.code === 'HPE_HEADER_OVERFLOW' ? new HeadersTooLarge(maxHeaderSize) : new MalformedHttpRequest());
   const json = JSON.stringify(body);
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`);
