@@ -28,8 +28,8 @@ export const mssqlCatalog: Catalog = {
   tableMissing: (t) => `OBJECT_ID(N'${t}', N'U') IS NULL`,
   columnMissing: (t, c) => `COL_LENGTH(N'${t}', N'${c}') IS NULL`,
   indexMissing: (t, i) => `NOT EXISTS (SELECT 1 FROM sys.indexes WHERE object_id = OBJECT_ID(N'${t}') AND name = N'${i}')`,
-  // COL_LENGTH is in bytes: a varchar's bytes are its characters.
-  columnShorterThan: (t, c, n) => `COL_LENGTH(N'${t}', N'${c}') < ${n}`,
+  // In characters (COL_LENGTH counts bytes: an nvarchar(10) is 20); a (max) column is -1, never too short.
+  columnShorterThan: (t, c, n) => `COLUMNPROPERTY(OBJECT_ID(N'${t}'), N'${c}', 'CharMaxLen') BETWEEN 0 AND ${n - 1}`,
   columnNullable: (t, c) => `COLUMNPROPERTY(OBJECT_ID(N'${t}'), N'${c}', 'AllowsNull') = 1`,
   columnZoneless: (t, c) =>
     `EXISTS (SELECT 1 FROM sys.columns WHERE object_id = OBJECT_ID(N'${t}') AND name = N'${c}' AND TYPE_NAME(system_type_id) IN ('datetime', 'smalldatetime'))`,
