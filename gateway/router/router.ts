@@ -189,7 +189,8 @@ export class FragmentRouter {
    * A gathered page (pages.ts): every site asked for its likely share of the
    * page, then those whose rows may still belong on it asked for the rest, in
    * one second round. A site that does not answer that round ends the page at
-   * its last row, as far as the page is known to be exact (`cut`), and is
+   * its last row's rank in the first round (`cut`): an exact prefix, if not the
+   * longest one (other sites' second-round rows may sort before it), and it is
    * reported; with nothing to end at (it sent no row) its part is missing, as
    * a site that is down.
    */
