@@ -165,7 +165,7 @@ describe('logs, metrics and traces', () => {
     expect(await overSites('libfed_site_requests_total', { subgraph: 'catalog', outcome: 'ok' })).toBeGreaterThanOrEqual(3);
     expect(await overSites('libfed_site_request_duration_seconds_count', { subgraph: 'catalog' })).toBeGreaterThanOrEqual(3);
     const site = chain.sites.get('Q1')!.url;
-    expect(await chain.metric(site, 'libfed_site_tx_requests_total', { action: 'status', outcome: 'ok' })).toBeGreaterThan(0);
+    expect(await chain.metric(site, 'libfed_site_tx_requests_total', { action: 'watch', outcome: 'ok' })).toBeGreaterThan(0);
     expect(await chain.metric(site, 'libfed_site_sql_statements_total')).toBeGreaterThan(0);
     expect(await chain.metric(site, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(await chain.metric(site, 'process_resident_memory_bytes')).toBeGreaterThan(0);

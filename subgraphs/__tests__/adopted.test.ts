@@ -4,7 +4,7 @@ import { migrationPlan } from '../../sql/adopt/plan';
 import { recountOpenLoans } from '../../sql/adopt/recount';
 import { applyPlan } from '../../sql/adopt/script';
 import { createLegacyDatabase, instantOf, LEGACY_OFFSET_MINUTES, legacyData } from '../../sql/adopt/__tests__/legacy';
-import { emptyDatabase, pgDescribe } from '../../sql/adopt/__tests__/open';
+import { emptyDatabase, pgDescribe } from '../../sql/__tests__/databases';
 import type { SiteContext } from '../context';
 import { loansResolvers } from '../loans';
 import { Participant } from '../participant/participant';
@@ -22,7 +22,7 @@ pgDescribe('a site over an adopted older database (PostgreSQL)', () => {
   const status = async (copyId: string) => (await site.db.query<{ s: string }>(sql`SELECT TinhTrang AS s FROM QUYENSACH WHERE MaQuyenSach = ${copyId}`))[0].s;
 
   beforeAll(async () => {
-    site = await emptyDatabase();
+    site = await emptyDatabase('adopt');
     await createLegacyDatabase(site.db, 'Q1', data);
     await applyPlan(site.db, migrationPlan(site.db.dialect, 'Q1', { legacyOffsetMinutes: LEGACY_OFFSET_MINUTES }));
     await recountOpenLoans([{ id: 'Q1', db: site.db }]);

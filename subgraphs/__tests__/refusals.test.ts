@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { signFetch } from '../../platform';
-import { dropPostgresDatabase, ensurePostgresDatabase, migrate, openPostgres, type SqlExecutor } from '../../sql';
+import { migrate } from '../../sql';
+import { emptyDatabase, pgDescribe } from '../../sql/__tests__/databases';
 import { startSiteServer, type SiteHandle } from '../server';
 
 /**
@@ -12,26 +13,19 @@ import { startSiteServer, type SiteHandle } from '../server';
  * string keys, and the root fields only the gateway answers.
  * On a real PostgreSQL server (PG_URL): it refuses NUL and lone surrogates itself.
  */
-const pgDescribe = process.env.PG_URL ? describe : describe.skip;
-
 pgDescribe('a site refuses malformed signed requests with a code', () => {
-  const name = `libfed_refusals_${randomBytes(4).toString('hex')}`;
   const secret = randomBytes(32).toString('hex');
-  let db: SqlExecutor;
+  let database: Awaited<ReturnType<typeof emptyDatabase>>;
   let site: SiteHandle;
 
   beforeAll(async () => {
-    await ensurePostgresDatabase(process.env.PG_URL!, name);
-    const url = new URL(process.env.PG_URL!);
-    url.pathname = `/${name}`;
-    db = openPostgres(url.toString(), { poolMax: 2 });
-    await migrate(db, 'Q1');
-    site = await startSiteServer({ siteId: 'Q1', db, siteSecrets: [secret], log: pino({ level: 'silent' }) });
+    database = await emptyDatabase('refusals');
+    await migrate(database.db, 'Q1');
+    site = await startSiteServer({ siteId: 'Q1', db: database.db, siteSecrets: [secret], log: pino({ level: 'silent' }) });
   });
   afterAll(async () => {
     await site?.stop();
-    await db?.close();
-    await dropPostgresDatabase(process.env.PG_URL!, name);
+    await database?.drop();
   });
 
   const post = async (path: string, body: unknown) => {

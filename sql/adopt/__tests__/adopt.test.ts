@@ -12,7 +12,7 @@ import { migrationPlan } from '../plan';
 import { recountOpenLoans } from '../recount';
 import { applyPlan } from '../script';
 import { adoptedDump, createLegacyDatabase, dump, LEGACY_OFFSET_MINUTES, legacyData } from './legacy';
-import { emptyDatabase, pgDescribe } from './open';
+import { emptyDatabase, pgDescribe } from '../../__tests__/databases';
 
 pgDescribe('libfed migrate over an older branch database (PostgreSQL)', () => {
   const data = legacyData('Q1');
@@ -22,8 +22,8 @@ pgDescribe('libfed migrate over an older branch database (PostgreSQL)', () => {
   let firstRun: string[];
 
   beforeAll(async () => {
-    q1 = await emptyDatabase();
-    q3 = await emptyDatabase();
+    q1 = await emptyDatabase('adopt');
+    q3 = await emptyDatabase('adopt');
     await createLegacyDatabase(q1.db, 'Q1', data);
     // Another site, new under LibFed, where a Q1 reader also has an open loan.
     await migrate(q3.db, 'Q3');
@@ -44,7 +44,7 @@ pgDescribe('libfed migrate over an older branch database (PostgreSQL)', () => {
   });
 
   it('refuses to guess the zone of the old datetimes: without legacyTimeZone the run stops at that step, and a run with it picks up there', async () => {
-    const scratch = await emptyDatabase();
+    const scratch = await emptyDatabase('adopt');
     try {
       await createLegacyDatabase(scratch.db, 'Q1', legacyData('Q1'));
       await expect(applyPlan(scratch.db, migrationPlan(scratch.db.dialect, 'Q1'))).rejects.toThrow(/set legacyTimeZone for site Q1/);
@@ -77,7 +77,7 @@ pgDescribe('libfed migrate over an older branch database (PostgreSQL)', () => {
   });
 
   it("ends with the columns (types, lengths, nullability, collations, defaults) and indexes of a database LibFed created", async () => {
-    const created = await emptyDatabase();
+    const created = await emptyDatabase('adopt');
     try {
       await migrate(created.db, 'Q1');
       const columns = (db: SqlExecutor) =>
@@ -112,8 +112,8 @@ pgDescribe('libfed migrate over an older branch database (PostgreSQL)', () => {
   });
 
   it('a new database gets the same schema from the plan as from migrate(), and a second plan run is a no-op', async () => {
-    const fresh = await emptyDatabase();
-    const migrated = await emptyDatabase();
+    const fresh = await emptyDatabase('adopt');
+    const migrated = await emptyDatabase('adopt');
     const columns = (db: SqlExecutor) =>
       db.query(raw(`SELECT table_name, column_name, data_type, character_maximum_length, is_nullable, column_default, collation_name
         FROM information_schema.columns WHERE table_schema = current_schema() ORDER BY table_name, column_name`));
@@ -137,7 +137,7 @@ pgDescribe('libfed migrate over an older branch database (PostgreSQL)', () => {
 
 pgDescribe('the libfed migrate command over an older PostgreSQL database', () => {
   it('applies the steps, then finds nothing to do; recounts, then finds every counter right', async () => {
-    const site = await emptyDatabase();
+    const site = await emptyDatabase('adopt');
     const dir = mkdtempSync(join(tmpdir(), 'libfed-migrate-'));
     try {
       await createLegacyDatabase(site.db, 'Q1', legacyData('Q1'));

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { dropPostgresDatabase, ensurePostgresDatabase, migrate, openPostgres, sql, type SqlExecutor } from '../../../sql';
+import { migrate, sql, type SqlExecutor } from '../../../sql';
+import { emptyDatabase } from '../../../sql/__tests__/databases';
 import { Participant, type ParticipantStep } from '../participant';
 import type { Operation } from '../../../contracts';
 
@@ -36,23 +36,20 @@ async function leftovers(db: SqlExecutor, gid: string) {
 }
 
 describe('participant: PREPARE and ABORT of one gid are serialised', () => {
-  let name: string;
+  let database: Awaited<ReturnType<typeof emptyDatabase>> | undefined;
   let db: SqlExecutor;
 
   beforeEach(async () => {
-    name = `libfed_pa_${randomBytes(4).toString('hex')}`;
-    await ensurePostgresDatabase(process.env.PG_URL!, name);
-    const url = new URL(process.env.PG_URL!);
-    url.pathname = `/${name}`;
-    db = openPostgres(url.toString());
+    if (!process.env.PG_URL) return;
+    database = await emptyDatabase('pa');
+    db = database.db;
     await migrate(db, 'Q1');
     await db.query(sql`INSERT INTO CHINHANH (MaCN, TenCN, DiaChi) VALUES ('Q1', 'Quận 1', 'Lê Lợi')`);
     await db.query(sql`INSERT INTO DOCGIA (MaDG, HoTen, MaCN_DangKy) VALUES ('Q1-DG0001', 'Trần Thị Ánh', 'Q1')`);
   });
 
   afterEach(async () => {
-    await db?.close();
-    if (process.env.PG_URL) await dropPostgresDatabase(process.env.PG_URL, name);
+    await database?.drop();
   });
 
   pgIt('an ABORT arriving while the PREPARE is inside its transaction waits for it, then releases what it wrote', async () => {

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { dropPostgresDatabase, ensurePostgresDatabase, migrate, openPostgres, sql, type SqlExecutor } from '../../../sql';
+import { migrate, sql, type SqlExecutor } from '../../../sql';
+import { emptyDatabase } from '../../../sql/__tests__/databases';
 import { Participant } from '../participant';
 import type { Operation } from '../../../contracts';
 
@@ -16,16 +16,14 @@ const reserve: Operation[] = [{ kind: 'reader.reserveLoan', readerId: 'Q1-DG0001
 const LINES = ['Reader:Q1-DG0001', 'Reader'];
 
 describe('participant: watch', () => {
-  let name: string;
+  let database: Awaited<ReturnType<typeof emptyDatabase>> | undefined;
   let db: SqlExecutor;
   let participant: Participant;
 
   beforeEach(async () => {
-    name = `libfed_watch_${randomBytes(4).toString('hex')}`;
-    await ensurePostgresDatabase(process.env.PG_URL!, name);
-    const url = new URL(process.env.PG_URL!);
-    url.pathname = `/${name}`;
-    db = openPostgres(url.toString());
+    if (!process.env.PG_URL) return;
+    database = await emptyDatabase('watch');
+    db = database.db;
     await migrate(db, 'Q1');
     await db.query(sql`INSERT INTO CHINHANH (MaCN, TenCN, DiaChi) VALUES ('Q1', 'Quận 1', 'Lê Lợi')`);
     await db.query(sql`INSERT INTO DOCGIA (MaDG, HoTen, MaCN_DangKy) VALUES ('Q1-DG0001', 'Trần Thị Ánh', 'Q1')`);
@@ -35,8 +33,7 @@ describe('participant: watch', () => {
 
   afterEach(async () => {
     participant?.endWatches();
-    await db?.close();
-    if (process.env.PG_URL) await dropPostgresDatabase(process.env.PG_URL, name);
+    await database?.drop();
   });
 
   /** The watch's answer, and whether it has come yet. */
