@@ -23,7 +23,7 @@ const COMMAND = defineCommand({
   options: {
     quick: { kind: 'boolean', description: 'fewer rounds, shorter windows, fewer points: a smoke run (under 2 minutes)' },
     rounds: { kind: 'integer', min: 1, max: 100, defaultText: '4, or 2 with --quick', description: 'alternating rounds per scenario' },
-    'window-s': { kind: 'integer', min: 1, max: 600, defaultText: '4, or 2 with --quick', description: 'seconds of load per target per round' },
+    'window-s': { kind: 'integer', min: 1, max: 600, defaultText: '4, or 1 with --quick', description: 'seconds of load per target per round' },
     scale: { kind: 'number', default: 1, greaterThan: 0, description: 'demo data scale (multiplies books, copies, readers, loans)' },
     out: { kind: 'string', value: 'DIR', defaultText: 'bench/results', description: 'where the results go' },
   },
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const o: BenchOptions = {
     quick: values.quick,
     rounds: values.rounds ?? (values.quick ? 2 : 4),
-    windowS: values['window-s'] ?? (values.quick ? 2 : 4),
+    windowS: values['window-s'] ?? (values.quick ? 1 : 4),
     scale: values.scale,
     log: (line) => console.log(line),
   };

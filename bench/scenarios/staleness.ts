@@ -153,7 +153,8 @@ export const stalenessScenario: Scenario = {
       { name: baseline, writeUrl: fx.centralWriter.url, writeToken: fx.centralToken, readUrl: fx.plainCached.url, processes: () => [...fx.centralised(fx.plainCached), { name: fx.centralWriter.name, role: 'gateway', pid: fx.centralWriter.child.pid! }] },
       { name: 'LibFed, warm cache', writeUrl: fx.chain.gateways[0].url, writeToken: fx.token, readUrl: fx.chain.gateways[0].url, readToken: fx.token, processes: () => fx.libfed(fx.chain.gateways[0]) },
     ];
-    const durationS = Math.max(4, o.windowS * 2);
+    // Long enough for several writes (one every 500 ms) and their reads; a --quick run checks the harness only.
+    const durationS = o.quick ? 2 : Math.max(4, o.windowS * 2);
     const rounds = new Map<string, RoundFigures[]>(sides.map((s) => [s.name, []]));
     for (let r = 0; r < o.rounds; r++) {
       const line: string[] = [];
