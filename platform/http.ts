@@ -114,7 +114,12 @@ export async function listen(
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
   onFailure: FailureAnswer,
 ): Promise<Listening> {
+  // Connections with an answer being written: a parser error on one (a pipelined request) must not interleave a second answer.
+  const answering = new WeakSet<Socket>();
   const server = createServer((req, res) => {
+    const socket = req.socket;
+    answering.add(socket);
+    res.once('close', () => answering.delete(socket));
     handler(req, res).catch((error: unknown) => {
       if (res.headersSent) return void res.end();
       const { status, body } = onFailure(error);
@@ -122,7 +127,7 @@ export async function listen(
     });
   });
   // node:http would answer a request its parser refuses with a bare status line; answer it in the same JSON as any other failure.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => refuseUnparsed(error, socket, onFailure));
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => (answering.has(socket) ? socket.destroy() : refuseUnparsed(error, socket, onFailure)));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
@@ -141,11 +146,16 @@ export async function listen(
 
 /** Answers what the HTTP parser refused (headers too large, not HTTP), then closes the connection. */
 function refuseUnparsed(error: NodeJS.ErrnoException, socket: Socket, onFailure: FailureAnswer): void {
-  // Bytes of an earlier answer already on this connection: another answer would interleave with it.
-  if (error.code === 'ECONNRESET' || !socket.writable || socket.bytesWritten > 0) return void socket.destroy();
+  if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
   // A client too slow to send its request (node:http's request timeout): what node answers, nothing to parse.
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return void socket.end('HTTP/1.1 408 Request Timeout\r\nconnection: close\r\n\r\n');
   const { status, body } = onFailure(error.code === 'HPE_HEADER_OVERFLOW' ? new HeadersTooLarge(maxHeaderSize) : new MalformedHttpRequest());
   const json = JSON.stringify(body);
   socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(json)}\r\nconnection: close\r\n\r\n${json}`);
+  // The client may still be sending (the rest of its headers): closing with its bytes unread would reset the
+  // connection before it reads the answer. Read and drop them until it closes, for a few seconds at most.
+  socket.on('data', () => undefined).resume();
+  setTimeout(() => socket.destroy(), UNPARSED_DRAIN_MS).unref();
 }
+
+const UNPARSED_DRAIN_MS = 5000;

@@ -51,6 +51,15 @@ describe('httpFailure, the answer listen gives when a handler fails', () => {
     expect((await post('/other', '')).status).toBe(500);
   });
 
+  it('lets a client read the 431 on a kept-alive connection, and while still sending its oversized headers', async () => {
+    for (const size of [maxHeaderSize + 100, 20_000, 40_000, 100_000, 400_000]) {
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`http://127.0.0.1:${http.port}/other`, { method: 'POST', headers: { authorization: `Bearer ${'a'.repeat(size)}` }, body: '' });
+        expect({ size, status: res.status, code: ((await res.json()) as any).errors[0].extensions.code }).toEqual({ size, status: 431, code: 'QUERY_TOO_COMPLEX' });
+      }
+    }
+  });
+
   it('answers bytes that are not HTTP with 400 BAD_REQUEST in JSON', async () => {
     const answer = split(await raw('GARBAGE\u0000 / HTTP/9\r\n\r\n'));
     expect(answer.status).toBe('HTTP/1.1 400 Bad Request');
