@@ -1,5 +1,5 @@
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getNamedType, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type FieldNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { getNamedType, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type FieldNode, type GraphQLCompositeType, type GraphQLField, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values';
 import { libfedError } from '../../schema';
 import type { Caller, GatewayContext } from './caller';
@@ -59,23 +59,37 @@ function allowed(caller: Caller, type: string, field: string): boolean {
   return fields === '*' || (fields?.includes(field) ?? false);
 }
 
-/** The first field of `operation` (and the fragments it spreads) the caller may not use, as `Type.field`. */
-export function firstForbidden(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, caller: Caller): string | undefined {
+/**
+ * The first field of `operation` (and of the document's fragments) for which
+ * `test` answers something, and that answer. Every fragment is walked, spread
+ * or not: a fragment that is not spread is a validation error anyway.
+ */
+function firstField<T>(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  test: (node: FieldNode, parent: GraphQLCompositeType, def: GraphQLField<unknown, unknown> | null | undefined) => T | undefined,
+): T | undefined {
   const typeInfo = new TypeInfo(schema);
-  let denied: string | undefined;
-  // Every fragment of the document is checked, spread or not: a fragment that is not spread is a validation error anyway.
+  let found: T | undefined;
   const parts = { ...document, definitions: document.definitions.filter((d) => d.kind !== 'OperationDefinition' || d === operation) };
   visit(
     parts,
     visitWithTypeInfo(typeInfo, {
       Field(node) {
         const parent = typeInfo.getParentType();
-        if (denied || !parent) return;
-        if (!allowed(caller, getNamedType(parent).name, node.name.value)) denied = `${parent.name}.${node.name.value}`;
+        if (found === undefined && parent) found = test(node, parent, typeInfo.getFieldDef());
       },
     }),
   );
-  return denied;
+  return found;
+}
+
+/** The first field of `operation` (and the fragments it spreads) the caller may not use, as `Type.field`. */
+export function firstForbidden(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, caller: Caller): string | undefined {
+  return firstField(schema, document, operation, (node, parent) =>
+    allowed(caller, getNamedType(parent).name, node.name.value) ? undefined : `${parent.name}.${node.name.value}`,
+  );
 }
 
 /** A librarian's report that is chain-wide or about another branch, as `Query.field`, with the branch it named. */
@@ -87,27 +101,16 @@ export function reportOutsideBranch(
   variables: Record<string, unknown>,
 ): { field: string; branch: string | null } | undefined {
   if (caller.role !== 'THUTHU') return undefined;
-  const typeInfo = new TypeInfo(schema);
-  let found: { field: string; branch: string | null } | undefined;
-  const parts = { ...document, definitions: document.definitions.filter((d) => d.kind !== 'OperationDefinition' || d === operation) };
-  visit(
-    parts,
-    visitWithTypeInfo(typeInfo, {
-      Field(node) {
-        const parent = typeInfo.getParentType();
-        const def = typeInfo.getFieldDef();
-        if (found || !parent || !def || parent !== schema.getQueryType() || !BRANCH_REPORTS.has(node.name.value)) return;
-        let branch: unknown;
-        try {
-          branch = getArgumentValues(def, node, variables).branchId;
-        } catch {
-          return; // arguments that do not coerce: execution refuses them
-        }
-        if (branch !== caller.branch) found = { field: `Query.${node.name.value}`, branch: typeof branch === 'string' ? branch : null };
-      },
-    }),
-  );
-  return found;
+  return firstField(schema, document, operation, (node, parent, def) => {
+    if (!def || parent !== schema.getQueryType() || !BRANCH_REPORTS.has(node.name.value)) return undefined;
+    let branch: unknown;
+    try {
+      branch = getArgumentValues(def, node, variables).branchId;
+    } catch {
+      return undefined; // arguments that do not coerce: execution refuses them
+    }
+    return branch === caller.branch ? undefined : { field: `Query.${node.name.value}`, branch: typeof branch === 'string' ? branch : null };
+  });
 }
 
 export function reportForbidden(caller: Caller, refusal: { field: string; branch: string | null }) {
