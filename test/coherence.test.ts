@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { demoData, loanId } from './fixture';
+import { demoData, loanId, openLoanOfReaderWithRoom } from './fixture';
 import { startTestChain, type TestChain } from './harness';
 import type { DemoData } from '../sql/seed';
 import { staleLines, type Operation } from '../contracts';
@@ -25,7 +25,7 @@ redisDescribe('entity caches of two gateways kept coherent through Redis', () =>
   const READ = `query($id: ID!) { loan(id: $id) { reader { id openLoanCount } copy { id status } } }`;
 
   it('serves a line read through both from each L1, invalidates B before A answers a write, and B then reads the new value', async () => {
-    const loan = data.loans.find((l) => l.returnedAt === null && l.readerId.startsWith('Q1-') && data.loans.filter((x) => x.readerId === l.readerId && x.returnedAt === null).length < 4)!;
+    const loan = openLoanOfReaderWithRoom(data, 'Q1');
     const first = await chain.query(READ, { id: loanId(loan) }, a);
     await chain.query(READ, { id: loanId(loan) }, b);
     const hitsBefore = [await metric(a, 'libfed_cache_hits_total'), await metric(b, 'libfed_cache_hits_total')];
@@ -46,7 +46,7 @@ redisDescribe('entity caches of two gateways kept coherent through Redis', () =>
   });
 
   it('drops its L1 when its Redis connections are cut, serves nothing stale meanwhile, and caches again once reconnected', async () => {
-    const loan = data.loans.find((l) => l.returnedAt === null && l.readerId.startsWith('Q5-') && data.loans.filter((x) => x.readerId === l.readerId && x.returnedAt === null).length < 4)!;
+    const loan = openLoanOfReaderWithRoom(data, 'Q5');
     await chain.query(READ, { id: loanId(loan) }, b);
     const before = await chain.query(READ, { id: loanId(loan) }, b);
     const drops = await metric(b, 'libfed_cache_l1_drops_total');

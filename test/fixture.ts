@@ -19,3 +19,11 @@ export function demoData(config: SitesConfig): DemoData {
 export function loanId(loan: { branchId: string; seq: number }): string {
   return globalLoanId(loan.branchId, loan.seq);
 }
+
+/** An open loan at `branch` whose reader may still borrow (fewer than 4 open loans): a borrow in the test cannot hit the limit. */
+export function openLoanOfReaderWithRoom(data: DemoData, branch: string): DemoData['loans'][number] {
+  const open = (readerId: string) => data.loans.filter((x) => x.readerId === readerId && x.returnedAt === null).length;
+  const loan = data.loans.find((l) => l.returnedAt === null && l.readerId.startsWith(`${branch}-`) && open(l.readerId) < 4);
+  if (!loan) throw new Error(`the demo data has no open loan at ${branch} whose reader has room for another`);
+  return loan;
+}

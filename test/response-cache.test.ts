@@ -1,4 +1,4 @@
-import { demoData, loanId } from './fixture';
+import { demoData, loanId, openLoanOfReaderWithRoom } from './fixture';
 import { startTestChain, type TestChain } from './harness';
 import type { DemoData } from '../sql/seed';
 
@@ -27,7 +27,7 @@ redisDescribe('response caches of two gateways kept coherent through Redis', () 
   const READ = `query($id: ID!) { loan(id: $id) { reader { id openLoanCount } copy { id status } } }`;
 
   it('answers a repeated query whole on B, and after a write through A the next read on B is new', async () => {
-    const loan = data.loans.find((l) => l.returnedAt === null && l.readerId.startsWith('Q1-') && data.loans.filter((x) => x.readerId === l.readerId && x.returnedAt === null).length < 4)!;
+    const loan = openLoanOfReaderWithRoom(data, 'Q1');
     const first = await chain.query(READ, { id: loanId(loan) }, b);
     expect(first.errors).toBeUndefined();
     const hits = await metric(b, 'libfed_response_cache_hits_total');
