@@ -67,14 +67,17 @@ export function pageFile(file: string, kind: keyof typeof CONTENT_TYPES): Asset 
 }
 
 /**
- * A page of gateway/pages/assets with `{{name}}` replaced by the HTML-escaped
- * value of `fields[name]`, and `{{config}}` by a JSON data block (not run as a
- * script, so the same-origin policy above holds; `<` escaped so no value ends it).
+ * A page of gateway/pages/assets with `{{>part}}` replaced by the markup every
+ * page shares (`assets/_part.html`: the head's meta lines, the login bar),
+ * `{{name}}` by the HTML-escaped value of `fields[name]`, and `{{config}}` by
+ * a JSON data block (not run as a script, so the same-origin policy above
+ * holds; `<` escaped so no value ends it).
  */
 export function htmlPage(file: string, fields: Record<string, string>, config: unknown): Asset {
   return {
     body: once(() => {
-      const template = readFileSync(join(__dirname, 'assets', file), 'utf8');
+      const asset = (name: string) => readFileSync(join(__dirname, 'assets', name), 'utf8');
+      const template = asset(file).replace(/\{\{>(\w+)\}\}/g, (_, part: string) => asset(`_${part}.html`).replace(/\n$/, ''));
       const json = JSON.stringify(config).replace(/</g, '\\u003c');
       const filled = template.replace(/\{\{(\w+)\}\}/g, (_, name: string) => {
         if (name === 'config') return `<script type="application/json" id="libfed-config">${json}</script>`;
