@@ -76,6 +76,18 @@ async function kindOf(db: SqlExecutor): Promise<SqlFailureKind | string> {
   return error instanceof SqlFailure ? error.kind : `not a SqlFailure: ${String(error)}`;
 }
 
+/** A transaction that reads then writes, as a deadlock victim's would: the runs it saw and its answer. */
+async function selectThenUpdate(executor: SqlExecutor): Promise<{ runs: number[]; result: string }> {
+  const runs: number[] = [];
+  const result = await executor.transaction(async (tx) => {
+    const [row] = await tx.query<{ ok: number }>(raw('SELECT 1 AS ok'));
+    runs.push(row.ok);
+    await tx.query(raw('UPDATE DOCGIA SET version = version + 1'));
+    return `run ${row.ok}`;
+  });
+  return { runs, result };
+}
+
 describe('SQL Server errors at the seam', () => {
   const cases: [string, Error, SqlFailureKind][] = [
     ['2627 primary key', requestError(2627, "Violation of PRIMARY KEY constraint 'PK_libfed_lock'."), 'unique'],
@@ -121,15 +133,7 @@ describe('SQL Server errors at the seam', () => {
 
   it('runs a deadlock victim\'s transaction again: the work ran twice, the answer is the second run\'s', async () => {
     const [pool, , counter] = mssqlPool((text, attempt) => (attempt === 1 && /UPDATE/.test(text) ? requestError(1205, 'deadlock victim') : undefined));
-    const runs: number[] = [];
-    const result = await mssqlExecutor(pool, { retry: noSleep }).transaction(async (tx) => {
-      const [row] = await tx.query<{ ok: number }>(raw('SELECT 1 AS ok'));
-      runs.push(row.ok);
-      await tx.query(raw('UPDATE DOCGIA SET version = version + 1'));
-      return `run ${row.ok}`;
-    });
-    expect(runs).toEqual([1, 2]);
-    expect(result).toBe('run 2');
+    expect(await selectThenUpdate(mssqlExecutor(pool, { retry: noSleep }))).toEqual({ runs: [1, 2], result: 'run 2' });
     expect(counter.begun).toBe(2);
   });
 
@@ -173,15 +177,7 @@ describe('PostgreSQL errors at the seam', () => {
 
   it('runs a deadlock victim\'s transaction again: the work ran twice, the answer is the second run\'s', async () => {
     const [pool, texts] = pgPool((text, attempt) => (attempt === 1 && /UPDATE/.test(text) ? pgError('40P01', 'deadlock detected') : undefined));
-    const runs: number[] = [];
-    const result = await postgresExecutor(pool, 'postgres://u@h/db', noSleep).transaction(async (tx) => {
-      const [row] = await tx.query<{ ok: number }>(raw('SELECT 1 AS ok'));
-      runs.push(row.ok);
-      await tx.query(raw('UPDATE DOCGIA SET version = version + 1'));
-      return `run ${row.ok}`;
-    });
-    expect(runs).toEqual([1, 2]);
-    expect(result).toBe('run 2');
+    expect(await selectThenUpdate(postgresExecutor(pool, 'postgres://u@h/db', noSleep))).toEqual({ runs: [1, 2], result: 'run 2' });
     expect(texts).toEqual(['BEGIN', 'SELECT 1 AS ok', 'UPDATE DOCGIA SET version = version + 1', 'ROLLBACK', 'BEGIN', 'SELECT 1 AS ok', 'UPDATE DOCGIA SET version = version + 1', 'COMMIT']);
     expect(postgres.isUniqueViolation(pgError('23505', 'dup'))).toBe(true);
   });
