@@ -246,14 +246,14 @@ export class CoherentCache {
    * line it was built from still has the record it was built from: no
    * invalidation, write, eviction or L1 drop since. All local: no message.
    */
-  lookupResponse(key: string): string | undefined {
+  lookupResponse(key: string): unknown {
     if (this.o.responseMaxEntries === 0 || this.coherentToken() === undefined) {
       this.responseMetrics.misses.inc();
       return undefined;
     }
-    const text = this.responses.get(key, (line) => this.l1.get(line), this.o.wallNowMs());
-    (text === undefined ? this.responseMetrics.misses : this.responseMetrics.hits).inc();
-    return text;
+    const answer = this.responses.get(key, this.l1, this.o.wallNowMs());
+    (answer === undefined ? this.responseMetrics.misses : this.responseMetrics.hits).inc();
+    return answer;
   }
 
   /**
@@ -261,13 +261,15 @@ export class CoherentCache {
    * fill race rule for whole responses: kept only if every part came through a
    * held line and each of those lines still has the record the request read or
    * filled it from (a write during the request replaced or removed one), and
-   * this instance may serve hits now. Returns whether it was kept.
+   * this instance may serve hits now. `units`: the length of the answer's
+   * JSON text (for the byte bound), when the caller has it. Returns whether
+   * it was kept.
    */
-  storeResponse(key: string, trace: ResponseTrace, text: string): boolean {
+  storeResponse(key: string, trace: ResponseTrace, answer: unknown, units = jsonLength(answer)): boolean {
     if (this.o.responseMaxEntries === 0 || trace.refusedBy !== undefined || this.coherentToken() === undefined) return false;
     for (const [line, record] of trace.lines) if (this.l1.peek(line) !== record) return false;
     if (this.o.wallNowMs() >= trace.validUntilEpochMs) return false;
-    const kept = this.responses.set(key, text, trace);
+    const kept = this.responses.set(key, answer, units, trace, this.l1.generation);
     if (kept) this.responseMetrics.stores.inc();
     return kept;
   }
@@ -524,4 +526,9 @@ function validate(o: Options): void {
   if (o.heartbeatMs >= o.leaseMs) {
     throw new Error(`CoherentCache option heartbeatMs must be below leaseMs (${o.leaseMs}), got ${o.heartbeatMs}`);
   }
+}
+
+/** UTF-16 code units of an answer as the response cache weighs it: a string as it is, anything else as JSON text. */
+function jsonLength(answer: unknown): number {
+  return typeof answer === 'string' ? answer.length : (JSON.stringify(answer)?.length ?? 0);
 }

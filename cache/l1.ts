@@ -45,6 +45,7 @@ export class L1 {
   /** Dependency line → lines whose answers depend on it: dropped when it goes. */
   private readonly dependents = new Map<string, Set<string>>();
   private bytes = 0;
+  private changes = 0;
 
   constructor(private readonly o: L1Options) {
     this.lines = new LRUCache<string, LineRecord>({
@@ -54,6 +55,16 @@ export class L1 {
       // type line left records undefined mid-delete).
       disposeAfter: (record, line, reason) => this.gone(record, line, reason),
     });
+  }
+
+  /**
+   * A count of records gone (replaced, invalidated, evicted, dropped or
+   * cleared), bumped in the same synchronous step that removes one: while it
+   * stands still, every record this L1 held at a moment is still its line's
+   * record, so a check made then still holds without looking again.
+   */
+  get generation(): number {
+    return this.changes;
   }
 
   /** The line's record, marked recently used. */
@@ -189,6 +200,7 @@ export class L1 {
 
   /** LRU disposal: count the way to I; an eviction also leaves the directory. */
   private gone(record: LineRecord, line: string, reason: LRUCache.DisposeReason): void {
+    this.changes += 1;
     this.weigh(record, -record.bytes);
     this.dropDependents(line);
     this.o.onGone?.(line);

@@ -38,10 +38,15 @@ export class ResponseTrace {
 }
 
 interface StoredResponse {
-  text: string;
+  /** The answer as the caller handed it (the gateway keeps the parsed, frozen result, so a hit is neither parsed nor copied). */
+  value: unknown;
+  /** UTF-16 code units of the answer's JSON text, for the byte bound. */
+  units: number;
   /** The member lines and the records the answer was built from. */
   lines: [string, LineRecord][];
   validUntilEpochMs: number;
+  /** The L1 generation at which every member record was last seen to be its line's record. */
+  checkedAt: number;
 }
 
 export interface ResponseStoreOptions {
@@ -71,20 +76,32 @@ export class ResponseStore {
     });
   }
 
-  /** The stored text if every member record is still its line's record (`current`) and its time has not run out. */
-  get(key: string, current: (line: string) => LineRecord | undefined, nowEpochMs: number): string | undefined {
+  /**
+   * The stored answer if every member record is still its line's record
+   * (`l1.get`, which marks it recently used) and its time has not run out. While the L1's generation has
+   * not moved since the last check, no record has gone, so the check stands
+   * without walking the lines: a hit costs one map lookup however many lines
+   * the answer was built from.
+   */
+  get(key: string, l1: { get(line: string): LineRecord | undefined; readonly generation: number }, nowEpochMs: number): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    if (nowEpochMs >= entry.validUntilEpochMs || entry.lines.some(([line, record]) => current(line) !== record)) {
-      this.entries.delete(key);
-      return undefined;
+    if (nowEpochMs >= entry.validUntilEpochMs) return void this.entries.delete(key);
+    const generation = l1.generation;
+    if (entry.checkedAt !== generation) {
+      if (entry.lines.some(([line, record]) => l1.get(line) !== record)) return void this.entries.delete(key);
+      entry.checkedAt = generation;
     }
-    return entry.text;
+    return entry.value;
   }
 
-  /** Keeps a response whose trace the caller has checked against the L1. False if it is larger than the whole bound. */
-  set(key: string, text: string, trace: ResponseTrace): boolean {
-    const entry: StoredResponse = { text, lines: [...trace.lines], validUntilEpochMs: trace.validUntilEpochMs };
+  /**
+   * Keeps an answer whose trace the caller has checked against the L1 at
+   * `generation`; `units` is the length of its JSON text. False if it is
+   * larger than the whole bound.
+   */
+  set(key: string, value: unknown, units: number, trace: ResponseTrace, generation: number): boolean {
+    const entry: StoredResponse = { value, units, lines: [...trace.lines], validUntilEpochMs: trace.validUntilEpochMs, checkedAt: generation };
     if (weigh(key, entry) > this.o.maxBytes) return false;
     this.entries.set(key, entry);
     for (const [line] of entry.lines) {
@@ -122,9 +139,9 @@ export class ResponseStore {
   }
 }
 
-/** UTF-16 code units, two bytes each, of the key, the text and the member line names, plus a little per entry. */
+/** UTF-16 code units, two bytes each, of the key, the answer's text and the member line names, plus a little per entry. */
 function weigh(key: string, entry: StoredResponse): number {
-  let units = key.length + entry.text.length;
+  let units = key.length + entry.units;
   for (const [line] of entry.lines) units += line.length;
   return 2 * units + 64 + 16 * entry.lines.length;
 }

@@ -1,5 +1,5 @@
 import { HeaderMap, type ApolloServerPlugin } from '@apollo/server';
-import { print, type DocumentNode } from 'graphql';
+import { print, type DocumentNode, type FormattedExecutionResult } from 'graphql';
 import type { CoherentCache } from '../cache';
 import type { Caller, GatewayContext } from './auth/caller';
 
@@ -21,14 +21,15 @@ export function responseCachePlugin(cache: CoherentCache): ApolloServerPlugin<Ga
         async responseForOperation(rc) {
           if (rc.operation?.operation !== 'query') return null;
           key = responseKey(rc.document, rc.operationName ?? null, rc.request.variables ?? {}, rc.contextValue.caller);
-          const text = cache.lookupResponse(key);
-          if (text === undefined) {
+          const data = cache.lookupResponse(key);
+          if (data === undefined) {
             // Every read of this request records its lines here (router/source.ts hands it to the entity cache).
             rc.contextValue.responseTrace = cache.traceResponse();
             return null;
           }
           served = true;
-          return { http: { headers: new HeaderMap() }, body: { kind: 'single', singleResult: JSON.parse(text) } };
+          // A fresh result around the shared, frozen data: later plugins may set the result's fields, never the data's.
+          return { http: { headers: new HeaderMap() }, body: { kind: 'single', singleResult: { data: data as Record<string, unknown> } } };
         },
         async willSendResponse(rc) {
           const trace = rc.contextValue.responseTrace;
@@ -37,11 +38,35 @@ export function responseCachePlugin(cache: CoherentCache): ApolloServerPlugin<Ga
           // Only a clean, complete answer: no error anywhere, no status other than 200, nothing incremental.
           if (body.kind !== 'single' || body.singleResult.errors?.length || body.singleResult.data == null) return;
           if (rc.response.http.status !== undefined && rc.response.http.status !== 200) return;
-          cache.storeResponse(key, trace, JSON.stringify({ data: body.singleResult.data }));
+          const data = deepFreeze(structuredClone(body.singleResult.data));
+          const text = JSON.stringify(data);
+          if (cache.storeResponse(key, trace, data, text.length)) storedText.set(data, text);
         },
       };
     },
   };
+}
+
+/** The JSON text of each stored answer's data, made once when it is stored: a hit is written, never serialized again. */
+const storedText = new WeakMap<object, string>();
+
+/**
+ * Apollo's `stringifyResult`: its own serialization (JSON and a newline), but
+ * a result that is exactly a stored answer — the data of a hit, no errors, no
+ * extensions — is written from the text kept with it. Byte for byte the same.
+ */
+export function stringifyResult(result: FormattedExecutionResult): string {
+  const text = result.errors === undefined && result.extensions === undefined && result.data ? storedText.get(result.data) : undefined;
+  return text === undefined ? `${JSON.stringify(result)}\n` : `{"data":${text}}\n`;
+}
+
+/** Frozen all the way down: a stored answer is shared by every hit, and nothing may change it in place. */
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
 
 /** Printed once per parsed document (Apollo keeps parsed documents per query text): whitespace and comments do not split keys. */

@@ -15,7 +15,7 @@ import { Tokens } from './auth/tokens';
 import { AuditTrail } from './coordinator/audit';
 import { apolloLimits, batchRefusal, checkLimits, REQUEST_LIMITS, type RequestLimits } from './limits';
 import { NoReservedAliases } from './reserved';
-import { responseCachePlugin } from './response-cache';
+import { responseCachePlugin, stringifyResult } from './response-cache';
 import { gatewayMetrics } from './metrics';
 import { noteRefusal, onParticipantCall, onSiteFetch, requestObserver, tracedSites, type RequestObserver } from './observe';
 import { GuardedSiteClient, HttpSiteClient, lruLocations, SiteHealth, SubgraphSource } from './router';
@@ -340,6 +340,8 @@ async function startApollo(o: Options, gateway: ApolloGateway, audit: AuditTrail
     // Browsers get the gateway's own pages (gateway/pages), never Apollo's landing page, whatever NODE_ENV says.
     // The response cache answers only after every didResolveOperation (limits, authorization) let the operation through.
     plugins: [observer.plugin, ...limits.plugins, authorization(refusedMutations(audit)), ...(responses ? [responseCachePlugin(responses)] : []), ApolloServerPluginLandingPageDisabled()],
+    // Stored answers are written from the text kept with them (a hit is never serialized again).
+    ...(responses ? { stringifyResult } : {}),
     formatError: (formatted, error) => formatError(formatted, (ref, original) => log.error({ ref, error: original }, 'internal error answered to a client'), error),
     includeStacktraceInErrorResponses: false,
     introspection: o.introspection ?? true,

@@ -46,6 +46,26 @@ redisDescribe('response caches of two gateways kept coherent through Redis', () 
     expect(after.data.loan.reader.openLoanCount).toBe(first.data.loan.reader.openLoanCount + 1);
   });
 
+  it('writes a hit byte for byte as the answer it was stored from', async () => {
+    const post = async () => {
+      const response = await fetch(`${b}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await chain.token('quanly')}` },
+        // Names, titles and statuses in Vietnamese: the stored text must keep every character as the serializer wrote it.
+        body: JSON.stringify({ query: `{ loans(first: 5) { edges { cursor node { id reader { name } copy { status book { title author } } } } } }` }),
+      });
+      return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
+    };
+    const hits = await metric(b, 'libfed_response_cache_hits_total');
+    const built = await post();
+    const served = await post();
+    expect(await metric(b, 'libfed_response_cache_hits_total')).toBe(hits + 1);
+    expect(built.status).toBe(200);
+    expect(served).toEqual(built);
+    expect(built.text).toMatch(/[^\x00-\x7f]/);
+    expect(JSON.parse(built.text).errors).toBeUndefined();
+  });
+
   it('keys answers by caller scope: a manager\'s cached answer never reaches an anonymous caller or a librarian', async () => {
     const loan = data.loans.find((l) => l.readerId.startsWith('Q3-'))!;
     const Q = `query($id: ID!) { loan(id: $id) { id reader { name } } }`;

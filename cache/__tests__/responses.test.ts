@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { Registry } from 'prom-client';
 import { CoherentCache } from '../coherent-cache';
+import type { LineRecord } from '../l1';
+import { ResponseStore, ResponseTrace } from '../responses';
 import { LocalCoherenceBus } from '../local-bus';
 import { counterValue, deferred, describeEachBus, manualClock, registryOf, startCaches, type BusKind } from './helpers';
 
@@ -181,19 +183,18 @@ describe('whole responses over random interleavings (fast-check)', () => {
           }
           const atLeast = [...acked];
           const key = `q${op.entities.join(',')}`;
-          let text = cache.lookupResponse(key);
-          if (text === undefined) {
+          let versions = cache.lookupResponse(key) as readonly number[] | undefined;
+          if (versions === undefined) {
             const trace = cache.traceResponse();
             const parts: number[] = [];
             for (const [i, e] of op.entities.entries()) {
               const fill = async () => (await pause(), db[e]);
               parts.push(await cache.read(line(e), `v${i}`, async () => { const v = await fill(); await pause(); return v; }, i === 1 ? ['Book:*'] : [], undefined, trace));
             }
-            text = JSON.stringify(parts);
+            versions = Object.freeze(parts);
             await pause();
-            cache.storeResponse(key, trace, text);
+            cache.storeResponse(key, trace, versions);
           }
-          const versions = JSON.parse(text) as number[];
           op.entities.forEach((e, i) => {
             if (versions[i] < atLeast[e]) violations.push(`${key} showed Book:${e}@${versions[i]} after @${atLeast[e]} was acknowledged`);
           });
@@ -212,4 +213,49 @@ describe('whole responses over random interleavings (fast-check)', () => {
       { numRuns: 300 },
     );
   }, 120_000);
+});
+
+describe('the response store\'s validity check', () => {
+  const record = (): LineRecord => ({ state: 'S', epoch: 1, serial: 1, entries: new Map(), bytes: 0 });
+
+  it('serves without walking the lines while the L1 generation stands, and walks them once it moves', () => {
+    const held = new Map([['Book:1', record()], ['Copy:Q1-1', record()]]);
+    let walked = 0;
+    const l1 = { generation: 7, get: (line: string) => (walked++, held.get(line)) };
+    const store = new ResponseStore({ maxEntries: 10, maxBytes: 1 << 20, onInvalidated: () => {} });
+    const trace = new ResponseTrace();
+    for (const [line, r] of held) trace.saw(line, r);
+    const answer = Object.freeze({ data: 1 });
+    expect(store.set('q', answer, 10, trace, 7)).toBe(true);
+    expect(store.get('q', l1, 0)).toBe(answer);
+    expect(walked).toBe(0);
+    // Something else went (generation moves): the members are checked again, and still hold.
+    l1.generation = 8;
+    expect(store.get('q', l1, 0)).toBe(answer);
+    expect(walked).toBe(2);
+    expect(store.get('q', l1, 0)).toBe(answer);
+    expect(walked).toBe(2);
+    // A member's record is replaced (generation moves with it): a miss, and the entry is gone.
+    held.set('Copy:Q1-1', record());
+    l1.generation = 9;
+    expect(store.get('q', l1, 0)).toBeUndefined();
+    l1.generation = 10;
+    held.set('Copy:Q1-1', trace.lines.get('Copy:Q1-1')!);
+    expect(store.get('q', l1, 0)).toBeUndefined();
+  });
+
+  it('counts every way a record goes as a new L1 generation', async () => {
+    const clock = manualClock();
+    const cache = new CoherentCache({ instanceId: 'A', bus: new LocalCoherenceBus({ clock }), registry: new Registry(), clock, maxLines: 2 });
+    await cache.start();
+    const trace = cache.traceResponse();
+    await cache.read('Book:1', 'sel', async () => 'a', [], undefined, trace);
+    expect(cache.storeResponse('q', trace, 'a')).toBe(true);
+    expect(cache.lookupResponse('q')).toBe('a');
+    // Two other lines evict Book:1 (maxLines 2): the response built from it is gone.
+    await cache.read('Book:2', 'sel', async () => 'b');
+    await cache.read('Book:3', 'sel', async () => 'c');
+    expect(cache.lookupResponse('q')).toBeUndefined();
+    await cache.stop();
+  });
 });

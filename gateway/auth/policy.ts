@@ -85,11 +85,23 @@ function firstField<T>(
   return found;
 }
 
+/**
+ * Per parsed operation (Apollo keeps parsed documents per query text, so a
+ * repeated query is the same node) and schema, the answer of `firstForbidden`
+ * per role: it depends on nothing else, and the walk is most of the check.
+ */
+const forbiddenByOperation = new WeakMap<OperationDefinitionNode, { schema: GraphQLSchema; byRole: Map<Caller['role'], string | null> }>();
+
 /** The first field of `operation` (and the fragments it spreads) the caller may not use, as `Type.field`. */
 export function firstForbidden(schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode, caller: Caller): string | undefined {
-  return firstField(schema, document, operation, (node, parent) =>
-    allowed(caller, getNamedType(parent).name, node.name.value) ? undefined : `${parent.name}.${node.name.value}`,
-  );
+  let known = forbiddenByOperation.get(operation);
+  if (known?.schema !== schema) forbiddenByOperation.set(operation, (known = { schema, byRole: new Map() }));
+  let field = known.byRole.get(caller.role);
+  if (field === undefined) {
+    field = firstField(schema, document, operation, (node, parent) => (allowed(caller, getNamedType(parent).name, node.name.value) ? undefined : `${parent.name}.${node.name.value}`)) ?? null;
+    known.byRole.set(caller.role, field);
+  }
+  return field ?? undefined;
 }
 
 /** A librarian's report that is chain-wide or about another branch, as `Query.field`, with the branch it named. */

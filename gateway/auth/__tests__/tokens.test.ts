@@ -47,3 +47,25 @@ describe('bearer tokens', () => {
     expect(() => new Tokens('short')).toThrow(/at least 32 characters/);
   });
 });
+
+describe('a verified token, remembered', () => {
+  it('names the same caller until it expires, then is UNAUTHENTICATED like any expired token', async () => {
+    let now = Date.UTC(2026, 11, 1, 8);
+    const tokens = new Tokens(SECRET, () => now);
+    const { token } = await tokens.issue('thuthu_q3', 'THUTHU', 'Q3', now);
+    expect(await tokens.verify(token)).toEqual({ username: 'thuthu_q3', role: 'THUTHU', branch: 'Q3' });
+    now += (TOKEN_LIFETIME_S - 1) * 1000;
+    expect(await tokens.verify(token)).toEqual({ username: 'thuthu_q3', role: 'THUTHU', branch: 'Q3' });
+    now += 1000;
+    await expect(tokens.verify(token)).rejects.toMatchObject({ message: expect.stringContaining('has expired'), extensions: { code: 'UNAUTHENTICATED' } });
+  });
+
+  it('never answers a token that differs from a verified one by a character', async () => {
+    const tokens = new Tokens(SECRET);
+    const { token } = await tokens.issue('quanly', 'QUANLY', null);
+    await tokens.verify(token);
+    const forged = token.replace(/\.[^.]+\./, (payload) => `.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload.slice(1, -1), 'base64url').toString()), sub: 'quản lý' })).toString('base64url')}.`);
+    expect(await codeOf(tokens.verify(forged))).toBe('UNAUTHENTICATED');
+    expect(await tokens.verify(token)).toEqual({ username: 'quanly', role: 'QUANLY', branch: null });
+  });
+});
