@@ -55,18 +55,35 @@ export async function postJson(url: string, body: unknown, timeoutMs: number, he
 /**
  * postJson's contract over node:http(s) instead of fetch, at a fraction of its
  * CPU per call (fetch's streams and abort signals are most of a small call's
- * cost): for the calls a process sends to every site all the time, the
- * gateway's watches. A keep-alive socket the server closes just as it is
- * reused fails the call as delivered, so only calls that may be retried
- * freely, changing nothing, go this way — never a 2PC step.
+ * cost): for the calls a process sends to sites all the time, the router's
+ * reads and the gateway's watches. Only calls that may be sent twice,
+ * changing nothing, go this way — never a 2PC step: a kept-alive socket the
+ * server closed just as it was reused fails before any answer, and such a
+ * call is sent once more on a new connection, freshly signed, within the same
+ * deadline (Node's advice for idempotent requests: `req.reusedSocket`).
  */
 export function postJsonHttp(url: string, body: unknown, timeoutMs: number, headers: Record<string, string> = {}, sign?: RequestSigner): Promise<HttpAnswer> {
   const payload = JSON.stringify(body);
   const target = new URL(url);
+  const deadline = performance.now() + timeoutMs;
+  const attempt = (retryStale: boolean): Promise<HttpAnswer> =>
+    sendOnce(target, payload, { deadline, timeoutMs }, { ...headers, ...sign?.('POST', url, payload) }).catch((error: unknown) => {
+      if (retryStale && error instanceof StaleSocket) return attempt(false);
+      throw error instanceof StaleSocket ? new Unreachable(true, error.message) : error;
+    });
+  return attempt(true);
+}
+
+/** A kept-alive socket that failed before any byte of an answer: the server had closed it (or was closing it) as it was reused. */
+class StaleSocket extends Error {}
+
+/** One request, failed once `time.deadline` passes (what is left of the call's `time.timeoutMs`). */
+function sendOnce(target: URL, payload: string, time: { deadline: number; timeoutMs: number }, headers: Record<string, string>): Promise<HttpAnswer> {
   const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  const sent = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), ...requestHeaders(), ...headers, ...sign?.('POST', url, payload) };
+  const sent = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)), ...requestHeaders(), ...headers };
   return new Promise((resolve, reject) => {
     let settled = false;
+    let answered = false;
     /** True the first time only: one answer or failure per call. */
     const settle = (): boolean => {
       if (settled) return false;
@@ -74,12 +91,13 @@ export function postJsonHttp(url: string, body: unknown, timeoutMs: number, head
       clearTimeout(timer);
       return true;
     };
-    const fail = (delivered: boolean, reason: string) => {
+    const fail = (error: Error) => {
       if (!settle()) return;
       req.destroy();
-      reject(new Unreachable(delivered, reason));
+      reject(error);
     };
     const req = send(target, { method: 'POST', headers: sent }, (response) => {
+      answered = true;
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       // The body is part of the answer, as in postJson.
@@ -87,11 +105,15 @@ export function postJsonHttp(url: string, body: unknown, timeoutMs: number, head
         const status = response.statusCode ?? 0;
         if (settle()) resolve({ status, ok: status >= 200 && status < 300, text: Buffer.concat(chunks).toString('utf8') });
       });
-      response.on('error', (error) => fail(true, error.message));
+      response.on('error', (error) => fail(new Unreachable(true, error.message)));
     });
-    const timer = setTimeout(() => fail(true, `no answer within ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(() => fail(new Unreachable(true, `no answer within ${time.timeoutMs} ms`)), Math.max(1, time.deadline - performance.now()));
     timer.unref();
-    req.on('error', (error: NodeJS.ErrnoException) => fail(error.code !== 'ECONNREFUSED', error.code || error.message));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      const reason = error.code || error.message;
+      if (req.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE')) return fail(new StaleSocket(`${reason} on a kept-alive connection`));
+      fail(new Unreachable(error.code !== 'ECONNREFUSED', reason));
+    });
     req.end(payload);
   });
 }

@@ -1,4 +1,4 @@
-import { postJson, Unreachable, type RequestSigner } from '../../platform';
+import { postJsonHttp, Unreachable, type RequestSigner } from '../../platform';
 import type { Site, SubgraphName } from '../../schema';
 
 /** A subgraph request or answer as it travels between gateway and site. */
@@ -70,7 +70,8 @@ export class HttpSiteClient implements SiteClient {
     let ok = false;
     let failure: string | undefined;
     try {
-      const answer = await postJson(`${base}/${subgraph}`, request, timeoutMs, {}, this.options.sign).catch((error: unknown) => {
+      // Every fetch here is a read (writes go through the coordinator's /tx calls), so it may take the lean transport.
+      const answer = await postJsonHttp(`${base}/${subgraph}`, request, timeoutMs, {}, this.options.sign).catch((error: unknown) => {
         throw new SiteUnavailable(siteId, error instanceof Unreachable ? error.reason : (error as Error).message);
       });
       // The site's UNAUTHENTICATED is about this gateway's secret, not the client's request: passing it on would mislead the client.
