@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { startChain, type ChainHandle } from '../../launch/chain';
 import { measured, redisPrefixArgs, SITES_CONFIG } from '../fixture';
-import { measureOnce, type RoundFigures } from '../measure';
+import { measureOnce, runLoad, type LoadTarget, type RoundFigures } from '../measure';
 import { scenarioResult } from '../results';
 import { queryTarget, type BenchOptions, type Scenario } from '../scenario';
 import { benchLogin, loginAs } from '../stats';
@@ -58,11 +58,33 @@ async function siteFetches(gatewayUrl: string): Promise<number> {
     .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
 }
 
+/**
+ * Gathered fetches each site answers before a chain is measured (every
+ * request asks every site once), and the longest the warm-up may take. A site
+ * runs PostgreSQL as WebAssembly, which V8 optimizes function by function as
+ * it runs (sql/pglite.ts): measured alone, a site's query costs about four
+ * times its steady cost for its first 500 runs and settles after about 2,000.
+ * A site of an 8-site chain gets an eighth of the requests a 2-site chain's
+ * site gets per second, so a warm-up of fixed length left it cold, and the
+ * chains are measured one after the other, not alternated: before this, the
+ * 8-site chain's CPU per request fell by 40 % from its first round to its last.
+ */
+const WARM_FETCHES_PER_SITE = { full: 2_000, quick: 300 };
+const WARM_MAX_S = 30;
+
+async function warmUp(target: LoadTarget, o: BenchOptions): Promise<number> {
+  const goal = o.quick ? WARM_FETCHES_PER_SITE.quick : WARM_FETCHES_PER_SITE.full;
+  const started = performance.now();
+  let answered = 0;
+  while (answered < goal && performance.now() - started < WARM_MAX_S * 1000) answered += (await runLoad(target.load(Math.min(o.windowS, 5)))).requests;
+  return answered;
+}
+
 async function measureChain(o: BenchOptions, name: string, chain: ChainHandle, token: string): Promise<RoundFigures[]> {
   const processes = () => [measured(chain.gateways[0], 'gateway'), ...[...chain.sites.values()].map((s) => measured(s, 'site'))];
   const target = queryTarget({ name, url: chain.gateways[0].url, query: QUERY, token, connections: 8, processes });
   await target.check!();
-  await target.warm!();
+  const warmed = await warmUp(target, o);
   const rounds: RoundFigures[] = [];
   for (let r = 0; r < o.rounds; r++) {
     const before = await siteFetches(chain.gateways[0].url);
@@ -70,7 +92,7 @@ async function measureChain(o: BenchOptions, name: string, chain: ChainHandle, t
     f.metrics.siteFetchesPerRequest = ((await siteFetches(chain.gateways[0].url)) - before) / Math.max(1, f.metrics.requests);
     rounds.push(f);
   }
-  o.log(`  ${name}: ${rounds.map((r) => `${r.metrics.rps.toFixed(0)} req/s p50 ${r.metrics.p50Ms.toFixed(0)} ms`).join(' | ')}`);
+  o.log(`  ${name} (warmed with ${warmed} requests): ${rounds.map((r) => `${r.metrics.rps.toFixed(0)} req/s p50 ${r.metrics.p50Ms.toFixed(0)} ms`).join(' | ')}`);
   return rounds;
 }
 
@@ -80,7 +102,7 @@ export const fanout: Scenario = {
   description:
     `A gathered query (\`loans(first: 20)\`, newest first across every branch, merged by the gateway), 8 connections, LibFed with \`--no-cache\` (a cached answer would fetch nothing), on chains of 2, 4 and 8 sites (2 only with --quick), ` +
     `on loopback and with every site answer held ${DELAY_MS} ms (LIBFED_SITE_DELAY_MS). Baseline: the 2-site chain at the same delay, so the ratios say what each added site costs; ` +
-    'scenario 2 compares against a central database. Rounds repeat one chain at a time (the chains cannot all run at once), so they do not alternate between targets. ' +
+    'scenario 2 compares against a central database. Rounds repeat one chain at a time (the chains cannot all run at once), so they do not alternate between targets; each chain is first warmed until every site has answered 2,000 fetches (300 with --quick; at most 30 s), because the embedded PostgreSQL of a site is optimized by V8 only as it runs. ' +
     'Site fetches per request come from the gateway\'s /metrics; KiB per request is the answer to the client (the sites\' row and byte counts are not exported, so not reported).',
   columns: [
     { metric: 'p50Ms', label: 'p50 ms' },
