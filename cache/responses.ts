@@ -77,21 +77,25 @@ export class ResponseStore {
   }
 
   /**
-   * The stored answer if every member record is still its line's record
-   * (`l1.get`, which marks it recently used) and its time has not run out. While the L1's generation has
-   * not moved since the last check, no record has gone, so the check stands
-   * without walking the lines: a hit costs one map lookup however many lines
-   * the answer was built from.
+   * The stored answer if every member record is still its line's record and
+   * its time has not run out. While the L1's generation has not moved since
+   * the last check, no record has gone, so the check stands without walking
+   * the lines: a hit costs one map lookup however many lines the answer was
+   * built from. A walk (`l1.get`) marks the lines recently used; a hit that
+   * skips it does not, so an answer's lines may age out of the L1 under
+   * pressure, and the answer with them.
    */
   get(key: string, l1: { get(line: string): LineRecord | undefined; readonly generation: number }, nowEpochMs: number): unknown {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
-    if (nowEpochMs >= entry.validUntilEpochMs) return void this.entries.delete(key);
     const generation = l1.generation;
-    if (entry.checkedAt !== generation) {
-      if (entry.lines.some(([line, record]) => l1.get(line) !== record)) return void this.entries.delete(key);
-      entry.checkedAt = generation;
+    const valid =
+      nowEpochMs < entry.validUntilEpochMs && (entry.checkedAt === generation || entry.lines.every(([line, record]) => l1.get(line) === record));
+    if (!valid) {
+      this.entries.delete(key);
+      return undefined;
     }
+    entry.checkedAt = generation;
     return entry.value;
   }
 

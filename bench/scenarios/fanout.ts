@@ -63,14 +63,14 @@ async function siteFetches(gatewayUrl: string): Promise<number> {
  * request asks every site once), and the longest the warm-up may take. A site
  * runs PostgreSQL as WebAssembly, which V8 optimizes function by function as
  * it runs (sql/pglite.ts): measured alone, a site's query costs about four
- * times its steady cost for its first 500 runs and settles after about 2,000.
+ * times its steady cost for its first 500 runs and settles after about 1,500–2,000.
  * A site of an 8-site chain gets an eighth of the requests a 2-site chain's
  * site gets per second, so a warm-up of fixed length left it cold, and the
  * chains are measured one after the other, not alternated: before this, the
  * 8-site chain's CPU per request fell by 40 % from its first round to its last.
  */
-const WARM_FETCHES_PER_SITE = { full: 2_000, quick: 300 };
-const WARM_MAX_S = 30;
+const WARM_FETCHES_PER_SITE = { full: 1_500, quick: 300 };
+const WARM_MAX_S = 20;
 
 async function warmUp(target: LoadTarget, o: BenchOptions): Promise<number> {
   const goal = o.quick ? WARM_FETCHES_PER_SITE.quick : WARM_FETCHES_PER_SITE.full;
@@ -102,7 +102,7 @@ export const fanout: Scenario = {
   description:
     `A gathered query (\`loans(first: 20)\`, newest first across every branch, merged by the gateway), 8 connections, LibFed with \`--no-cache\` (a cached answer would fetch nothing), on chains of 2, 4 and 8 sites (2 only with --quick), ` +
     `on loopback and with every site answer held ${DELAY_MS} ms (LIBFED_SITE_DELAY_MS). Baseline: the 2-site chain at the same delay, so the ratios say what each added site costs; ` +
-    'scenario 2 compares against a central database. Rounds repeat one chain at a time (the chains cannot all run at once), so they do not alternate between targets; each chain is first warmed until every site has answered 2,000 fetches (300 with --quick; at most 30 s), because the embedded PostgreSQL of a site is optimized by V8 only as it runs. ' +
+    'scenario 2 compares against a central database. Rounds repeat one chain at a time (the chains cannot all run at once), so they do not alternate between targets; each chain is first warmed until every site has answered 1,500 fetches (300 with --quick; at most 20 s), because the embedded PostgreSQL of a site is optimized by V8 only as it runs. ' +
     'Site fetches per request come from the gateway\'s /metrics; KiB per request is the answer to the client (the sites\' row and byte counts are not exported, so not reported).',
   columns: [
     { metric: 'p50Ms', label: 'p50 ms' },
