@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectProcessMetrics } from '../platform';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -18,7 +19,7 @@ const BREAKER_CODE = { closed: 0, halfOpen: 1, open: 2 } as const;
  */
 export function gatewayMetrics(siteStates: () => SiteDetection[] = () => []) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   return {
     registry,
     // Client requests, per GraphQL operation. `operation` is bounded (gateway/observe.ts): a client names its operations.

@@ -45,3 +45,4 @@ export { currentRequest, requestIdFrom, runInRequest, REQUEST_ID_HEADER, type Re
 export { startTracing, traceContextFrom, traceHeaders, withSpan, OTLP_ENDPOINT_ENV, SpanKind, SpanStatusCode, type Span, type Tracing, type TracingOptions } from './tracing';
 export { TRACE_FILE_ENV, type SpanLine } from './trace-file';
 export { boundedLabel } from './labels';
+export { collectProcessMetrics, EVENT_LOOP_SAMPLE_MS } from './metrics';

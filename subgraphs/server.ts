@@ -2,12 +2,12 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { errorJson, firstUnstorable, libfedError, SUBGRAPHS, type SubgraphName } from '../schema';
 import { countingExecutor, isTransient, pendingMigrations, SqlFailure, tracedExecutor, type SqlExecutor } from '../sql';
 import type { SiteContext } from './context';
-import { createLogger, listen, NonceCache, periodic, readBodyBytes, requestSigner, sendJson, serveApolloBody, verify, type Periodic, type RequestSigner } from '../platform';
+import { collectProcessMetrics, createLogger, listen, NonceCache, periodic, readBodyBytes, requestSigner, sendJson, serveApolloBody, verify, type Periodic, type RequestSigner } from '../platform';
 import { httpFailure, HttpParticipantClient, type Outcome } from '../contracts';
 import { BadTxRequest, handleTx, Participant } from './participant';
 import { buildSiteSchemas } from './schema';
@@ -56,7 +56,7 @@ function siteMetrics(siteId: string): SiteMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ site: siteId });
   // The process's own figures (CPU, memory, event loop, GC), as at the gateway.
-  collectDefaultMetrics({ register: registry });
+  collectProcessMetrics(registry);
   return {
     registry,
     requests: new Counter({
