@@ -38,7 +38,11 @@ describe('deadlock victims are retried (PostgreSQL)', () => {
           return runs[who];
         });
       const [a, b] = await Promise.all([opposite('a', 1, 2), opposite('b', 2, 1)]);
-      expect([a, b].sort()).toEqual([1, 2]); // one committed on its first try, the victim on its second
+      // One committed on its first try; the victim was run again until it committed. Usually that is its
+      // second try, but under load the server may take a third (the retry can meet the winner again before
+      // it commits), so the count of tries is the server's timing, not the promise.
+      expect(Math.min(a, b)).toBe(1);
+      expect(Math.max(a, b)).toBeGreaterThanOrEqual(2);
       expect(await db.query(raw('SELECT id, v FROM t ORDER BY id'))).toEqual([
         { id: 1, v: 2 },
         { id: 2, v: 2 },
