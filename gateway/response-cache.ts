@@ -38,8 +38,9 @@ export function responseCachePlugin(cache: CoherentCache): ApolloServerPlugin<Ga
           // Only a clean, complete answer: no error anywhere, no status other than 200, nothing incremental.
           if (body.kind !== 'single' || body.singleResult.errors?.length || body.singleResult.data == null) return;
           if (rc.response.http.status !== undefined && rc.response.http.status !== 200) return;
-          const data = deepFreeze(structuredClone(body.singleResult.data));
-          const text = JSON.stringify(data);
+          // The stored data is parsed back from the text it will be written as, so the two agree by construction.
+          const text = JSON.stringify(body.singleResult.data);
+          const data = deepFreeze(JSON.parse(text) as object);
           if (cache.storeResponse(key, trace, data, text.length)) storedText.set(data, text);
         },
       };
