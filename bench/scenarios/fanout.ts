@@ -102,7 +102,7 @@ export const fanout: Scenario = {
   description:
     `A gathered query (\`loans(first: 20)\`, newest first across every branch, merged by the gateway), 8 connections, LibFed with \`--no-cache\` (a cached answer would fetch nothing), on chains of 2, 4 and 8 sites (2 only with --quick), ` +
     `on loopback and with every site answer held ${DELAY_MS} ms (LIBFED_SITE_DELAY_MS). Baseline: the 2-site chain at the same delay, so the ratios say what each added site costs; ` +
-    'scenario 2 compares against a central database. Rounds repeat one chain at a time (the chains cannot all run at once), so they do not alternate between targets; each chain is first warmed until every site has answered 1,500 fetches (300 with --quick; at most 20 s), because the embedded PostgreSQL of a site is optimized by V8 only as it runs. ' +
+    `scenario 2 compares against a central database. Rounds repeat one chain at a time (the chains cannot all run at once), so they do not alternate between targets; each chain is first warmed until every site has answered ${WARM_FETCHES_PER_SITE.full.toLocaleString("en-US")} fetches (${WARM_FETCHES_PER_SITE.quick} with --quick; at most ${WARM_MAX_S} s), because the embedded PostgreSQL of a site is optimized by V8 only as it runs. ` +
     'Site fetches per request come from the gateway\'s /metrics; KiB per request is the answer to the client (the sites\' row and byte counts are not exported, so not reported).',
   columns: [
     { metric: 'p50Ms', label: 'p50 ms' },
